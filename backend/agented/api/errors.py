@@ -1,0 +1,47 @@
+"""Every error leaves as JSON `{"error": ...}` with the right status, never as a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(http_status: int, message: str, **extra: object) -> Response:
+    """The one shape of an error body; extra fields add machine-readable detail."""
+    response = jsonify({"error": message, **extra})
+    response.status_code = http_status
+    return response
+
+
+def _message(error: HTTPException) -> str:
+    if error.description and error.description != type(error).description:
+        return error.description
+    if isinstance(error, NotFound):
+        return f"not found: {request.path}"
+    if isinstance(error, MethodNotAllowed):
+        return f"method {request.method} is not allowed on {request.path}"
+    if isinstance(error, RequestEntityTooLarge):
+        limit = request.max_content_length
+        return (
+            f"request body too large (limit {limit} bytes)" if limit else "request body too large"
+        )
+    return (error.name or "error").lower()
+
+
+def install_error_handlers(app: Quart) -> None:
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        response = error_response(error.code or 500, _message(error))
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    async def unexpected_error(error: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal server error")

@@ -1,0 +1,47 @@
+"""Liveness (the process answers) and readiness (it can also reach its database)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from quart import Blueprint, Response, current_app, jsonify
+
+from .. import __version__
+from ..runtime import runtime_of
+from .errors import error_response
+
+blueprint = Blueprint("health", __name__, url_prefix="/health")
+
+READINESS_DB_TIMEOUT = 2.0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@blueprint.get("/liveness")
+async def liveness() -> Response:
+    return jsonify({"status": "alive", "timestamp": _now()})
+
+
+@blueprint.get("/readiness")
+async def readiness() -> Response:
+    runtime = runtime_of(current_app)
+    if runtime is None:
+        return error_response(503, "server is not serving", status="unavailable", timestamp=_now())
+    if runtime.stopping.is_set():
+        return error_response(
+            503, "server is shutting down", status="unavailable", timestamp=_now()
+        )
+    try:
+        async with asyncio.timeout(READINESS_DB_TIMEOUT):
+            await runtime.database.ping()
+    except Exception as error:  # any failure to answer means "not ready"
+        return error_response(
+            503,
+            f"database unavailable: {type(error).__name__}",
+            status="unavailable",
+            timestamp=_now(),
+        )
+    return jsonify({"status": "ok", "database": "ok", "version": __version__, "timestamp": _now()})

@@ -1,0 +1,34 @@
+"""The app factory: builds a configured Quart app and starts nothing.
+
+Everything that lives (lock, database, services) starts when serving begins
+(see `runtime`), so scripts and tests may call `create_app()` freely.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from quart import Quart
+
+from .api import install_api
+from .config import load_settings
+from .runtime import install_runtime
+from .secret_key import load_secret_key
+
+
+def create_app(
+    overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Quart:
+    """Build the app from `environ` (default: the process environment) plus `overrides`."""
+    app = Quart("agented")
+    app.config.update(load_settings(os.environ if environ is None else environ))
+    app.config.update(overrides or {})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["AGENTED_MAX_REQUEST_BYTES"]
+    app.config["SECRET_KEY"] = load_secret_key(
+        app.config["SECRET_KEY"], app.config["AGENTED_SECRET_KEY_FILE"]
+    )
+    install_api(app)
+    install_runtime(app)
+    return app

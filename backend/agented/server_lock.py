@@ -1,0 +1,65 @@
+"""One server per database, enforced with an OS lock that dies with its holder.
+
+Live state (SSE subscribers, running CLIs, scheduler jobs) exists only in the
+serving process; a second server on the same database would split it and run
+every schedule twice. `flock` on a side file is released by the kernel when
+the process exits for any reason, `kill -9` included, so a crash never leaves
+a stale lock behind. The holder writes its pid into the file for the message
+the next contender prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+from pathlib import Path
+
+
+class ServerLockError(RuntimeError):
+    """Another live process already serves this database."""
+
+
+class ServerLock:
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.path = database.with_name(database.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock without waiting, or raise ServerLockError naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise ServerLockError(
+                f"database {self.database} is already served by another Agented process "
+                f"({holder}); stop it first, or set AGENTED_DB_PATH to a different database"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid={os.getpid()} host={socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock; the file stays, so a waiting contender never locks an unlinked inode."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    with contextlib.suppress(OSError):
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        if text:
+            return text
+    return "holder unknown"

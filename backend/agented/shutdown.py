@@ -1,0 +1,101 @@
+"""Learning, on the serving loop, that the server has begun to stop.
+
+Hypercorn runs the app in a spawned worker whose supervisor signals shutdown
+through a multiprocessing event, and it runs `after_serving` only after every
+open connection has closed or `graceful_timeout` has passed. Live SSE streams
+never close by themselves, so the app needs to know the moment shutdown starts
+in order to end them at once. Two gaps are covered here:
+
+* the supervisor's event is polled (as Hypercorn's worker itself does), so a
+  SIGTERM or Ctrl-C to the supervisor reaches the app immediately;
+* the worker installs no SIGTERM handler, so a SIGTERM to the whole process
+  group (systemd's default) would kill it before `after_serving`. When nothing
+  handles SIGTERM, a loop handler takes it, tells the app, and forwards it to
+  the supervisor, which then shuts the worker down the graceful way.
+
+Elsewhere (`hypercorn -w 0`, `quart run`) the server already handles signals
+and none of this is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.1
+
+
+class _EventLike(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def hypercorn_worker_shutdown_event() -> _EventLike | None:
+    """The supervisor's shutdown event when this process is a Hypercorn worker, else None.
+
+    Hypercorn hands the event to its worker function as a keyword argument and
+    offers no public way to reach it; it is read from the spawned process object.
+    """
+    process = multiprocessing.current_process()
+    target = getattr(process, "_target", None)
+    kwargs: Any = getattr(process, "_kwargs", None)
+    if not getattr(target, "__module__", "").startswith("hypercorn.") or not isinstance(
+        kwargs, dict
+    ):
+        return None
+    event = kwargs.get("shutdown_event")
+    return event if callable(getattr(event, "is_set", None)) else None
+
+
+class ShutdownNotifier:
+    """Calls `on_stop` once, as soon as the server hosting this app starts to stop."""
+
+    def __init__(self, on_stop: Callable[[], None]) -> None:
+        self._on_stop = on_stop
+        self._watcher: asyncio.Task[None] | None = None
+        self._sigterm_installed = False
+
+    def install(self) -> None:
+        event = hypercorn_worker_shutdown_event()
+        if event is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._watcher = loop.create_task(self._watch(event), name="agented-shutdown-watcher")
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
+            self._sigterm_installed = True
+
+    async def _watch(self, event: _EventLike) -> None:
+        # A multiprocessing event cannot be awaited; poll it as Hypercorn does.
+        while not event.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(POLL_SECONDS)
+        self._on_stop()
+
+    def _on_sigterm(self) -> None:
+        logger.info("SIGTERM received; stopping gracefully")
+        self._on_stop()
+        supervisor = multiprocessing.parent_process()
+        if supervisor is not None and supervisor.is_alive() and supervisor.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(supervisor.pid, signal.SIGTERM)
+                return
+        # No supervisor left to stop us gracefully: fall back to SIGTERM's default.
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
+
+    async def uninstall(self) -> None:
+        if self._sigterm_installed:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+            self._sigterm_installed = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None

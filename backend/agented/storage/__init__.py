@@ -1,0 +1,6 @@
+"""Persistence: one SQLite database, versioned migrations, one repository per aggregate."""
+
+from .database import Database, DatabaseError
+from .migrations import MigrationError, migrate
+
+__all__ = ["Database", "DatabaseError", "MigrationError", "migrate"]

@@ -1,0 +1,127 @@
+"""SQLite behind two dedicated threads, so no query ever runs on the event loop.
+
+A writer thread owns the only connection that changes data; every write is one
+function run there inside a transaction, so a multi-statement change is a
+single hop and cannot interleave with another coroutine's statements. A reader
+thread owns a second connection; in WAL mode it reads committed data while the
+writer works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DatabaseError = sqlite3.Error
+
+
+def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    connection = sqlite3.connect(
+        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    connection.row_factory = sqlite3.Row
+    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def _probe(connection: sqlite3.Connection) -> None:
+    connection.execute("SELECT 1").fetchone()
+
+
+class Database:
+    """An open SQLite database; create with `await Database.open(...)`, end with `close()`."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="agented-db-writer")
+        self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="agented-db-reader")
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    @classmethod
+    async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> Database:
+        database = cls(path, busy_timeout_ms)
+        try:
+            await database._open()
+        except BaseException:
+            await database.close()
+            raise
+        return database
+
+    async def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Execution logs may hold sensitive output: create the file owner-only
+        # (SQLite gives its -wal and -shm files the same mode).
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        self._writer = await self._run(self._writer_thread, self._open_writer)
+        self._reader = await self._run(
+            self._reader_thread, lambda: _connect(self.path, self._busy_timeout_ms)
+        )
+
+    def _open_writer(self) -> sqlite3.Connection:
+        connection = _connect(self.path, self._busy_timeout_ms)
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            connection.close()
+            raise DatabaseError(f"{self.path}: SQLite refused WAL journal mode (got {mode})")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one IMMEDIATE transaction on the writer thread; roll back if it raises."""
+        connection = self._require(self._writer)
+
+        def transaction() -> T:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
+        return await self._run(self._writer_thread, transaction)
+
+    async def write_script(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the writer thread with no surrounding transaction (it manages its own)."""
+        connection = self._require(self._writer)
+        return await self._run(self._writer_thread, lambda: work(connection))
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the reader thread, which sees only committed data."""
+        connection = self._require(self._reader)
+        return await self._run(self._reader_thread, lambda: work(connection))
+
+    async def ping(self) -> None:
+        """Raise unless both connections answer (callers bound the wait)."""
+        await asyncio.gather(self.read(_probe), self.write_script(_probe))
+
+    async def close(self) -> None:
+        for attribute, thread in (
+            ("_reader", self._reader_thread),
+            ("_writer", self._writer_thread),
+        ):
+            connection = getattr(self, attribute)
+            setattr(self, attribute, None)
+            if connection is not None:
+                await self._run(thread, connection.close)
+            thread.shutdown(wait=False)
+
+    def _require(self, connection: sqlite3.Connection | None) -> sqlite3.Connection:
+        if connection is None:
+            raise DatabaseError(f"database {self.path} is closed")
+        return connection
+
+    @staticmethod
+    async def _run(thread: ThreadPoolExecutor, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread, work)

@@ -1,0 +1,144 @@
+"""Health endpoints, JSON errors and request ids."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import pytest
+from quart import Quart, request
+
+from agented.log import build_handler
+from agented.runtime import runtime_of
+
+
+async def test_liveness(client) -> None:
+    response = await client.get("/health/liveness")
+    assert response.status_code == 200
+    assert (await response.get_json())["status"] == "alive"
+
+
+async def test_readiness_when_the_database_answers(client) -> None:
+    response = await client.get("/health/readiness")
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+
+
+async def test_readiness_is_503_when_the_database_fails(serving_app: Quart) -> None:
+    await runtime_of(serving_app).database.close()
+    response = await serving_app.test_client().get("/health/readiness")
+    assert response.status_code == 503
+    body = await response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["error"].startswith("database unavailable")
+
+
+async def test_readiness_is_503_when_the_database_hangs(
+    serving_app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    never = asyncio.Event()
+
+    async def hang() -> None:
+        await never.wait()
+
+    monkeypatch.setattr(runtime_of(serving_app).database, "ping", hang)
+    monkeypatch.setattr("agented.api.health.READINESS_DB_TIMEOUT", 0.05)
+    response = await serving_app.test_client().get("/health/readiness")
+    assert response.status_code == 503
+    assert "TimeoutError" in (await response.get_json())["error"]
+
+
+async def test_readiness_is_503_before_serving(make_app) -> None:
+    response = await make_app().test_client().get("/health/readiness")
+    assert response.status_code == 503
+    assert (await response.get_json())["error"] == "server is not serving"
+
+
+async def test_unknown_path_is_json_404(client) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert await response.get_json() == {"error": "not found: /no/such/thing"}
+
+
+async def test_wrong_method_is_json_405_with_allow(client) -> None:
+    response = await client.delete("/health/liveness")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert (await response.get_json())[
+        "error"
+    ] == "method DELETE is not allowed on /health/liveness"
+
+
+def _add_probe_routes(app: Quart) -> None:
+    @app.post("/probe/echo")
+    async def echo() -> dict:
+        return {"size": len(await request.get_data())}
+
+    @app.get("/probe/crash")
+    async def crash() -> dict:
+        logging.getLogger("agented.probe").info("about to fail")
+        raise RuntimeError("secret internals")
+
+
+async def test_oversized_body_is_json_413(make_app) -> None:
+    app = make_app(AGENTED_MAX_REQUEST_BYTES=16)
+    _add_probe_routes(app)
+    async with app.test_app():
+        client = app.test_client()
+        ok = await client.post("/probe/echo", data=b"x" * 16)
+        assert (await ok.get_json()) == {"size": 16}
+        response = await client.post("/probe/echo", data=b"x" * 17)
+    assert response.status_code == 413
+    assert await response.get_json() == {"error": "request body too large (limit 16 bytes)"}
+
+
+async def test_crash_is_json_500_without_internals_and_logged_with_request_id(make_app) -> None:
+    app = make_app()
+    _add_probe_routes(app)
+    stream = io.StringIO()
+    handler = build_handler(stream)
+    logger = logging.getLogger("agented")
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        async with app.test_app():
+            response = await app.test_client().get(
+                "/probe/crash", headers={"X-Request-ID": "trace-42"}
+            )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "trace-42"
+    body = await response.get_data(as_text=True)
+    assert body.strip() == '{"error":"internal server error"}'
+    lines = [line for line in stream.getvalue().splitlines() if "probe" in line]
+    assert any("about to fail" in line and "[rid=trace-42]" in line for line in lines)
+    assert any(
+        "unhandled error on GET /probe/crash" in line and "[rid=trace-42]" in line for line in lines
+    )
+    assert "RuntimeError: secret internals" in stream.getvalue(), "the traceback goes to the log"
+
+
+async def test_valid_incoming_request_id_is_echoed(client) -> None:
+    response = await client.get("/health/liveness", headers={"X-Request-ID": "abc-123_x.y"})
+    assert response.headers["X-Request-ID"] == "abc-123_x.y"
+
+
+@pytest.mark.parametrize("incoming", ["", "bad id with spaces", "x" * 200, "<script>"])
+async def test_invalid_request_id_is_replaced(client, incoming: str) -> None:
+    response = await client.get("/health/liveness", headers={"X-Request-ID": incoming})
+    generated = response.headers["X-Request-ID"]
+    assert generated != incoming
+    assert len(generated) == 32
+    int(generated, 16)
+
+
+async def test_each_request_gets_its_own_id_on_errors_too(client) -> None:
+    first = await client.get("/missing")
+    second = await client.get("/missing")
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]

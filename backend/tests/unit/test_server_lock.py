@@ -1,0 +1,72 @@
+"""One server per database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from quart.testing.app import LifespanError
+
+from agented.server_lock import ServerLock, ServerLockError
+
+
+def test_second_holder_is_refused_with_the_database_and_holder_named(tmp_path: Path) -> None:
+    database = tmp_path / "agented.db"
+    first = ServerLock(database)
+    first.acquire()
+    try:
+        with pytest.raises(ServerLockError) as caught:
+            ServerLock(database).acquire()
+        message = str(caught.value)
+        assert str(database) in message
+        assert f"pid={os.getpid()}" in message
+    finally:
+        first.release()
+    second = ServerLock(database)
+    second.acquire()
+    second.release()
+
+
+def test_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
+    database = tmp_path / "agented.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from agented.server_lock import ServerLock;"
+            "ServerLock(Path(sys.argv[1])).acquire(); print('locked', flush=True);"
+            "sys.stdin.read()",
+            str(database),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ServerLockError, match=f"pid={holder.pid}"):
+            ServerLock(database).acquire()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    lock = ServerLock(database)
+    lock.acquire()
+    lock.release()
+
+
+async def test_two_serving_apps_on_one_database_cannot_coexist(make_app) -> None:
+    first = make_app()
+    async with first.test_app():
+        second = make_app()
+        with pytest.raises(LifespanError, match="already served"):
+            async with second.test_app():
+                pass
+        client = first.test_client()
+        assert (await client.get("/health/readiness")).status_code == 200
