@@ -101,6 +101,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated origins allowed to call the API from a browser",
     ),
     Setting(
+        "AGENTED_MAX_CONCURRENT_RUNS",
+        _int_at_least(1),
+        "4",
+        "How many CLIs may run at once; further runs wait as `queued`",
+    ),
+    Setting(
         "AGENTED_MAX_REQUEST_BYTES",
         _int_at_least(1),
         str(10 * 1024 * 1024),

@@ -1,9 +1,9 @@
 """What exists only while the app is serving, started and stopped as one unit.
 
 `create_app()` only builds; the single-server lock, the database and every
-background service come to life in Quart's `before_serving` on the server's own
-event loop and are torn down in reverse order in `after_serving`. Keeping them
-on one object hung on the app means two apps in one process never share state.
+service come to life in Quart's `before_serving` on the server's own event
+loop and are torn down in reverse order in `after_serving`. Keeping them on
+one object hung on the app means two apps in one process never share state.
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ from typing import Any
 
 from quart import Quart
 
+from .events.sse import StreamHub
+from .executions.logs import ExecutionLogService
+from .executions.retries import RetryService
+from .executions.service import ExecutionService
 from .paths import MIGRATIONS_DIR
+from .scheduler import SchedulerService
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .storage import Database, migrate
+from .storage.bots import BotRepository
+from .storage.executions import ExecutionRepository
+from .storage.retries import RetryRepository
 
 logger = logging.getLogger(__name__)
 
@@ -27,25 +35,59 @@ EXTENSION_KEY = "agented.runtime"
 
 
 class Runtime:
-    """The serving process's live state: lock, database, and the `stopping` signal."""
+    """The serving process's live state: lock, database, services, and the `stopping` signal."""
+
+    database: Database
+    bots: BotRepository
+    executions: ExecutionRepository
+    logs: ExecutionLogService
+    runs: ExecutionService
+    retries: RetryService
+    scheduler: SchedulerService
+    streams: StreamHub
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._config = config
         self._exit_stack = AsyncExitStack()
         self.stopping = asyncio.Event()
-        self.database: Database
 
     async def start(self) -> None:
+        config = self._config
         async with AsyncExitStack() as stack:
-            lock = ServerLock(self._config["AGENTED_DB_PATH"])
+            lock = ServerLock(config["AGENTED_DB_PATH"])
             lock.acquire()
             stack.callback(lock.release)
 
             self.database = await Database.open(
-                self._config["AGENTED_DB_PATH"], self._config["AGENTED_DB_BUSY_TIMEOUT_MS"]
+                config["AGENTED_DB_PATH"], config["AGENTED_DB_BUSY_TIMEOUT_MS"]
             )
             stack.push_async_callback(self.database.close)
             version = await migrate(self.database, MIGRATIONS_DIR)
+            self.bots = BotRepository(self.database)
+            self.executions = ExecutionRepository(self.database)
+
+            self.logs = ExecutionLogService(self.executions)
+            await self.logs.start()
+            stack.push_async_callback(self.logs.stop)
+
+            self.runs = ExecutionService(
+                self.executions, self.logs, max_concurrent=config["AGENTED_MAX_CONCURRENT_RUNS"]
+            )
+            await self.runs.recover()
+            stack.push_async_callback(self.runs.shutdown)
+
+            self.scheduler = SchedulerService()
+            self.scheduler.start()
+            stack.push_async_callback(self.scheduler.stop)
+            self.retries = RetryService(
+                RetryRepository(self.database), self.bots, self.scheduler, self.runs
+            )
+            self.runs.set_rate_limit_handler(self.retries.schedule)
+            await self.retries.rearm()
+
+            self.streams = StreamHub()
+            self.streams.start()
+            stack.callback(self.streams.stop)
 
             notifier = ShutdownNotifier(self.begin_stopping)
             notifier.install()
@@ -59,6 +101,7 @@ class Runtime:
         if not self.stopping.is_set():
             logger.info("shutdown started")
             self.stopping.set()
+            self.streams.stop()
 
     async def stop(self) -> None:
         self.begin_stopping()

@@ -1,13 +1,26 @@
 """The HTTP layer: thin blueprints that validate input, call a service and shape JSON."""
 
 from quart import Quart
+from quart_schema import QuartSchema, RequestSchemaValidationError
 
+from .. import __version__
+from . import bots, executions, health, retries
 from .errors import install_error_handlers
-from .health import blueprint as health_blueprint
 from .request_id import install_request_ids
+from .streams import install_streams
+from .validation import validation_error_response
 
 
 def install_api(app: Quart) -> None:
+    QuartSchema(
+        app,
+        info={"title": "Agented API", "version": __version__},
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+    )
     install_request_ids(app)
     install_error_handlers(app)
-    app.register_blueprint(health_blueprint)
+    app.register_error_handler(RequestSchemaValidationError, validation_error_response)
+    for module in (health, bots, executions, retries):
+        app.register_blueprint(module.blueprint)
+    install_streams(app)

@@ -18,16 +18,17 @@ HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=/@-]{0,127}$")
 
 
-def current_request_id() -> str:
-    return request_id_var.get()
+def choose_request_id(incoming: str) -> str:
+    """Keep a well-formed incoming id, else make a new one; sets it for this task's logs."""
+    request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+    request_id_var.set(request_id)
+    return request_id
 
 
 def install_request_ids(app: Quart) -> None:
     @app.before_request
     async def assign_request_id() -> None:
-        incoming = request.headers.get(HEADER, "")
-        g.request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
-        request_id_var.set(g.request_id)
+        g.request_id = choose_request_id(request.headers.get(HEADER, ""))
 
     @app.after_request
     async def echo_request_id(response: Response) -> Response:

@@ -1,0 +1,151 @@
+"""Bots (`/admin/triggers`): CRUD, prompt preview, and running a bot by hand."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from quart import Blueprint, Response, abort, jsonify
+from quart_schema import document_response, validate_querystring, validate_request
+
+from ..executions.service import RunRefused, template_context
+from ..executions.templates import render
+from ..models import Bot, Execution
+from ..storage.bots import DuplicateBotName
+from .errors import error_response
+from .executions import execution_page, page_of
+from .schemas import (
+    BOT_DEFAULTS,
+    NON_NULLABLE,
+    BotCreate,
+    BotList,
+    BotOut,
+    BotUpdate,
+    ErrorOut,
+    ExecutionPage,
+    ExecutionQuery,
+    PreviewOut,
+    RunAccepted,
+    RunRequest,
+)
+from .services import runtime
+
+blueprint = Blueprint("bots", __name__, url_prefix="/admin/triggers")
+
+
+def bot_json(bot: Bot, last: Execution | None = None) -> dict[str, Any]:
+    body = asdict(bot)
+    body["paths"] = list(bot.paths)
+    body["command"] = None if bot.command is None else list(bot.command)
+    body["last_execution"] = None
+    if last is not None:
+        body["last_execution"] = {
+            key: getattr(last, key) for key in ("id", "status", "started_at", "finished_at")
+        }
+    return body
+
+
+async def _bot_or_404(bot_id: str) -> Bot:
+    bot = await runtime().bots.get(bot_id)
+    if bot is None:
+        abort(404, f"bot {bot_id} not found")
+    return bot
+
+
+def _duplicate(error: DuplicateBotName) -> Response:
+    return error_response(409, str(error), field="name")
+
+
+@blueprint.get("")
+@document_response(BotList)
+async def list_bots() -> Response:
+    services = runtime()
+    bots = await services.bots.list()
+    latest = await services.executions.latest_per_bot()
+    return jsonify({"triggers": [bot_json(bot, latest.get(bot.id)) for bot in bots]})
+
+
+@blueprint.post("")
+@validate_request(BotCreate)
+@document_response(BotOut, 201)
+@document_response(ErrorOut, 400)
+async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
+    values = {**BOT_DEFAULTS, **data.model_dump(exclude_unset=True)}
+    try:
+        bot = await runtime().bots.create(values)
+    except DuplicateBotName as error:
+        return _duplicate(error)
+    return jsonify(bot_json(bot)), 201
+
+
+@blueprint.get("/<bot_id>")
+@document_response(BotOut)
+async def get_bot(bot_id: str) -> Response:
+    return jsonify(bot_json(await _bot_or_404(bot_id)))
+
+
+@blueprint.put("/<bot_id>")
+@validate_request(BotUpdate)
+@document_response(BotOut)
+async def update_bot(bot_id: str, data: BotUpdate) -> Response:
+    bot = await _bot_or_404(bot_id)
+    changes = data.model_dump(exclude_unset=True)
+    for name in NON_NULLABLE:
+        if name in changes and changes[name] is None:
+            return error_response(400, f"{name}: cannot be null", field=name)
+    backend = changes.get("backend_type", bot.backend_type)
+    command = changes.get("command", bot.command)
+    if backend == "command" and not command:
+        return error_response(
+            400, "command: required when backend_type is 'command'", field="command"
+        )
+    try:
+        updated = await runtime().bots.update(bot.id, changes)
+    except DuplicateBotName as error:
+        return _duplicate(error)
+    if updated is None:
+        abort(404, f"bot {bot_id} not found")
+    return jsonify(bot_json(updated))
+
+
+@blueprint.delete("/<bot_id>")
+async def delete_bot(bot_id: str) -> Response:
+    bot = await _bot_or_404(bot_id)
+    active = runtime().runs.active_for_bot(bot.id)
+    if active is not None:
+        return error_response(
+            409, f"bot is running execution {active.id}; cancel it first", execution_id=active.id
+        )
+    await runtime().bots.delete(bot.id)
+    return Response(status=204)
+
+
+@blueprint.post("/<bot_id>/preview-prompt")
+@validate_request(RunRequest)
+@document_response(PreviewOut)
+async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
+    bot = await _bot_or_404(bot_id)
+    rendered = render(bot.prompt_template, template_context(bot, {"message": data.message}))
+    return jsonify({"prompt": rendered.prompt, "unresolved": list(rendered.unresolved)})
+
+
+@blueprint.post("/<bot_id>/run")
+@validate_request(RunRequest)
+@document_response(RunAccepted, 202)
+async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Response:
+    bot = await _bot_or_404(bot_id)
+    try:
+        execution = await runtime().runs.start(bot, "manual", {"message": data.message})
+    except RunRefused as refused:
+        extra = {} if refused.execution_id is None else {"execution_id": refused.execution_id}
+        return error_response(refused.status, str(refused), **extra)
+    return jsonify({"execution_id": execution.id, "status": execution.status}), 202
+
+
+@blueprint.get("/<bot_id>/executions")
+@validate_querystring(ExecutionQuery)
+@document_response(ExecutionPage)
+async def bot_executions(bot_id: str, query_args: ExecutionQuery) -> Response:
+    bot = await _bot_or_404(bot_id)
+    query = query_args.model_copy(update={"trigger_id": bot.id})
+    return jsonify(execution_page(await page_of(query), query))

@@ -1,0 +1,97 @@
+"""Executions: history, details with log lines, cancelling, and daily counts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from quart import Blueprint, Response, abort, jsonify
+from quart_schema import document_response, validate_querystring
+
+from ..models import Execution, utc_now
+from ..storage.executions import Page
+from .errors import error_response
+from .schemas import (
+    DailyStats,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionQuery,
+    LogQuery,
+    StatsQuery,
+)
+from .services import runtime
+
+blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    body = asdict(execution)
+    body["command"] = list(execution.command)
+    return body
+
+
+async def page_of(query: ExecutionQuery) -> Page:
+    return await runtime().executions.page(
+        status=query.status, trigger_id=query.trigger_id, limit=query.limit, offset=query.offset
+    )
+
+
+def execution_page(page: Page, query: ExecutionQuery) -> dict[str, Any]:
+    return {
+        "executions": [execution_json(execution) for execution in page.executions],
+        "total": page.total,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
+
+
+@blueprint.get("")
+@validate_querystring(ExecutionQuery)
+@document_response(ExecutionPage)
+async def list_executions(query_args: ExecutionQuery) -> Response:
+    return jsonify(execution_page(await page_of(query_args), query_args))
+
+
+@blueprint.get("/stats")
+@validate_querystring(StatsQuery)
+@document_response(DailyStats)
+async def daily_stats(query_args: StatsQuery) -> Response:
+    today = utc_now().date()
+    first = today - timedelta(days=query_args.days - 1)
+    counts = {row["day"]: row for row in await runtime().executions.daily_counts(first.isoformat())}
+    days = []
+    for offset in range(query_args.days):
+        day = (first + timedelta(days=offset)).isoformat()
+        row = counts.get(day, {"total": 0, "failed": 0})
+        days.append({"date": day, "total": row["total"], "failed": row["failed"]})
+    return jsonify({"days": days})
+
+
+@blueprint.get("/<execution_id>")
+@validate_querystring(LogQuery)
+@document_response(ExecutionDetail)
+async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
+    services = runtime()
+    execution = await services.executions.get(execution_id)
+    if execution is None:
+        abort(404, f"execution {execution_id} not found")
+    lines = await services.logs.read(
+        execution_id, query_args.after_seq, query_args.limit + 1, query_args.q
+    )
+    body = execution_json(execution)
+    body["logs"] = [line.as_dict() for line in lines[: query_args.limit]]
+    body["logs_truncated"] = len(lines) > query_args.limit
+    return jsonify(body)
+
+
+@blueprint.post("/<execution_id>/cancel")
+async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response:
+    services = runtime()
+    execution = await services.runs.cancel(execution_id)
+    if execution is not None:
+        return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
+    stored = await services.executions.get(execution_id)
+    if stored is None:
+        abort(404, f"execution {execution_id} not found")
+    return error_response(409, f"execution {execution_id} is not running (it is {stored.status})")

@@ -1,0 +1,89 @@
+"""SSE routes, served as raw ASGI in front of Quart (see events/sse.py for why).
+
+GET /admin/executions/{id}/stream: `status`, `log` (with `id: <seq>`) and
+`complete` events. `Last-Event-ID` (header) or `?last_event_id=` resumes after
+that line, whether the execution is still running or long finished.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from quart import Quart
+
+from ..events.sse import Receive, Send, send_json, stream_headers
+from ..executions.stream import ExecutionStream
+from ..runtime import runtime_of
+from .request_id import choose_request_id
+
+EXECUTION_STREAM = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")
+
+ASGIApp = Any
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _resume_cursor(scope: dict[str, Any]) -> int | None:
+    """The Last-Event-ID to resume after (0 from the start), or None if it is malformed."""
+    raw = _header(scope, b"last-event-id")
+    if not raw:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        raw = (query.get("last_event_id") or [""])[0]
+    if not raw:
+        return 0
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+class StreamRoutes:
+    """ASGI middleware: answers the SSE routes itself and passes everything else to Quart."""
+
+    def __init__(self, app: Quart, inner: ASGIApp) -> None:
+        self._app = app
+        self._inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        match = EXECUTION_STREAM.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None:
+            await self._inner(scope, receive, send)
+            return
+        request_id = choose_request_id(_header(scope, b"x-request-id"))
+        if scope["method"] != "GET":
+            await send_json(
+                send,
+                405,
+                {"error": f"method {scope['method']} is not allowed on {scope['path']}"},
+                request_id,
+                allow="GET",
+            )
+            return
+        cursor = _resume_cursor(scope)
+        if cursor is None:
+            await send_json(
+                send, 400, {"error": "Last-Event-ID must be a non-negative integer"}, request_id
+            )
+            return
+        services = runtime_of(self._app)
+        if services is None or services.stopping.is_set():
+            await send_json(send, 503, {"error": "the server is not serving"}, request_id)
+            return
+        execution_id = match.group(1)
+        if await services.executions.get(execution_id) is None:
+            await send_json(send, 404, {"error": f"execution {execution_id} not found"}, request_id)
+            return
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": stream_headers(request_id)}
+        )
+        source = ExecutionStream(execution_id, services.logs, services.executions)
+        await services.streams.serve(source, cursor, send, receive)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def install_streams(app: Quart) -> None:
+    app.asgi_app = StreamRoutes(app, app.asgi_app)  # type: ignore[method-assign]

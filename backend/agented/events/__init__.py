@@ -1,0 +1,1 @@
+"""Live event streams: per-topic tails in memory, batched persistence, one SSE writer."""

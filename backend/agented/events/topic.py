@@ -1,0 +1,94 @@
+"""One live event sequence (an execution's log) shared by all of its viewers.
+
+The producer appends encoded events; viewers hold only a cursor (the last id
+they sent) and take everything after it in one piece, so a viewer that fell
+behind catches up in a single write and costs nothing while it waits. The
+in-memory tail is bounded: events leave it once they are persisted and the
+tail is over its size, and a viewer whose cursor fell out of it reads the
+database until it is back in the tail. Wake-ups are coalesced to one per loop
+iteration however many events arrive in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+
+TAIL_EVENTS = 4096
+
+
+class Topic:
+    def __init__(self, key: str, last_seq: int = 0, tail_events: int = TAIL_EVENTS) -> None:
+        self.key = key
+        self.last_seq = last_seq
+        self.persisted_seq = last_seq
+        self.final: bytes | None = None  # the closing event, once the producer is done
+        self.status: bytes = b""  # the latest `status` event; viewers resend it when it changes
+        self.status_version = 0
+        self._tail: deque[tuple[int, bytes]] = deque()
+        self._tail_events = tail_events
+        self._viewers: set[asyncio.Event] = set()
+        self._wake_scheduled = False
+
+    @property
+    def closed(self) -> bool:
+        return self.final is not None
+
+    @property
+    def unpersisted(self) -> int:
+        return self.last_seq - self.persisted_seq
+
+    def append(self, seq: int, payload: bytes) -> None:
+        self.last_seq = seq
+        self._tail.append((seq, payload))
+        self._wake_viewers()
+
+    def set_status(self, payload: bytes) -> None:
+        self.status = payload
+        self.status_version += 1
+        self._wake_viewers()
+
+    def close(self, final: bytes) -> None:
+        self.final = final
+        self._wake_viewers()
+
+    def mark_persisted(self, seq: int) -> None:
+        """Events up to `seq` are in the database: the tail may let them go."""
+        self.persisted_seq = max(self.persisted_seq, seq)
+        tail = self._tail
+        while len(tail) > self._tail_events and tail[0][0] <= self.persisted_seq:
+            tail.popleft()
+
+    def read_after(self, cursor: int, max_bytes: int) -> tuple[bytes, int] | None:
+        """Events after `cursor` from the tail, up to about `max_bytes`; None if they left it."""
+        tail = self._tail
+        if cursor >= self.last_seq:
+            return b"", cursor
+        if not tail or tail[0][0] > cursor + 1:
+            return None
+        parts: list[bytes] = []
+        size = 0
+        for seq, payload in itertools.islice(tail, cursor + 1 - tail[0][0], None):
+            parts.append(payload)
+            cursor = seq
+            size += len(payload)
+            if size >= max_bytes:
+                break
+        return b"".join(parts), cursor
+
+    def watch(self, wakeup: asyncio.Event) -> None:
+        self._viewers.add(wakeup)
+
+    def unwatch(self, wakeup: asyncio.Event) -> None:
+        self._viewers.discard(wakeup)
+
+    def _wake_viewers(self) -> None:
+        if not self._wake_scheduled and self._viewers:
+            self._wake_scheduled = True
+            asyncio.get_running_loop().call_soon(self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._wake_scheduled = False
+        for wakeup in self._viewers:
+            wakeup.set()

@@ -1,0 +1,1 @@
+"""Running bots: CLI backends, the process manager, rate-limit detection and retries."""

@@ -1,0 +1,133 @@
+"""Command lines for the bot backends: always an argv list, never a shell string.
+
+The prompt travels as one argv element, so nothing in it is ever interpreted by
+a shell. The flags are the CLIs' own non-interactive ones; each CLI is asked for
+machine-readable output where it has it, which `output.OutputObserver` reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+BACKEND_TYPES: tuple[str, ...] = ("claude", "codex", "gemini", "opencode", "command")
+CLAUDE_OUTPUT_FORMATS: tuple[str, ...] = ("stream-json", "json")
+
+# Linux refuses any single argv element longer than MAX_ARG_STRLEN (32 pages,
+# 131,072 bytes with its NUL) with E2BIG, and a prompt rendered from a large pull
+# request or webhook payload easily gets there. Prompts are cut to 100,000 bytes,
+# which leaves room for the text a `command` template wraps around `{prompt}`.
+MAX_PROMPT_BYTES = 100_000
+MAX_ARG_BYTES = 131_071
+PROMPT_PLACEHOLDER = "{prompt}"
+
+_TRUNCATION_MARKER = "\n\n[prompt truncated by Agented: {kept} of {total} bytes kept]"
+
+
+class CommandError(ValueError):
+    """A bot's command settings cannot make a command line; the message names the problem."""
+
+
+def fit_prompt(prompt: str) -> str:
+    """Make `prompt` fit in one argv element, cutting it visibly rather than failing to start.
+
+    A prompt over MAX_PROMPT_BYTES of UTF-8 is cut at a character boundary and ends
+    with a marker saying how much was kept; the result, marker included, fits.
+    NUL (which argv cannot carry) and unencodable lone surrogates (possible in
+    JSON payloads) become replacement characters instead of failing the spawn.
+    """
+    data = prompt.replace("\0", "\ufffd").encode("utf-8", "replace")
+    if len(data) <= MAX_PROMPT_BYTES:
+        return data.decode("utf-8")
+    total = len(data)
+    # Reserve room for the widest marker: `kept` never has more digits than the limit.
+    room = MAX_PROMPT_BYTES - len(_marker(MAX_PROMPT_BYTES, total).encode())
+    kept = data[:room].decode("utf-8", "ignore")  # drops a character cut in half
+    return kept + _marker(len(kept.encode()), total)
+
+
+def _marker(kept: int, total: int) -> str:
+    return _TRUNCATION_MARKER.format(kept=kept, total=total)
+
+
+def build_command(
+    backend_type: str,
+    prompt: str,
+    *,
+    model: str | None = None,
+    allowed_tools: str | None = None,
+    paths: Sequence[str] = (),
+    command: Sequence[str] | None = None,
+    output_format: str = "stream-json",
+) -> list[str]:
+    """The argv that runs one bot; raises CommandError for settings that cannot work.
+
+    `paths` are directories the agent may use besides its working directory (the
+    caller runs it in the first one). A `command` backend is the user's own argv,
+    with `{prompt}` replaced by the prompt in every element.
+    """
+    paths = _strings(paths, "paths")
+    if not all(paths):
+        raise CommandError("paths must not contain an empty path")
+    prompt = fit_prompt(prompt)
+    model_args = ["--model", model] if model else []
+    match backend_type:
+        case "claude":
+            if output_format not in CLAUDE_OUTPUT_FORMATS:
+                raise CommandError(
+                    f"output format {output_format!r} is not one of "
+                    f"{', '.join(CLAUDE_OUTPUT_FORMATS)}"
+                )
+            # --verbose is required with stream-json; kept with json so both see the same run.
+            argv = ["claude", "-p", prompt, "--verbose", "--output-format", output_format]
+            if allowed_tools:
+                argv += ["--allowedTools", allowed_tools]
+            argv += model_args + _repeat("--add-dir", paths)
+        case "codex":
+            argv = ["codex", "exec", "--json", *model_args, *_repeat("--add-dir", paths), prompt]
+        case "gemini":
+            argv = ["gemini", "-p", prompt, "--output-format", "json", *model_args]
+            if paths:
+                if any("," in path for path in paths):
+                    raise CommandError("gemini cannot take a path containing a comma")
+                argv += ["--include-directories", ",".join(paths)]
+        case "opencode":
+            argv = ["opencode", "run", "--format", "json", *model_args, prompt]
+        case "command":
+            if command is None:
+                raise CommandError("a command backend needs a command: a list of arguments")
+            argv = [arg.replace(PROMPT_PLACEHOLDER, prompt) for arg in _strings(command, "command")]
+            if not argv or not argv[0]:
+                raise CommandError("command must start with the program to run")
+        case _:
+            raise CommandError(
+                f"unknown backend type {backend_type!r}; expected one of {', '.join(BACKEND_TYPES)}"
+            )
+    _check_args(argv)
+    return argv
+
+
+def _strings(values: Sequence[str], name: str) -> list[str]:
+    # A lone string is a Sequence[str] too; iterating it would pass one letter per argument.
+    if isinstance(values, str) or not all(isinstance(value, str) for value in values):
+        raise CommandError(f"{name} must be a list of strings")
+    return list(values)
+
+
+def _repeat(flag: str, values: Sequence[str]) -> list[str]:
+    return [arg for value in values for arg in (flag, value)]
+
+
+def _check_args(argv: Sequence[str]) -> None:
+    """Refuse what would make the spawn itself fail, with a message better than errno's."""
+    for index, arg in enumerate(argv):
+        if "\0" in arg:
+            raise CommandError(f"argument {index} contains a NUL character")
+        try:
+            size = len(os.fsencode(arg))
+        except UnicodeEncodeError:
+            raise CommandError(f"argument {index} is not valid text") from None
+        if size > MAX_ARG_BYTES:
+            raise CommandError(
+                f"argument {index} is {size} bytes; Linux refuses arguments over {MAX_ARG_BYTES}"
+            )

@@ -1,0 +1,108 @@
+"""Retries of rate-limited executions: persisted, armed on the scheduler, re-armed at startup."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..models import Bot, Execution, Retry, iso, utc_now
+from ..scheduler import SchedulerService
+from ..storage.bots import BotRepository
+from ..storage.retries import RetryRepository
+from .output import RateLimit
+from .retry_policy import RetryPolicy
+from .service import ExecutionService, RunRefused
+
+logger = logging.getLogger(__name__)
+
+BUSY_RETRY_DELAY = timedelta(minutes=1)
+
+
+def job_id(retry_id: str) -> str:
+    return f"retry:{retry_id}"
+
+
+class RetryService:
+    def __init__(
+        self,
+        retries: RetryRepository,
+        bots: BotRepository,
+        scheduler: SchedulerService,
+        executions: ExecutionService,
+        *,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._retries = retries
+        self._bots = bots
+        self._scheduler = scheduler
+        self._executions = executions
+        self._policy = policy or RetryPolicy()
+        self._rng = rng or random.Random()
+
+    async def schedule(
+        self, execution: Execution, bot: Bot, limit: RateLimit, context: dict[str, Any]
+    ) -> Retry | None:
+        """Persist and arm the next attempt, unless the attempts are used up."""
+        attempt = execution.attempt + 1
+        now = utc_now()
+        delay = self._policy.delay(attempt, limit, now=now, rng=self._rng)
+        if delay is None:
+            logger.warning("execution %s: rate limited, no retries left", execution.id)
+            return None
+        retry = await self._retries.create(
+            trigger_id=bot.id,
+            execution_id=execution.id,
+            attempt=attempt,
+            due_at=iso(now + timedelta(seconds=delay)),
+            reason=limit.reason,
+            context=context,
+        )
+        self._arm(retry.id, retry.due_at)
+        logger.info("execution %s: retry %d due at %s", execution.id, attempt, retry.due_at)
+        return retry
+
+    async def rearm(self) -> int:
+        """Put every pending retry back on the scheduler (overdue ones run at once)."""
+        pending = await self._retries.pending()
+        for retry in pending:
+            self._arm(retry.id, retry.due_at)
+        return len(pending)
+
+    async def cancel(self, retry_id: str) -> bool:
+        cancelled = await self._retries.set_status(retry_id, "cancelled")
+        self._scheduler.remove(job_id(retry_id))
+        return cancelled
+
+    async def pending(self) -> list[Retry]:
+        return await self._retries.pending()
+
+    async def get(self, retry_id: str) -> Retry | None:
+        return await self._retries.get(retry_id)
+
+    def _arm(self, retry_id: str, due_at: str | datetime) -> None:
+        when = datetime.fromisoformat(due_at) if isinstance(due_at, str) else due_at
+        self._scheduler.run_at(job_id(retry_id), when, self._fire, retry_id)
+
+    async def _fire(self, retry_id: str) -> None:
+        retry = await self._retries.get(retry_id)
+        if retry is None or retry.status != "pending":
+            return
+        bot = None if retry.trigger_id is None else await self._bots.get(retry.trigger_id)
+        if bot is None:
+            await self._retries.set_status(retry_id, "cancelled")
+            return
+        try:
+            execution = await self._executions.start(
+                bot, "retry", retry.context, retry_of=retry.execution_id, attempt=retry.attempt
+            )
+        except RunRefused as refused:
+            if refused.status == 409:  # the bot is busy: try again shortly
+                self._arm(retry_id, utc_now() + BUSY_RETRY_DELAY)
+            else:
+                logger.warning("retry %s dropped: %s", retry_id, refused)
+                await self._retries.set_status(retry_id, "cancelled")
+            return
+        await self._retries.set_status(retry_id, "started", execution.id)

@@ -1,0 +1,338 @@
+"""The one way to start a run, and the owner of every run in flight.
+
+Manual runs, webhooks, GitHub events, schedules and retries all call
+`ExecutionService.start` with a bot, a source and a template context. It
+renders the prompt, records the execution and returns at once; a task then
+waits for one of the server-wide run slots (the execution is `queued` until
+it gets one), runs the CLI through `CliProcess`, and records how it ended.
+Cancel, timeout and shutdown all stop the CLI's whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events.encoding import encode_event
+from ..events.topic import Topic
+from ..models import Bot, Execution, TriggerType
+from ..storage.executions import ExecutionRepository, Outcome
+from .backends import CommandError, build_command
+from .logs import ExecutionLogService
+from .output import OutputObserver, RateLimit
+from .process import CliProcess
+from .templates import render
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_CAP = 5.0
+# Variables of Agented's own that a CLI has no business seeing.
+PRIVATE_ENVIRONMENT = frozenset(
+    {"SECRET_KEY", "AGENTED_API_KEY", "GITHUB_WEBHOOK_SECRET", "AGENTED_SECRET_KEY_FILE"}
+)
+
+STOP_MESSAGES = {
+    "cancelled": "cancelled by a user",
+    "interrupted": "the server shut down while it was running",
+}
+
+RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[None]]
+
+
+class RunRefused(Exception):
+    """The run cannot start; `status` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str, execution_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.execution_id = execution_id
+
+
+@dataclass(eq=False)
+class _Run:
+    execution: Execution
+    bot: Bot
+    argv: list[str]
+    context: dict[str, Any]
+    topic: Topic
+    stop_reason: str | None = None
+    rate_limit: RateLimit | None = None
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.stop_requested.set()
+
+
+def template_context(bot: Bot, context: Mapping[str, Any]) -> dict[str, Any]:
+    """What every prompt may use, overlaid with what the event that fired it provides."""
+    return {
+        "message": "",
+        "paths": ", ".join(bot.paths),
+        "trigger_id": bot.id,
+        "bot_name": bot.name,
+        **context,
+    }
+
+
+def status_event(execution: Execution) -> bytes:
+    return encode_event(
+        "status",
+        {
+            "status": execution.status,
+            "started_at": execution.started_at,
+            "created_at": execution.created_at,
+        },
+    )
+
+
+def complete_event(execution: Execution) -> bytes:
+    return encode_event(
+        "complete",
+        {
+            "status": execution.status,
+            "exit_code": execution.exit_code,
+            "error_message": execution.error_message,
+            "duration_ms": execution.duration_ms,
+            "finished_at": execution.finished_at,
+        },
+    )
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        executions: ExecutionRepository,
+        logs: ExecutionLogService,
+        *,
+        max_concurrent: int,
+        on_rate_limited: RateLimitHandler | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._executions = executions
+        self._logs = logs
+        self._max_concurrent = max_concurrent
+        self._on_rate_limited = on_rate_limited
+        self._environ = {
+            k: v
+            for k, v in (os.environ if environ is None else environ).items()
+            if k not in PRIVATE_ENVIRONMENT
+        }
+        self._runs: dict[str, _Run] = {}
+        self._running = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._accepting = True
+
+    def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
+        self._on_rate_limited = handler
+
+    def active_for_bot(self, bot_id: str) -> Execution | None:
+        for run in self._runs.values():
+            if run.bot.id == bot_id:
+                return run.execution
+        return None
+
+    async def start(
+        self,
+        bot: Bot,
+        trigger_type: TriggerType,
+        context: Mapping[str, Any] | None = None,
+        *,
+        retry_of: str | None = None,
+        attempt: int = 0,
+    ) -> Execution:
+        """Record a new execution of `bot` and start it in the background."""
+        if not self._accepting:
+            raise RunRefused(503, "the server is shutting down")
+        if not bot.enabled:
+            raise RunRefused(400, f"bot {bot.name!r} is disabled")
+        if not bot.allow_concurrent_runs and (active := self.active_for_bot(bot.id)):
+            raise RunRefused(409, f"bot {bot.name!r} is already running", active.id)
+        full_context = template_context(bot, context or {})
+        prompt = render(bot.prompt_template, full_context).prompt
+        try:
+            argv = build_command(
+                bot.backend_type,
+                prompt,
+                model=bot.model,
+                allowed_tools=bot.allowed_tools,
+                paths=bot.paths,
+                command=bot.command,
+                output_format=bot.output_format,
+            )
+        except CommandError as error:
+            raise RunRefused(400, str(error)) from None
+        execution = await self._executions.create(
+            bot, trigger_type, prompt, argv, status="queued", retry_of=retry_of, attempt=attempt
+        )
+        topic = self._logs.open(execution.id)
+        topic.set_status(status_event(execution))
+        run = _Run(execution, bot, argv, dict(context or {}), topic)
+        self._runs[execution.id] = run
+        run.task = asyncio.get_running_loop().create_task(
+            self._execute(run), name=f"agented-run-{execution.id}"
+        )
+        return execution
+
+    async def cancel(self, execution_id: str) -> Execution | None:
+        """Ask a queued or running execution to stop; None if it is not active."""
+        run = self._runs.get(execution_id)
+        if run is None:
+            return None
+        run.request_stop("cancelled")
+        return run.execution
+
+    async def shutdown(self) -> None:
+        """Stop every run (recorded as `interrupted`) and wait for them to be written down."""
+        self._accepting = False
+        runs = list(self._runs.values())
+        for run in runs:
+            run.request_stop("interrupted")
+        tasks = [run.task for run in runs if run.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def recover(self) -> None:
+        """Mark what a crashed predecessor left active as `interrupted`."""
+        leftovers = await self._executions.interrupt_leftovers()
+        if leftovers:
+            logger.warning("marked %d execution(s) left by a crash as interrupted", len(leftovers))
+
+    async def _execute(self, run: _Run) -> None:
+        outcome = Outcome("failed", error_message="internal error")
+        observer = OutputObserver(run.bot.backend_type)
+        holds_slot = False
+        try:
+            holds_slot = await self._acquire_slot(run)
+            if holds_slot:
+                run.execution = await self._executions.mark_running(run.execution.id)
+                run.topic.set_status(status_event(run.execution))
+                outcome = await self._run_cli(run, observer)
+            else:
+                reason = run.stop_reason or "cancelled"
+                outcome = Outcome(
+                    reason, error_message=f"{STOP_MESSAGES[reason]} (before it started)"
+                )
+        except Exception:
+            logger.exception("execution %s failed inside Agented", run.execution.id)
+        finally:
+            if holds_slot:
+                self._release_slot()
+            await self._finish(run, outcome)
+
+    async def _acquire_slot(self, run: _Run) -> bool:
+        """Wait for a run slot; False if the run was stopped while it waited."""
+        if self._running < self._max_concurrent and not self._waiting:
+            self._running += 1
+            return True
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        stop = asyncio.ensure_future(run.stop_requested.wait())
+        try:
+            await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if turn.done():
+            return True  # the releaser already counted us as running
+        turn.cancel()
+        self._waiting.remove(turn)
+        return False
+
+    def _release_slot(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # hand the slot over: _running stays the same
+                return
+        self._running -= 1
+
+    async def _run_cli(self, run: _Run, observer: OutputObserver) -> Outcome:
+        program = run.argv[0]
+        if shutil.which(program, path=self._environ.get("PATH")) is None:
+            return Outcome(
+                "failed", error_message=f"{program}: command not found on the server's PATH"
+            )
+        try:
+            process = await CliProcess.spawn(
+                run.argv, cwd=run.bot.paths[0] if run.bot.paths else None, env=self._environ
+            )
+        except OSError as error:
+            return Outcome(
+                "failed", error_message=f"{program}: cannot start: {error.strerror or error}"
+            )
+
+        def sink(stream: str, lines: list[str], timestamp: float) -> None:
+            for line in lines:
+                observer.feed(stream, line)
+            self._logs.append(run.topic, stream, lines, timestamp)
+
+        pump = asyncio.ensure_future(process.pump(sink, self._logs.wait_for_room))
+        exited = asyncio.ensure_future(process.wait())
+        stop = asyncio.ensure_future(run.stop_requested.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {exited, stop}, timeout=run.bot.timeout_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            if exited not in done:
+                reason = run.stop_reason or "timeout"
+                grace = run.bot.sigterm_grace_seconds
+                if reason == "interrupted":
+                    grace = min(grace, SHUTDOWN_GRACE_CAP)
+                await process.stop(grace)
+            else:
+                reason = None
+                process.signal_group(signal.SIGKILL)  # helpers left behind, e.g. MCP servers
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await asyncio.shield(pump)
+        finally:
+            stop.cancel()
+            if not pump.done():
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+        exit_code = process.returncode
+        return self._outcome(run, reason, exit_code, observer)
+
+    @staticmethod
+    def _outcome(
+        run: _Run, reason: str | None, exit_code: int | None, observer: OutputObserver
+    ) -> Outcome:
+        usage = observer.usage.as_dict() if observer.usage else None
+        if reason == "timeout":
+            message = f"timed out after {run.bot.timeout_seconds} s"
+            return Outcome("timeout", exit_code, message, usage)
+        if reason is not None:
+            return Outcome(reason, exit_code, STOP_MESSAGES[reason], usage)
+        if exit_code == 0:
+            return Outcome("success", exit_code, None, usage)
+        run.rate_limit = observer.rate_limit(exit_code)
+        if run.rate_limit is not None:
+            return Outcome("failed", exit_code, f"rate limited: {run.rate_limit.reason}", usage)
+        message = observer.result_error or f"exited with code {exit_code}"
+        return Outcome("failed", exit_code, message, usage)
+
+    async def _finish(self, run: _Run, outcome: Outcome) -> None:
+        """Record the outcome, arm a retry if rate limited, then tell the viewers."""
+        try:
+            with contextlib.suppress(Exception):  # logged by the log service
+                await self._logs.flush()
+            run.execution = await self._executions.finish(run.execution.id, outcome)
+            if run.rate_limit is not None and self._on_rate_limited is not None:
+                try:
+                    await self._on_rate_limited(run.execution, run.bot, run.rate_limit, run.context)
+                except Exception:
+                    logger.exception("could not schedule a retry of %s", run.execution.id)
+        finally:
+            self._runs.pop(run.execution.id, None)
+            await self._logs.close(run.execution.id, complete_event(run.execution))

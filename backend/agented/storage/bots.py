@@ -1,0 +1,111 @@
+"""Bots: their configuration, unique by name ignoring case."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import fields
+from typing import Any
+
+from ..models import Bot, iso, new_id, utc_now
+from .database import Database
+from .rows import from_json, placeholders, to_json
+
+_COLUMNS = tuple(field.name for field in fields(Bot))
+_JSON_LIST_COLUMNS = frozenset({"paths", "command"})
+_BOOL_COLUMNS = frozenset({"enabled", "allow_concurrent_runs"})
+
+
+class DuplicateBotName(ValueError):
+    """Another bot already has this name (compared ignoring case)."""
+
+
+def _to_row(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(_COLUMNS)
+    if unknown:  # column names are interpolated into SQL: only ever our own
+        raise ValueError(f"not bot columns: {sorted(unknown)}")
+    row = {}
+    for name, value in values.items():
+        if name in _JSON_LIST_COLUMNS:
+            value = to_json(None if value is None else list(value))
+        elif name in _BOOL_COLUMNS:
+            value = int(value)
+        row[name] = value
+    if "name" in row:
+        row["name_key"] = row["name"].casefold()
+    return row
+
+
+def _from_row(row: sqlite3.Row) -> Bot:
+    values: dict[str, Any] = {}
+    for name in _COLUMNS:
+        value = row[name]
+        if name in _JSON_LIST_COLUMNS:
+            value = None if value is None else tuple(from_json(value))
+        elif name in _BOOL_COLUMNS:
+            value = bool(value)
+        values[name] = value
+    return Bot(**values)
+
+
+class BotRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def list(self) -> list[Bot]:
+        def query(connection: sqlite3.Connection) -> list[Bot]:
+            rows = connection.execute("SELECT * FROM bots ORDER BY name_key").fetchall()
+            return [_from_row(row) for row in rows]
+
+        return await self._db.read(query)
+
+    async def get(self, bot_id: str) -> Bot | None:
+        def query(connection: sqlite3.Connection) -> Bot | None:
+            row = connection.execute("SELECT * FROM bots WHERE id = ?", (bot_id,)).fetchone()
+            return None if row is None else _from_row(row)
+
+        return await self._db.read(query)
+
+    async def create(self, values: dict[str, Any]) -> Bot:
+        now = iso(utc_now())
+        row = _to_row({**values, "id": new_id("bot"), "created_at": now, "updated_at": now})
+
+        def insert(connection: sqlite3.Connection) -> Bot:
+            self._check_name_free(connection, row["name_key"], None)
+            names = ", ".join(row)
+            connection.execute(
+                f"INSERT INTO bots ({names}) VALUES ({placeholders(len(row))})", tuple(row.values())
+            )
+            return _from_row(
+                connection.execute("SELECT * FROM bots WHERE id = ?", (row["id"],)).fetchone()
+            )
+
+        return await self._db.write(insert)
+
+    async def update(self, bot_id: str, changes: dict[str, Any]) -> Bot | None:
+        row = _to_row({**changes, "updated_at": iso(utc_now())})
+
+        def apply(connection: sqlite3.Connection) -> Bot | None:
+            if "name_key" in row:
+                self._check_name_free(connection, row["name_key"], bot_id)
+            assignments = ", ".join(f"{name} = ?" for name in row)
+            connection.execute(
+                f"UPDATE bots SET {assignments} WHERE id = ?", (*row.values(), bot_id)
+            )
+            found = connection.execute("SELECT * FROM bots WHERE id = ?", (bot_id,)).fetchone()
+            return None if found is None else _from_row(found)
+
+        return await self._db.write(apply)
+
+    async def delete(self, bot_id: str) -> bool:
+        def remove(connection: sqlite3.Connection) -> bool:
+            return connection.execute("DELETE FROM bots WHERE id = ?", (bot_id,)).rowcount > 0
+
+        return await self._db.write(remove)
+
+    @staticmethod
+    def _check_name_free(connection: sqlite3.Connection, name_key: str, own_id: str | None) -> None:
+        clash = connection.execute(
+            "SELECT name FROM bots WHERE name_key = ? AND id IS NOT ?", (name_key, own_id)
+        ).fetchone()
+        if clash is not None:
+            raise DuplicateBotName(f"a bot named {clash['name']!r} already exists")

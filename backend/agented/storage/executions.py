@@ -1,0 +1,257 @@
+"""Executions and their log lines."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import Bot, Execution, LogLine, TriggerType, iso, new_id, utc_now
+from .database import Database
+from .rows import from_json, placeholders, to_json
+
+INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
+
+
+def _execution(row: sqlite3.Row) -> Execution:
+    return Execution(
+        id=row["id"],
+        trigger_id=row["trigger_id"],
+        trigger_name=row["trigger_name"],
+        trigger_type=row["trigger_type"],
+        status=row["status"],
+        backend_type=row["backend_type"],
+        prompt=row["prompt"],
+        command=tuple(from_json(row["command"])),
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        duration_ms=row["duration_ms"],
+        exit_code=row["exit_code"],
+        error_message=row["error_message"],
+        usage=from_json(row["usage"]),
+        retry_of=row["retry_of"],
+        attempt=row["attempt"],
+        log_lines=row["log_lines"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    executions: list[Execution]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an execution ended; written once, together with its last log lines."""
+
+    status: str
+    exit_code: int | None = None
+    error_message: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class ExecutionRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self,
+        bot: Bot,
+        trigger_type: TriggerType,
+        prompt: str,
+        command: Sequence[str],
+        *,
+        status: str,
+        retry_of: str | None = None,
+        attempt: int = 0,
+    ) -> Execution:
+        execution_id = new_id("exe")
+
+        def insert(connection: sqlite3.Connection) -> Execution:
+            connection.execute(
+                "INSERT INTO executions (id, seq, trigger_id, trigger_name, trigger_type, status,"
+                " backend_type, prompt, command, created_at, retry_of, attempt)"
+                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM executions),"
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    execution_id,
+                    bot.id,
+                    bot.name,
+                    trigger_type,
+                    status,
+                    bot.backend_type,
+                    prompt,
+                    to_json(list(command)),
+                    iso(utc_now()),
+                    retry_of,
+                    attempt,
+                ),
+            )
+            return _fetch(connection, execution_id)
+
+        return await self._db.write(insert)
+
+    async def get(self, execution_id: str) -> Execution | None:
+        def query(connection: sqlite3.Connection) -> Execution | None:
+            row = connection.execute(
+                "SELECT * FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            return None if row is None else _execution(row)
+
+        return await self._db.read(query)
+
+    async def page(
+        self,
+        *,
+        status: str | None = None,
+        trigger_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        conditions, parameters = [], []
+        for column, value in (("status", status), ("trigger_id", trigger_id)):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                parameters.append(value)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+        def query(connection: sqlite3.Connection) -> Page:
+            total = connection.execute(
+                f"SELECT COUNT(*) FROM executions {where}", parameters
+            ).fetchone()[0]
+            rows = connection.execute(
+                f"SELECT * FROM executions {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*parameters, limit, offset),
+            ).fetchall()
+            return Page([_execution(row) for row in rows], total)
+
+        return await self._db.read(query)
+
+    async def latest_per_bot(self) -> dict[str, Execution]:
+        def query(connection: sqlite3.Connection) -> dict[str, Execution]:
+            rows = connection.execute(
+                "SELECT * FROM executions WHERE seq IN (SELECT MAX(seq) FROM executions"
+                " WHERE trigger_id IS NOT NULL GROUP BY trigger_id)"
+            ).fetchall()
+            return {row["trigger_id"]: _execution(row) for row in rows}
+
+        return await self._db.read(query)
+
+    async def mark_running(self, execution_id: str) -> Execution:
+        def update(connection: sqlite3.Connection) -> Execution:
+            connection.execute(
+                "UPDATE executions SET status = 'running', started_at = ? WHERE id = ?",
+                (iso(utc_now()), execution_id),
+            )
+            return _fetch(connection, execution_id)
+
+        return await self._db.write(update)
+
+    async def finish(self, execution_id: str, outcome: Outcome) -> Execution:
+        finished = utc_now()
+
+        def update(connection: sqlite3.Connection) -> Execution:
+            row = connection.execute(
+                "SELECT started_at FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            duration = None
+            if row["started_at"] is not None:
+                started = finished.fromisoformat(row["started_at"])
+                duration = round((finished - started).total_seconds() * 1000)
+            connection.execute(
+                "UPDATE executions SET status = ?, finished_at = ?, duration_ms = ?, exit_code = ?,"
+                " error_message = ?, usage = ? WHERE id = ?",
+                (
+                    outcome.status,
+                    iso(finished),
+                    duration,
+                    outcome.exit_code,
+                    outcome.error_message,
+                    to_json(outcome.usage),
+                    execution_id,
+                ),
+            )
+            return _fetch(connection, execution_id)
+
+        return await self._db.write(update)
+
+    async def append_lines(self, batches: dict[str, list[tuple]]) -> None:
+        """Persist `(seq, stream, content, timestamp)` rows of several executions at once."""
+
+        def insert(connection: sqlite3.Connection) -> None:
+            for execution_id, lines in batches.items():
+                _insert_lines(connection, execution_id, lines)
+
+        await self._db.write(insert)
+
+    async def read_lines(
+        self, execution_id: str, after_seq: int, limit: int, query: str | None = None
+    ) -> list[LogLine]:
+        """Up to `limit` lines after `after_seq`, optionally only those containing `query`."""
+        sql = "SELECT seq, stream, content, timestamp FROM execution_logs"
+        sql += " WHERE execution_id = ? AND seq > ?"
+        parameters: list[Any] = [execution_id, after_seq]
+        if query:
+            sql += " AND instr(lower(content), lower(?)) > 0"
+            parameters.append(query)
+        sql += " ORDER BY seq LIMIT ?"
+        parameters.append(limit)
+
+        def select(connection: sqlite3.Connection) -> list[LogLine]:
+            return [LogLine(*row) for row in connection.execute(sql, parameters)]
+
+        return await self._db.read(select)
+
+    async def interrupt_leftovers(self) -> list[str]:
+        """Mark executions a crashed server left queued or running as `interrupted`."""
+
+        def update(connection: sqlite3.Connection) -> list[str]:
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM executions WHERE status IN ('queued', 'running')"
+                )
+            ]
+            if ids:
+                connection.execute(
+                    "UPDATE executions SET status = 'interrupted', finished_at = ?,"
+                    " error_message = COALESCE(error_message, ?)"
+                    f" WHERE id IN ({placeholders(len(ids))})",
+                    (iso(utc_now()), INTERRUPTED_BY_CRASH, *ids),
+                )
+            return ids
+
+        return await self._db.write(update)
+
+    async def daily_counts(self, since: str) -> list[dict[str, Any]]:
+        def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = connection.execute(
+                "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS total,"
+                " SUM(status IN ('failed', 'timeout', 'interrupted')) AS failed"
+                " FROM executions WHERE created_at >= ? GROUP BY day ORDER BY day",
+                (since,),
+            ).fetchall()
+            return [dict(row) for row in rows]
+
+        return await self._db.read(query)
+
+
+def _fetch(connection: sqlite3.Connection, execution_id: str) -> Execution:
+    return _execution(
+        connection.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
+    )
+
+
+def _insert_lines(connection: sqlite3.Connection, execution_id: str, lines: list[tuple]) -> None:
+    connection.executemany(
+        "INSERT INTO execution_logs (execution_id, seq, stream, content, timestamp)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(execution_id, *line) for line in lines],
+    )
+    connection.execute(
+        "UPDATE executions SET log_lines = MAX(log_lines, ?) WHERE id = ?",
+        (lines[-1][0], execution_id),
+    )

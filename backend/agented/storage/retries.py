@@ -1,0 +1,87 @@
+"""Pending retries of rate-limited executions; they outlive restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..models import Retry, iso, new_id, utc_now
+from .database import Database
+from .rows import from_json, to_json
+
+
+def _retry(row: sqlite3.Row) -> Retry:
+    values = dict(row)
+    values["context"] = from_json(values["context"])
+    return Retry(**values)
+
+
+class RetryRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self,
+        *,
+        trigger_id: str,
+        execution_id: str,
+        attempt: int,
+        due_at: str,
+        reason: str,
+        context: dict[str, Any],
+    ) -> Retry:
+        retry_id = new_id("rty")
+
+        def insert(connection: sqlite3.Connection) -> Retry:
+            connection.execute(
+                "INSERT INTO retries (id, trigger_id, execution_id, attempt, due_at, reason,"
+                " context, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (
+                    retry_id,
+                    trigger_id,
+                    execution_id,
+                    attempt,
+                    due_at,
+                    reason,
+                    to_json(context),
+                    iso(utc_now()),
+                ),
+            )
+            return _retry(
+                connection.execute("SELECT * FROM retries WHERE id = ?", (retry_id,)).fetchone()
+            )
+
+        return await self._db.write(insert)
+
+    async def get(self, retry_id: str) -> Retry | None:
+        def query(connection: sqlite3.Connection) -> Retry | None:
+            row = connection.execute("SELECT * FROM retries WHERE id = ?", (retry_id,)).fetchone()
+            return None if row is None else _retry(row)
+
+        return await self._db.read(query)
+
+    async def pending(self) -> list[Retry]:
+        def query(connection: sqlite3.Connection) -> list[Retry]:
+            rows = connection.execute(
+                "SELECT * FROM retries WHERE status = 'pending' ORDER BY due_at"
+            ).fetchall()
+            return [_retry(row) for row in rows]
+
+        return await self._db.read(query)
+
+    async def set_status(
+        self, retry_id: str, status: str, retry_execution_id: str | None = None
+    ) -> bool:
+        """Move a pending retry on; False if it was no longer pending."""
+
+        def update(connection: sqlite3.Connection) -> bool:
+            return (
+                connection.execute(
+                    "UPDATE retries SET status = ?, retry_execution_id = ?"
+                    " WHERE id = ? AND status = 'pending'",
+                    (status, retry_execution_id, retry_id),
+                ).rowcount
+                > 0
+            )
+
+        return await self._db.write(update)

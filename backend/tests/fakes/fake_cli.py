@@ -1,0 +1,288 @@
+"""A stand-in for the AI CLIs (claude, codex, gemini, opencode) in tests.
+
+Run through the wrapper scripts next to this file, which are named after the
+real CLIs: put this directory first on PATH and set FAKE_CLI_PYTHON to the
+interpreter to use (`python3` otherwise). The fake finds the prompt where the
+real CLI does (after `-p` for claude and gemini, the last argument for codex and
+opencode) and takes its behaviour from directive lines in it, so a bot's prompt
+template picks the scenario. Directives run in order:
+
+    fake: session              the CLI's normal output for the prompt (see below)
+    fake: lines N [rate=R]     N lines `line <i> t=<time.time()>`, R per second (default: at once)
+    fake: flood N              N lines `flood <i>` as fast as possible, block-buffered
+    fake: print TEXT           TEXT on stdout
+    fake: stderr TEXT          TEXT on stderr
+    fake: sleep S              sleep S seconds; first print `sleeping S` if nothing was printed yet
+    fake: grandchild PIDFILE   start a grandchild in the same process group, sleeping 300 s with
+                               the output pipes inherited (like a backgrounded job), pid in PIDFILE
+    fake: ignore-sigterm       ignore SIGTERM from here on
+    fake: exit N               stop now with exit code N
+    fake: binary               a line with invalid UTF-8 and a NUL byte
+    fake: long-line N          one line of N bytes
+    fake: print-argv           the argv as one JSON list, program name first
+    fake: rate-limit KIND      a real limit message, then exit 1; KIND is one of claude-event,
+                               claude-text, claude-hit, claude-429, claude-529, codex, gemini,
+                               spend-cap
+
+A prompt without directives gets `session`: for claude with `--output-format
+stream-json` a `system` init event, an `assistant` event echoing the prompt and a
+`result` event with usage and cost (`json`: the result alone); codex and
+opencode print their JSON events, gemini its pretty-printed JSON document.
+Every line is flushed at once, except in flood mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
+
+DIRECTIVE = re.compile(r"^[ \t]*fake:[ \t]*([\w-]+)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+SESSION_ID = "0f4ke000-0000-4000-8000-000000000000"
+CHUNK = 64 * 1024
+
+CLAUDE_429 = (
+    'API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request '
+    "would exceed your account's rate limit. Please try again later.\"}}"
+)
+CLAUDE_529 = (
+    'API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+)
+CODEX_LIMIT = (
+    "You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) "
+    "or try again in 5 days 22 hours 11 minutes."
+)
+
+
+class Fake:
+    def __init__(self, name: str, args: list[str]) -> None:
+        self.name = name
+        self.args = args
+        self.printed = False
+        self.prompt = self._prompt()
+        self.output_format = self._option("--output-format") or "text"
+
+    def _option(self, flag: str) -> str | None:
+        if flag in self.args[:-1]:
+            return self.args[self.args.index(flag) + 1]
+        return None
+
+    def _prompt(self) -> str:
+        if self.name in ("claude", "gemini"):
+            prompt = self._option("-p")
+        else:
+            prompt = self.args[-1] if self.args else None
+        if prompt is None:
+            fail(f"{self.name}: no prompt in {self.args}")
+        return prompt
+
+    def run(self) -> None:
+        directives = DIRECTIVE.findall(self.prompt)
+        for name, argument in directives or [("session", "")]:
+            handler = "do_" + name.replace("-", "_")
+            action: Callable[[str], None] | None = getattr(self, handler, None)
+            if action is None:
+                fail(f"{self.name}: unknown directive {name!r}")
+            action(argument)
+
+    def emit(self, text: str, *, stderr: bool = False) -> None:
+        stream = sys.stderr if stderr else sys.stdout
+        stream.write(text + "\n")
+        stream.flush()
+        self.printed = True
+
+    def emit_json(self, value: object) -> None:
+        self.emit(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+    def do_session(self, _: str) -> None:
+        answer = f"You said: {self.prompt}"
+        if self.name == "claude":
+            self._claude_session(answer)
+        elif self.name == "codex":
+            self.emit_json({"type": "thread.started", "thread_id": SESSION_ID})
+            self.emit_json({"type": "turn.started"})
+            item = {"id": "item_0", "type": "agent_message", "text": answer}
+            self.emit_json({"type": "item.completed", "item": item})
+            usage = {"input_tokens": 1200, "cached_input_tokens": 1024, "output_tokens": 42}
+            self.emit_json({"type": "turn.completed", "usage": usage})
+        elif self.name == "gemini":
+            tokens = {"prompt": 1200, "candidates": 42, "total": 1242, "cached": 1024}
+            stats = {"models": {"gemini-fake": {"api": {"totalRequests": 1}, "tokens": tokens}}}
+            self.emit(json.dumps({"response": answer, "stats": stats}, indent=2))
+        else:
+            part = {"type": "text", "text": answer}
+            self.emit_json({"type": "text", "sessionID": SESSION_ID, "part": part})
+
+    def _claude_session(self, answer: str) -> None:
+        if self.output_format == "text":
+            self.emit(answer)
+            return
+        usage = {
+            "input_tokens": 12,
+            "output_tokens": 42,
+            "cache_creation_input_tokens": 1024,
+            "cache_read_input_tokens": 2048,
+        }
+        if self.output_format == "stream-json":
+            self.emit_json(
+                {
+                    "type": "system",
+                    "subtype": "init",
+                    "cwd": os.getcwd(),
+                    "session_id": SESSION_ID,
+                    "tools": ["Read", "Grep", "Bash"],
+                    "model": "claude-fake",
+                    "apiKeySource": "none",
+                }
+            )
+            message = {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-fake",
+                "content": [{"type": "text", "text": answer}],
+                "usage": usage,
+            }
+            self.emit_json({"type": "assistant", "message": message, "session_id": SESSION_ID})
+        self.emit_json(
+            {
+                "type": "result",
+                "subtype": "success",
+                "is_error": False,
+                "duration_ms": 1234,
+                "num_turns": 1,
+                "session_id": SESSION_ID,
+                "total_cost_usd": 0.0123,
+                "usage": usage,
+                "result": answer,
+            }
+        )
+
+    def do_lines(self, argument: str) -> None:
+        count, _, rate = argument.partition(" rate=")
+        interval = 1 / float(rate) if rate else 0.0
+        start = time.monotonic()
+        for number in range(1, int(count) + 1):
+            if (wait := start + (number - 1) * interval - time.monotonic()) > 0:
+                time.sleep(wait)
+            self.emit(f"line {number} t={time.time():.6f}")
+
+    def do_flood(self, argument: str) -> None:
+        total = int(argument)
+        for first in range(1, total + 1, 10_000):
+            last = min(first + 10_000, total + 1)
+            sys.stdout.write("".join(f"flood {n}\n" for n in range(first, last)))
+        sys.stdout.flush()
+        self.printed = True
+
+    def do_print(self, argument: str) -> None:
+        self.emit(argument)
+
+    def do_stderr(self, argument: str) -> None:
+        self.emit(argument, stderr=True)
+
+    def do_sleep(self, argument: str) -> None:
+        if not self.printed:
+            self.emit(f"sleeping {argument}")
+        time.sleep(float(argument))
+
+    def do_grandchild(self, argument: str) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(300)"], stdin=subprocess.DEVNULL
+        )
+        partial = f"{argument}.tmp"
+        with open(partial, "w") as file:
+            file.write(str(child.pid))
+        os.replace(partial, argument)  # a reader never sees half a pid
+
+    def do_ignore_sigterm(self, _: str) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def do_exit(self, argument: str) -> None:
+        raise SystemExit(int(argument))
+
+    def do_binary(self, _: str) -> None:
+        sys.stdout.buffer.write(b"binary \xff\xfe\xc3( and a NUL \x00 here\n")
+        sys.stdout.flush()
+        self.printed = True
+
+    def do_long_line(self, argument: str) -> None:
+        remaining = int(argument)
+        while remaining > 0:
+            sys.stdout.write("x" * min(CHUNK, remaining))
+            remaining -= CHUNK
+        self.emit("")
+
+    def do_print_argv(self, _: str) -> None:
+        self.emit_json([self.name, *self.args])
+
+    def do_rate_limit(self, kind: str) -> None:
+        now = datetime.now(UTC)
+        in_an_hour = int(now.timestamp()) + 3600
+        if kind == "claude-event":
+            self.emit_json({"type": "system", "subtype": "init", "session_id": SESSION_ID})
+            info = {
+                "status": "rejected",
+                "resetsAt": in_an_hour,
+                "rateLimitType": "five_hour",
+                "isUsingOverage": False,
+            }
+            self.emit_json({"type": "rate_limit_event", "rate_limit_info": info})
+            text = f"Claude AI usage limit reached|{in_an_hour}"
+            result = {"type": "result", "subtype": "success", "is_error": True, "result": text}
+            self.emit_json(result)
+        elif kind == "claude-text":
+            self.emit(f"Claude AI usage limit reached|{in_an_hour}")
+        elif kind == "claude-hit":
+            hour = (now + timedelta(hours=1)).strftime("%I%p").lstrip("0").lower()
+            self.emit(f"You've hit your limit · resets {hour} (UTC)")
+        elif kind == "claude-429":
+            self.emit(CLAUDE_429)
+        elif kind == "claude-529":
+            self.emit(CLAUDE_529)
+        elif kind == "spend-cap":
+            month = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
+            message = (
+                "You have reached your specified API usage limits. "
+                f"You will regain access on {month:%Y-%m-%d} at 00:00 UTC."
+            )
+            body = {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+            self.emit(f"API Error: 400 {json.dumps(body, separators=(',', ':'))}")
+        elif kind == "codex":
+            self.emit_json({"type": "thread.started", "thread_id": SESSION_ID})
+            self.emit_json({"type": "turn.started"})
+            self.emit_json({"type": "error", "message": CODEX_LIMIT})
+            self.emit_json({"type": "turn.failed", "error": {"message": CODEX_LIMIT}})
+        elif kind == "gemini":
+            error = {
+                "type": "Error",
+                "message": "Resource has been exhausted (e.g. check quota).",
+                "code": 429,
+                "status": "RESOURCE_EXHAUSTED",
+            }
+            self.emit(json.dumps({"error": error}, indent=2), stderr=True)
+        else:
+            fail(f"{self.name}: unknown rate-limit kind {kind!r}")
+        raise SystemExit(1)
+
+
+def fail(message: str) -> NoReturn:
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def main() -> None:
+    # Die quietly on a closed pipe, as the real CLIs do, instead of printing a traceback.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    Fake(sys.argv[1], sys.argv[2:]).run()
+
+
+if __name__ == "__main__":
+    main()
