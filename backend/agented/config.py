@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .paths import BACKEND_DIR
+from .paths import BACKEND_DIR, REPO_DIR
 
 
 class ConfigError(ValueError):
@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
         _int_at_least(0),
         "5000",
         "How long SQLite waits for a lock before failing",
+    ),
+    Setting(
+        "AGENTED_DASHBOARD_DIR",
+        _path,
+        str(REPO_DIR / "frontend" / "dist"),
+        "The built dashboard served at / (scripts/serve builds it)",
     ),
     Setting("LOG_LEVEL", _log_level, "INFO", "Level of the agented loggers"),
     Setting(

@@ -382,7 +382,7 @@ class OutputObserver:
             or "XHAUSTED" in line
             or "verloaded" in line
         ):
-            self._offer(_scan(line, self._now(), self._name, error_event=False), structured=False)
+            self._offer(_scan(line, self._now(), self._name, error_event=False))
 
     @property
     def usage(self) -> Usage | None:
@@ -398,9 +398,9 @@ class OutputObserver:
         """The verdict once the process has exited: None for a run that exited 0."""
         return None if exit_code == 0 else self._limit
 
-    def _offer(self, limit: RateLimit | None, *, structured: bool) -> None:
-        """Keep the most useful candidate: a known reset time, then a real limit, then a
-        structured source; among equals the latest."""
+    def _offer(self, limit: RateLimit | None, *, structured: bool = False) -> None:
+        """Keep the most useful candidate: a known reset time, then a real limit rather than
+        an overload, then Claude's rate_limit_event over any text; among equals the latest."""
         if limit is None:
             return
         rank = (limit.resets_at is not None, not limit.transient, structured)
@@ -427,7 +427,7 @@ class OutputObserver:
             if self._gemini and kind is None and isinstance(stats := event.get("stats"), dict):
                 self._usage = _gemini_usage(stats)
             if (text := _error_text(event, line)) is not None:
-                self._offer(_scan(text, self._now(), self._name, error_event=True), structured=True)
+                self._offer(_scan(text, self._now(), self._name, error_event=True))
 
     def _on_rate_limit_info(self, info: object) -> None:
         # `allowed`/`allowed_warning` are reports, not refusals; a rejected window
@@ -456,7 +456,7 @@ class OutputObserver:
             self._result_error = _result_error_text(event)
             # Only the exact limit shapes: the text may be the model's own last words.
             limit = _scan(self._result_error, self._now(), self._name, error_event=False)
-            self._offer(limit, structured=True)
+            self._offer(limit)
 
     def _follow_gemini_document(self, line: str) -> bool:
         """True when the line belongs to gemini's stats block or response (nothing to scan)."""

@@ -11,6 +11,6 @@ FAKES_DIR = Path(__file__).resolve().parent
 
 
 def fake_cli_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` with the fakes first on PATH, run by this interpreter (which has no venv issue)."""
+    """`environ` with the fakes first on PATH, run by the tests' own interpreter."""
     path = environ.get("PATH", os.defpath)
     return {**environ, "PATH": f"{FAKES_DIR}{os.pathsep}{path}", "FAKE_CLI_PYTHON": sys.executable}

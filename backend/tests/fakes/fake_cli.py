@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 DIRECTIVE = re.compile(r"^[ \t]*fake:[ \t]*([\w-]+)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
-SESSION_ID = "0f4ke000-0000-4000-8000-000000000000"
+SESSION_ID = "0fa4e000-0000-4000-8000-000000000000"
 CHUNK = 64 * 1024
 
 CLAUDE_429 = (

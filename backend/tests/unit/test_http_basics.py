@@ -57,10 +57,10 @@ async def test_readiness_is_503_before_serving(make_app) -> None:
     assert (await response.get_json())["error"] == "server is not serving"
 
 
-async def test_unknown_path_is_json_404(client) -> None:
-    response = await client.get("/no/such/thing")
+async def test_unknown_api_path_is_json_404(client) -> None:
+    response = await client.get("/admin/no/such/thing")
     assert response.status_code == 404
-    assert await response.get_json() == {"error": "not found: /no/such/thing"}
+    assert await response.get_json() == {"error": "not found: /admin/no/such/thing"}
 
 
 async def test_wrong_method_is_json_405_with_allow(client) -> None:
@@ -139,6 +139,36 @@ async def test_invalid_request_id_is_replaced(client, incoming: str) -> None:
 
 
 async def test_each_request_gets_its_own_id_on_errors_too(client) -> None:
-    first = await client.get("/missing")
-    second = await client.get("/missing")
+    first = await client.get("/admin/missing")
+    second = await client.get("/admin/missing")
     assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+
+
+async def test_dashboard_is_served_with_client_route_fallback(make_app, tmp_path) -> None:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<html>dashboard</html>")
+    (dist / "assets" / "app-1234.js").write_text("console.log(1)")
+    app = make_app(AGENTED_DASHBOARD_DIR=dist)
+    async with app.test_app():
+        client = app.test_client()
+        for path in ("/", "/bots", "/executions/exe_1"):
+            response = await client.get(path)
+            assert response.status_code == 200
+            assert await response.get_data(as_text=True) == "<html>dashboard</html>"
+            assert response.headers["Cache-Control"] == "no-cache"
+        asset = await client.get("/assets/app-1234.js")
+        assert asset.status_code == 200
+        assert "immutable" in asset.headers["Cache-Control"]
+        for missing in ("/assets/gone.js", "/admin/nothing", "/api/nothing", "/health/x"):
+            response = await client.get(missing)
+            assert response.status_code == 404
+            assert "error" in await response.get_json()
+
+
+async def test_root_answers_probes_before_the_dashboard_is_built(make_app, tmp_path) -> None:
+    app = make_app(AGENTED_DASHBOARD_DIR=tmp_path / "nothing")
+    async with app.test_app():
+        response = await app.test_client().get("/")
+    assert response.status_code == 200
+    assert (await response.get_json())["api_docs"] == "/docs"

@@ -1,0 +1,125 @@
+"""Executions under a real Hypercorn server: crash recovery and a client that never reads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ..support.sse import parse_events
+from .conftest import StartServer
+
+FAKES = Path(__file__).resolve().parent.parent / "fakes"
+DEADLINE = 60.0
+
+
+@pytest.fixture
+def fake_env() -> dict[str, str]:
+    return {
+        "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_CLI_PYTHON": sys.executable,
+    }
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A word in the prompt that finds the fake CLI's processes, to clean up orphans."""
+    word = f"marker-{uuid.uuid4().hex}"
+    yield word
+    for pid in _processes_mentioning(word):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _processes_mentioning(word: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if word.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _create_and_run(base: str, prompt: str) -> str:
+    bot = httpx.post(
+        f"{base}/admin/triggers",
+        json={"name": uuid.uuid4().hex, "prompt_template": prompt, "backend_type": "codex"},
+        timeout=10,
+    ).json()
+    started = httpx.post(f"{base}/admin/triggers/{bot['id']}/run", json={}, timeout=10)
+    assert started.status_code == 202
+    return started.json()["execution_id"]
+
+
+def _read_stream(url: str, until_seq: int | None = None) -> list:
+    events, buffer = [], b""
+    with httpx.stream("GET", url, timeout=httpx.Timeout(10, read=DEADLINE)) as response:
+        for chunk in response.iter_raw():
+            new, buffer = parse_events(buffer + chunk)
+            events.extend(new)
+            if until_seq is not None and any(e.event == "log" and e.id >= until_seq for e in new):
+                break
+    return events
+
+
+def _wait_until(check, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_kill_9_mid_run_leaves_an_interrupted_execution_with_its_lines(
+    start_server: StartServer, fake_env: dict[str, str], marker: str
+) -> None:
+    server, port = start_server(**fake_env)
+    base = f"http://127.0.0.1:{port}"
+    execution_id = _create_and_run(base, f"{marker}\nfake: lines 5 rate=100\nfake: sleep 120")
+    _read_stream(f"{base}/admin/executions/{execution_id}/stream", until_seq=5)
+    _wait_until(  # lines reach SQLite within the flush interval while the CLI still runs
+        lambda: httpx.get(f"{base}/admin/executions/{execution_id}").json()["log_lines"] >= 5,
+        "the lines to be persisted",
+    )
+    server.signal_group(signal.SIGKILL)
+    server.wait(timeout=30)
+
+    _restarted, port = start_server(**fake_env)
+    stored = httpx.get(f"http://127.0.0.1:{port}/admin/executions/{execution_id}").json()
+    assert stored["status"] == "interrupted"
+    assert [line["seq"] for line in stored["logs"]] == [1, 2, 3, 4, 5]
+    assert "server stopped" in stored["error_message"]
+
+
+def test_a_client_that_never_reads_does_not_hold_up_the_run_or_other_viewers(
+    start_server: StartServer, fake_env: dict[str, str], marker: str
+) -> None:
+    _, port = start_server(**fake_env)
+    base = f"http://127.0.0.1:{port}"
+    lines = 200_000
+    execution_id = _create_and_run(base, f"{marker}\nfake: sleep 1\nfake: flood {lines}")
+    stalled = socket.create_connection(("127.0.0.1", port))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(
+        f"GET /admin/executions/{execution_id}/stream HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    )
+    try:
+        events = _read_stream(f"{base}/admin/executions/{execution_id}/stream")
+        seqs = [event.id for event in events if event.event == "log"]
+        assert seqs == list(range(1, lines + 2))
+        assert events[-1].event == "complete"
+        assert events[-1].data["status"] == "success"
+        assert httpx.get(f"{base}/health/readiness", timeout=10).status_code == 200
+    finally:
+        stalled.close()

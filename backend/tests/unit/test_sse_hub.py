@@ -1,0 +1,158 @@
+"""The SSE writer: catching up in one write, heartbeats, shutdown, disconnects, stalled clients."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from agented.events import sse
+from agented.events.encoding import HEARTBEAT
+from agented.events.sse import SHUTDOWN_EVENT, StreamHub
+from agented.events.topic import Topic
+
+
+class Source:
+    """A stream source with a live topic and a 'database' holding every event."""
+
+    def __init__(self, topic: Topic | None, stored: dict[int, bytes]) -> None:
+        self.topic = topic
+        self.stored = stored
+
+    def live(self) -> Topic | None:
+        return self.topic
+
+    async def replay(self, after: int) -> tuple[bytes, int]:
+        seqs = sorted(s for s in self.stored if s > after)[:3]
+        return b"".join(self.stored[s] for s in seqs), seqs[-1] if seqs else after
+
+    async def stored_state(self) -> tuple[bytes, bytes]:
+        return b"[status]", b"[complete]"
+
+
+class Client:
+    """Collects what the writer sends; can stall or disconnect on demand."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.received = asyncio.Event()
+        self.stalled = False
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.stalled:
+            await asyncio.Event().wait()
+        self.chunks.append(message["body"])
+        self.received.set()
+
+    async def receive(self) -> dict[str, Any]:
+        return await self._inbox.get()
+
+    def disconnect(self) -> None:
+        self._inbox.put_nowait({"type": "http.disconnect"})
+
+    async def next_chunk(self) -> bytes:
+        async with asyncio.timeout(10):
+            while not self.received.is_set():
+                await self.received.wait()
+        self.received.clear()
+        return self.chunks[-1]
+
+
+def publish(topic: Topic, first: int, last: int) -> dict[int, bytes]:
+    events = {seq: b"<%d>" % seq for seq in range(first, last + 1)}
+    for seq, payload in events.items():
+        topic.append(seq, payload)
+    return events
+
+
+async def test_finished_history_is_replayed_between_status_and_complete() -> None:
+    hub = StreamHub()
+    client = Client()
+    stored = {seq: b"<%d>" % seq for seq in range(1, 8)}
+    await hub.serve(Source(None, stored), 2, client.send, client.receive)
+    assert b"".join(client.chunks) == b"[status]<3><4><5><6><7>[complete]"
+    assert hub.viewer_count == 0
+
+
+async def test_live_viewer_catches_up_in_one_write_then_follows_and_completes() -> None:
+    hub = StreamHub()
+    topic = Topic("t")
+    topic.set_status(b"[running]")
+    publish(topic, 1, 5)
+    client = Client()
+    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    assert await client.next_chunk() == b"[running]<1><2><3><4><5>"
+    publish(topic, 6, 9)
+    assert await client.next_chunk() == b"<6><7><8><9>"
+    topic.close(b"[complete]")
+    await asyncio.wait_for(task, 10)
+    assert client.chunks[-1] == b"[complete]"
+
+
+async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> None:
+    hub = StreamHub()
+    topic = Topic("t", tail_events=2)
+    stored = publish(topic, 1, 10)
+    topic.mark_persisted(10)
+    topic.close(b"[complete]")
+    client = Client()
+    await hub.serve(Source(topic, stored), 0, client.send, client.receive)
+    assert b"".join(client.chunks) == b"".join(stored.values()) + b"[complete]"
+
+
+async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
+    hub = StreamHub(heartbeat_seconds=0.01)
+    hub.start()
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    client = Client()
+    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    try:
+        assert await client.next_chunk() == b"[s]"
+        assert await client.next_chunk() == HEARTBEAT
+    finally:
+        hub.stop()
+        await asyncio.wait_for(task, 10)
+    assert client.chunks[-1] == SHUTDOWN_EVENT
+
+
+async def test_disconnect_frees_the_viewer_at_once() -> None:
+    hub = StreamHub()
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    client = Client()
+    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    await client.next_chunk()
+    assert hub.viewer_count == 1
+    client.disconnect()
+    await asyncio.wait_for(task, 10)
+    assert hub.viewer_count == 0
+    publish(topic, 1, 3)
+    await asyncio.sleep(0)
+    assert client.chunks == [b"[s]"], "nothing is written after the client left"
+
+
+async def test_stalled_viewer_is_dropped_without_holding_up_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sse, "SEND_TIMEOUT", 0.05)
+    hub = StreamHub()
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    stalled, healthy = Client(), Client()
+    stalled.stalled = True
+    stalled_task = asyncio.ensure_future(
+        hub.serve(Source(topic, {}), 0, stalled.send, stalled.receive)
+    )
+    healthy_task = asyncio.ensure_future(
+        hub.serve(Source(topic, {}), 0, healthy.send, healthy.receive)
+    )
+    await healthy.next_chunk()
+    publish(topic, 1, 3)
+    assert await healthy.next_chunk() == b"<1><2><3>"
+    await asyncio.wait_for(stalled_task, 10)
+    assert hub.viewer_count == 1
+    topic.close(b"[complete]")
+    await asyncio.wait_for(healthy_task, 10)

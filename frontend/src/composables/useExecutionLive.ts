@@ -1,0 +1,132 @@
+import { onScopeDispose, ref, shallowRef } from 'vue'
+import { getExecution } from '@/api/client'
+import { followExecutionLog, type ConnectionState, type LogStream } from '@/api/logStream'
+import { isActiveStatus, type Execution, type ExecutionDetail, type LogEntry } from '@/api/types'
+import { LogBuffer, type LogLine } from '@/lib/logBuffer'
+
+/** Log lines fetched per REST request. */
+const LOG_PAGE_SIZE = 1000
+/** Log lines kept in memory; older ones are dropped (and counted). */
+const LOG_BUFFER_CAPACITY = 50_000
+/** Live lines are gathered for this long before the view updates. */
+const FLUSH_INTERVAL_MS = 50
+
+function withoutLogs(detail: ExecutionDetail): Execution {
+  const { logs: _logs, logs_truncated: _truncated, ...execution } = detail
+  return execution
+}
+
+/**
+ * An execution with its whole log: loads stored output page by page, then,
+ * while the execution is active, follows the live stream from the last seq
+ * seen; status and completion events update the execution in place. Lines
+ * from both sources go through one LogBuffer, which drops any seq it holds.
+ */
+export function useExecutionLive(id: string) {
+  const execution = shallowRef<Execution | null>(null)
+  const error = shallowRef<unknown>(null)
+  const loading = ref(true)
+  const loadingHistory = ref(false)
+  const connection = ref<ConnectionState | null>(null)
+  const buffer = new LogBuffer(LOG_BUFFER_CAPACITY)
+  /** A snapshot of the buffer, replaced (not mutated) whenever lines are added. */
+  const log = shallowRef<{ lines: readonly LogLine[]; dropped: number }>({ lines: [], dropped: 0 })
+
+  const controller = new AbortController()
+  let stream: LogStream | null = null
+  let pending: LogEntry[] = []
+  let flushTimer: ReturnType<typeof setTimeout> | null = null
+
+  function append(entries: readonly LogEntry[]): void {
+    if (buffer.append(entries) > 0) log.value = { lines: buffer.lines.slice(), dropped: buffer.dropped }
+  }
+
+  function flush(): void {
+    if (flushTimer !== null) clearTimeout(flushTimer)
+    flushTimer = null
+    const entries = pending
+    pending = []
+    append(entries)
+  }
+
+  function queue(entry: LogEntry): void {
+    pending.push(entry)
+    flushTimer ??= setTimeout(flush, FLUSH_INTERVAL_MS)
+  }
+
+  function merge(patch: Partial<Execution>): void {
+    if (execution.value) execution.value = { ...execution.value, ...patch }
+  }
+
+  /** Fetches stored output after the last seq held until the server has no more. */
+  async function loadRemaining(): Promise<void> {
+    loadingHistory.value = true
+    try {
+      for (;;) {
+        const page = await getExecution(id, { after_seq: buffer.lastSeq, limit: LOG_PAGE_SIZE }, controller.signal)
+        execution.value = withoutLogs(page)
+        append(page.logs)
+        if (!page.logs_truncated || page.logs.length === 0) return
+      }
+    } finally {
+      loadingHistory.value = false
+    }
+  }
+
+  function follow(): void {
+    stream?.close()
+    stream = followExecutionLog(
+      id,
+      {
+        onLog: queue,
+        onStatus: (event) => merge({ status: event.status, started_at: event.started_at }),
+        onComplete: (event) => {
+          flush()
+          merge(event)
+          void loadRemaining().catch(() => undefined)
+        },
+        onConnectionChange: (state) => {
+          connection.value = state
+          if (state === 'reconnecting') void syncAfterDrop()
+        },
+      },
+      { afterSeq: buffer.lastSeq },
+    )
+  }
+
+  /**
+   * While the stream is down, catches up over REST; if the execution ended
+   * meanwhile (and the stream cannot tell us any more), stops following it.
+   */
+  async function syncAfterDrop(): Promise<void> {
+    flush()
+    try {
+      await loadRemaining()
+    } catch {
+      return
+    }
+    if (execution.value && !isActiveStatus(execution.value.status)) stream?.close()
+  }
+
+  async function start(): Promise<void> {
+    loading.value = true
+    error.value = null
+    try {
+      await loadRemaining()
+      if (execution.value && isActiveStatus(execution.value.status)) follow()
+    } catch (caught) {
+      if (!controller.signal.aborted) error.value = caught
+    } finally {
+      loading.value = false
+    }
+  }
+
+  onScopeDispose(() => {
+    controller.abort()
+    stream?.close()
+    if (flushTimer !== null) clearTimeout(flushTimer)
+  })
+
+  void start()
+  return { execution, error, loading, loadingHistory, connection, log, retry: start }
+}

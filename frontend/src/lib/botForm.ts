@@ -1,0 +1,188 @@
+import type { BackendType, Bot, BotInput, ScheduleType, TriggerSource } from '@/api/types'
+
+/** What the bot form edits: text inputs hold strings, lists hold one string per row. */
+export interface BotFormState {
+  name: string
+  prompt_template: string
+  backend_type: BackendType
+  command: string[]
+  model: string
+  allowed_tools: string
+  paths: string[]
+  timeout_seconds: string
+  sigterm_grace_seconds: string
+  enabled: boolean
+  trigger_source: TriggerSource
+  schedule_type: ScheduleType
+  schedule_time: string
+  schedule_day: string
+  cron_expression: string
+  schedule_timezone: string
+  webhook_secret: string
+  match_field_path: string
+  match_field_value: string
+  text_field_path: string
+  detection_keyword: string
+  repositories: string[]
+  include_drafts: boolean
+}
+
+/** Placeholders the server fills in a prompt template. */
+export const PROMPT_PLACEHOLDERS = [
+  'message',
+  'paths',
+  'trigger_id',
+  'pr_url',
+  'pr_number',
+  'pr_title',
+  'pr_author',
+  'repo_full_name',
+] as const
+
+/** How a placeholder is written in a template: `{name}`. */
+export function placeholderToken(name: string): string {
+  return `{${name}}`
+}
+
+/** Weekday numbers for weekly schedules, Monday first (0) as the server's scheduler counts them. */
+export const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const
+
+function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
+export function emptyBotForm(): BotFormState {
+  return {
+    name: '',
+    prompt_template: '{message}',
+    backend_type: 'claude',
+    command: ['my-agent', '--prompt', '{prompt}'],
+    model: '',
+    allowed_tools: '',
+    paths: [],
+    timeout_seconds: '3600',
+    sigterm_grace_seconds: '10',
+    enabled: true,
+    trigger_source: 'manual',
+    schedule_type: 'daily',
+    schedule_time: '09:00',
+    schedule_day: '0',
+    cron_expression: '',
+    schedule_timezone: browserTimeZone(),
+    webhook_secret: '',
+    match_field_path: '',
+    match_field_value: '',
+    text_field_path: '',
+    detection_keyword: '',
+    repositories: [],
+    include_drafts: false,
+  }
+}
+
+export function botToForm(bot: Bot): BotFormState {
+  const blank = emptyBotForm()
+  return {
+    ...blank,
+    name: bot.name,
+    prompt_template: bot.prompt_template,
+    backend_type: bot.backend_type,
+    command: bot.command ?? blank.command,
+    model: bot.model ?? '',
+    allowed_tools: bot.allowed_tools ?? '',
+    paths: [...bot.paths],
+    timeout_seconds: String(bot.timeout_seconds),
+    sigterm_grace_seconds: String(bot.sigterm_grace_seconds),
+    enabled: bot.enabled,
+    trigger_source: bot.trigger_source,
+    schedule_type: bot.schedule_type ?? blank.schedule_type,
+    schedule_time: bot.schedule_time ?? blank.schedule_time,
+    schedule_day: bot.schedule_day == null ? blank.schedule_day : String(bot.schedule_day),
+    cron_expression: bot.cron_expression ?? '',
+    schedule_timezone: bot.schedule_timezone ?? blank.schedule_timezone,
+    match_field_path: bot.match_field_path ?? '',
+    match_field_value: bot.match_field_value ?? '',
+    text_field_path: bot.text_field_path ?? '',
+    detection_keyword: bot.detection_keyword ?? '',
+    repositories: [...(bot.repositories ?? [])],
+    include_drafts: bot.include_drafts,
+  }
+}
+
+function text(value: string): string | null {
+  const trimmed = value.trim()
+  return trimmed === '' ? null : trimmed
+}
+
+function integer(value: string): number | null {
+  const trimmed = value.trim()
+  return trimmed === '' ? null : Number(trimmed)
+}
+
+function list(values: readonly string[]): string[] {
+  return values.map((value) => value.trim()).filter((value) => value !== '')
+}
+
+function scheduleInput(form: BotFormState): Partial<BotInput> {
+  const type = form.schedule_type
+  return {
+    schedule_type: type,
+    schedule_time: type === 'cron' ? null : text(form.schedule_time),
+    schedule_day: type === 'weekly' || type === 'monthly' ? integer(form.schedule_day) : null,
+    cron_expression: type === 'cron' ? text(form.cron_expression) : null,
+    schedule_timezone: text(form.schedule_timezone),
+  }
+}
+
+function webhookInput(form: BotFormState): Partial<BotInput> {
+  return {
+    match_field_path: text(form.match_field_path),
+    match_field_value: text(form.match_field_value),
+    text_field_path: text(form.text_field_path),
+    detection_keyword: text(form.detection_keyword),
+    ...(form.webhook_secret === '' ? {} : { webhook_secret: form.webhook_secret }),
+  }
+}
+
+function githubInput(form: BotFormState): Partial<BotInput> {
+  return { repositories: list(form.repositories), include_drafts: form.include_drafts }
+}
+
+const TRIGGER_INPUT: Record<TriggerSource, (form: BotFormState) => Partial<BotInput>> = {
+  manual: () => ({}),
+  scheduled: scheduleInput,
+  webhook: webhookInput,
+  github: githubInput,
+}
+
+/**
+ * The request body for a form. It carries the settings of the chosen backend
+ * and trigger source only (the server ignores the others), leaves out empty
+ * numbers so the server keeps its default or stored value, and sends the
+ * webhook secret only when one was typed, so that an empty field keeps it.
+ */
+export function formToInput(form: BotFormState): BotInput {
+  const timeout = integer(form.timeout_seconds)
+  const grace = integer(form.sigterm_grace_seconds)
+  return {
+    name: form.name.trim(),
+    prompt_template: form.prompt_template,
+    backend_type: form.backend_type,
+    trigger_source: form.trigger_source,
+    enabled: form.enabled,
+    model: text(form.model),
+    allowed_tools: text(form.allowed_tools),
+    paths: list(form.paths),
+    ...(timeout === null ? {} : { timeout_seconds: timeout }),
+    ...(grace === null ? {} : { sigterm_grace_seconds: grace }),
+    ...(form.backend_type === 'command' ? { command: list(form.command) } : {}),
+    ...TRIGGER_INPUT[form.trigger_source](form),
+  }
+}
+
+/** The per-bot webhook URL and the generic one, on this page's origin. */
+export function webhookUrls(origin: string, botId: string | null): { bot: string | null; generic: string } {
+  return {
+    bot: botId ? `${origin}/api/webhooks/bots/${encodeURIComponent(botId)}` : null,
+    generic: `${origin}/`,
+  }
+}

@@ -1,0 +1,6 @@
+import { createApp } from 'vue'
+import App from './App.vue'
+import { createAppRouter } from './router'
+import './styles/base.css'
+
+createApp(App).use(createAppRouter()).mount('#app')

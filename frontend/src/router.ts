@@ -1,0 +1,59 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import OverviewView from './views/OverviewView.vue'
+
+export const routes: RouteRecordRaw[] = [
+  { path: '/', name: 'overview', component: OverviewView, meta: { title: 'Overview' } },
+  { path: '/bots', name: 'bots', component: () => import('./views/BotsView.vue'), meta: { title: 'Bots' } },
+  {
+    path: '/bots/new',
+    name: 'bot-new',
+    component: () => import('./views/BotEditView.vue'),
+    meta: { title: 'New bot' },
+  },
+  {
+    path: '/bots/:id',
+    name: 'bot',
+    component: () => import('./views/BotDetailView.vue'),
+    props: true,
+    meta: { title: 'Bot' },
+  },
+  {
+    path: '/bots/:id/edit',
+    name: 'bot-edit',
+    component: () => import('./views/BotEditView.vue'),
+    props: true,
+    meta: { title: 'Edit bot' },
+  },
+  {
+    path: '/executions/:id',
+    name: 'execution',
+    component: () => import('./views/ExecutionView.vue'),
+    props: true,
+    meta: { title: 'Execution' },
+  },
+  {
+    path: '/schedules',
+    name: 'schedules',
+    component: () => import('./views/SchedulesView.vue'),
+    meta: { title: 'Schedules' },
+  },
+  {
+    path: '/:pathMatch(.*)*',
+    name: 'not-found',
+    component: () => import('./views/NotFoundView.vue'),
+    meta: { title: 'Page not found' },
+  },
+]
+
+export function createAppRouter() {
+  const router = createRouter({
+    history: createWebHistory(import.meta.env.BASE_URL),
+    routes,
+    scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
+  })
+  router.afterEach((to) => {
+    const title = typeof to.meta.title === 'string' ? to.meta.title : ''
+    document.title = title ? `${title} · Agented` : 'Agented'
+  })
+  return router
+}

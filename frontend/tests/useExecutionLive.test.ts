@@ -1,0 +1,153 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { effectScope } from 'vue'
+import type { ExecutionDetail, LogEntry } from '@/api/types'
+import { useExecutionLive } from '@/composables/useExecutionLive'
+import { MockEventSource, logEvent } from './support/mockEventSource'
+
+function detail(status: ExecutionDetail['status'], logs: LogEntry[], logsTruncated = false): ExecutionDetail {
+  return {
+    id: 'e1',
+    trigger_id: 'b1',
+    trigger_name: 'reviewer',
+    trigger_type: 'manual',
+    status,
+    backend_type: 'claude',
+    prompt: 'hi',
+    command: ['claude', '-p', 'hi'],
+    created_at: '2026-11-24T10:00:00Z',
+    started_at: '2026-11-24T10:00:01Z',
+    finished_at: null,
+    duration_ms: null,
+    exit_code: null,
+    error_message: null,
+    usage: null,
+    logs,
+    logs_truncated: logsTruncated,
+  }
+}
+
+let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>
+const answers: ExecutionDetail[] = []
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  MockEventSource.reset()
+  vi.stubGlobal('EventSource', MockEventSource)
+  answers.length = 0
+  fetchMock = vi.fn<typeof fetch>(async () => {
+    const next = answers.shift()
+    if (!next) throw new Error('unexpected request')
+    return new Response(JSON.stringify(next), { status: 200 })
+  })
+  vi.stubGlobal('fetch', fetchMock)
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+function requestedUrls(): string[] {
+  return fetchMock.mock.calls.map((call) => String(call[0]))
+}
+
+describe('useExecutionLive', () => {
+  it('loads stored output page by page, then follows the live stream without duplicates', async () => {
+    answers.push(detail('running', [logEvent(1), logEvent(2)], true), detail('running', [logEvent(3)]))
+    const scope = effectScope()
+    const live = scope.run(() => useExecutionLive('e1'))!
+    await vi.advanceTimersByTimeAsync(0)
+
+    expect(requestedUrls()).toEqual([
+      '/admin/executions/e1?after_seq=0&limit=1000',
+      '/admin/executions/e1?after_seq=2&limit=1000',
+    ])
+    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2, 3])
+
+    const source = MockEventSource.latest()
+    expect(source.url).toBe('/admin/executions/e1/stream?last_event_id=3')
+    source.open()
+    source.emit('log', logEvent(4))
+    source.emit('log', logEvent(5, 'oops', 'stderr'))
+    answers.push(detail('running', []))
+    source.fail()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(requestedUrls().at(-1)).toBe('/admin/executions/e1?after_seq=5&limit=1000')
+
+    const resumed = MockEventSource.latest()
+    expect(resumed.url).toBe('/admin/executions/e1/stream?last_event_id=5')
+    resumed.open()
+    resumed.emit('log', logEvent(5, 'oops', 'stderr'))
+    resumed.emit('log', logEvent(6))
+    await vi.advanceTimersByTimeAsync(100)
+    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2, 3, 4, 5, 6])
+
+    answers.push({ ...detail('success', []), exit_code: 0, duration_ms: 4000 })
+    resumed.emit('complete', {
+      status: 'success',
+      exit_code: 0,
+      error_message: null,
+      duration_ms: 4000,
+      finished_at: '2026-11-24T10:00:05Z',
+    })
+    expect(live.execution.value?.status).toBe('success')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(requestedUrls().at(-1)).toBe('/admin/executions/e1?after_seq=6&limit=1000')
+    expect(live.execution.value?.exit_code).toBe(0)
+    scope.stop()
+  })
+
+  it('stops following when the execution ended while the stream was down', async () => {
+    answers.push(detail('running', [logEvent(1)]))
+    const scope = effectScope()
+    const live = scope.run(() => useExecutionLive('e1'))!
+    await vi.advanceTimersByTimeAsync(0)
+    const source = MockEventSource.latest()
+    source.open()
+
+    answers.push({ ...detail('success', [logEvent(2)]), exit_code: 0 })
+    source.fail()
+    await vi.advanceTimersByTimeAsync(0)
+    await vi.advanceTimersByTimeAsync(60_000)
+
+    expect(live.execution.value?.status).toBe('success')
+    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2])
+    expect(live.connection.value).toBe('closed')
+    expect(MockEventSource.instances).toHaveLength(1)
+    scope.stop()
+  })
+
+  it('does not open a stream for a finished execution', async () => {
+    answers.push(detail('failed', [logEvent(1)]))
+    const scope = effectScope()
+    const live = scope.run(() => useExecutionLive('e1'))!
+    await vi.advanceTimersByTimeAsync(0)
+    expect(live.execution.value?.status).toBe('failed')
+    expect(live.log.value.lines).toHaveLength(1)
+    expect(MockEventSource.instances).toHaveLength(0)
+    scope.stop()
+  })
+
+  it('reports a load error and can retry', async () => {
+    fetchMock.mockResolvedValueOnce(new Response(JSON.stringify({ error: 'execution not found' }), { status: 404 }))
+    const scope = effectScope()
+    const live = scope.run(() => useExecutionLive('e1'))!
+    await vi.advanceTimersByTimeAsync(0)
+    expect(live.error.value).toMatchObject({ status: 404, message: 'execution not found' })
+
+    answers.push(detail('success', []))
+    await live.retry()
+    expect(live.error.value).toBeNull()
+    expect(live.execution.value?.status).toBe('success')
+    scope.stop()
+  })
+
+  it('closes the stream when the page goes away', async () => {
+    answers.push(detail('running', []))
+    const scope = effectScope()
+    scope.run(() => useExecutionLive('e1'))
+    await vi.advanceTimersByTimeAsync(0)
+    const source = MockEventSource.latest()
+    scope.stop()
+    expect(source.readyState).toBe(MockEventSource.CLOSED)
+  })
+})

@@ -1,0 +1,234 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import App from '@/App.vue'
+import type { Bot, Execution } from '@/api/types'
+import { routes } from '@/router'
+import { MockEventSource } from './support/mockEventSource'
+
+type Handler = (init: RequestInit, url: URL) => { status: number; body?: unknown }
+
+const bot = {
+  id: 'b1',
+  name: 'reviewer',
+  prompt_template: 'Review {pr_url}',
+  backend_type: 'claude',
+  trigger_source: 'scheduled',
+  enabled: true,
+  model: null,
+  allowed_tools: null,
+  paths: [],
+  timeout_seconds: 600,
+  sigterm_grace_seconds: 5,
+  command: null,
+  schedule_type: 'daily',
+  schedule_time: '09:00',
+  schedule_day: null,
+  cron_expression: null,
+  schedule_timezone: 'UTC',
+  next_run_at: '2026-11-25T09:00:00Z',
+  has_webhook_secret: false,
+  match_field_path: null,
+  match_field_value: null,
+  text_field_path: null,
+  detection_keyword: null,
+  repositories: [],
+  include_drafts: false,
+  created_at: '2026-11-24T10:00:00Z',
+  updated_at: '2026-11-24T10:00:00Z',
+  last_execution: { id: 'e1', status: 'failed', started_at: '2026-11-24T10:00:00Z', finished_at: '2026-11-24T10:01:00Z' },
+} satisfies Bot
+
+const execution = {
+  id: 'e1',
+  trigger_id: 'b1',
+  trigger_name: 'reviewer',
+  trigger_type: 'manual',
+  status: 'running',
+  backend_type: 'claude',
+  prompt: 'Review it',
+  command: ['claude', '-p', 'Review it'],
+  created_at: '2026-11-24T10:00:00Z',
+  started_at: '2026-11-24T10:00:01Z',
+  finished_at: null,
+  duration_ms: null,
+  exit_code: null,
+  error_message: null,
+  usage: null,
+} satisfies Execution
+
+let handlers: Record<string, Handler>
+let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>
+
+beforeEach(() => {
+  MockEventSource.reset()
+  vi.stubGlobal('EventSource', MockEventSource)
+  handlers = {
+    'GET /health/readiness': () => ({ status: 200, body: { status: 'ok' } }),
+    'GET /admin/triggers': () => ({ status: 200, body: { triggers: [bot] } }),
+    'GET /admin/triggers/b1': () => ({ status: 200, body: bot }),
+    'GET /admin/triggers/b1/executions': () => ({
+      status: 200,
+      body: { executions: [execution], total: 1, limit: 20, offset: 0 },
+    }),
+    'GET /admin/executions/e1': () => ({ status: 200, body: { ...execution, logs: [], logs_truncated: false } }),
+  }
+  fetchMock = vi.fn<typeof fetch>(async (input, init = {}) => {
+    const url = new URL(String(input), 'http://localhost')
+    const handler = handlers[`${init.method ?? 'GET'} ${url.pathname}`]
+    const answer = handler ? handler(init, url) : { status: 404, body: { error: `not found: ${url.pathname}` } }
+    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status })
+  })
+  vi.stubGlobal('fetch', fetchMock)
+})
+
+afterEach(() => {
+  document.body.innerHTML = ''
+})
+
+async function visit(path: string) {
+  const router = createRouter({ history: createMemoryHistory(), routes })
+  await router.push(path)
+  const wrapper = mount(App, { global: { plugins: [router] }, attachTo: document.body })
+  await flushPromises()
+  await vi.dynamicImportSettled()
+  await flushPromises()
+  return { wrapper, router }
+}
+
+describe('pages', () => {
+  it('lists bots with their last run and next run', async () => {
+    const { wrapper } = await visit('/bots')
+    const rows = wrapper.findAll('[data-testid="bot-row"]')
+    expect(rows).toHaveLength(1)
+    expect(rows[0]?.attributes('data-bot-id')).toBe('b1')
+    expect(rows[0]?.text()).toContain('reviewer')
+    expect(rows[0]?.get('[data-testid="status-badge"]').attributes('data-status')).toBe('failed')
+    expect(rows[0]?.find('time[datetime="2026-11-25T09:00:00Z"]').exists()).toBe(true)
+  })
+
+  it('shows an error with retry when the server fails', async () => {
+    handlers['GET /admin/triggers'] = () => ({ status: 500, body: { error: 'internal server error' } })
+    const { wrapper } = await visit('/bots')
+    expect(wrapper.get('[data-testid="error-message"]').text()).toContain('internal server error')
+
+    handlers['GET /admin/triggers'] = () => ({ status: 200, body: { triggers: [] } })
+    await wrapper.get('[data-testid="retry-button"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.find('[data-testid="empty-state"]').exists()).toBe(true)
+  })
+
+  it('runs a bot now and opens the new execution', async () => {
+    handlers['POST /admin/triggers/b1/run'] = (init) => {
+      expect(JSON.parse(String(init.body))).toEqual({ message: 'please check' })
+      return { status: 202, body: { execution_id: 'e1', status: 'queued' } }
+    }
+    const { wrapper, router } = await visit('/bots/b1')
+    expect(wrapper.get('[data-testid="bot-next-run"]').text()).not.toBe('—')
+    await wrapper.get('[data-testid="run-message"]').setValue('please check')
+    await wrapper.get('[data-testid="run-button"]').trigger('click')
+    await flushPromises()
+    await vi.dynamicImportSettled()
+    await flushPromises()
+    expect(router.currentRoute.value.fullPath).toBe('/executions/e1')
+  })
+
+  it('links to the running execution when a run is refused with 409', async () => {
+    handlers['POST /admin/triggers/b1/run'] = () => ({
+      status: 409,
+      body: { error: 'reviewer is already running', execution_id: 'e7' },
+    })
+    const { wrapper } = await visit('/bots/b1')
+    await wrapper.get('[data-testid="run-button"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="error-message"]').text()).toContain('already running')
+    expect(wrapper.get('[data-testid="running-execution-link"]').attributes('href')).toBe('/executions/e7')
+  })
+
+  it('previews the rendered prompt with unresolved placeholders', async () => {
+    handlers['POST /admin/triggers/b1/preview-prompt'] = () => ({
+      status: 200,
+      body: { prompt: 'Review {pr_url}', unresolved: ['pr_url'] },
+    })
+    const { wrapper } = await visit('/bots/b1')
+    await wrapper.get('[data-testid="preview-button"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="prompt-preview-text"]').text()).toBe('Review {pr_url}')
+    expect(wrapper.get('[data-testid="prompt-unresolved"]').text()).toContain('{pr_url}')
+  })
+
+  it('shows a running execution live and cancels it', async () => {
+    handlers['POST /admin/executions/e1/cancel'] = () => ({ status: 202, body: { execution_id: 'e1', status: 'cancelling' } })
+    const { wrapper } = await visit('/executions/e1')
+    expect(wrapper.get('[data-testid="status-badge"]').attributes('data-status')).toBe('running')
+    expect(wrapper.get('[data-testid="execution-command"]').text()).toBe('claude -p \'Review it\'')
+
+    const source = MockEventSource.latest()
+    source.open()
+    source.emit('log', { seq: 1, stream: 'stdout', content: 'hello <b>', timestamp: '2026-11-24T10:00:02Z' })
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    await flushPromises()
+    expect(wrapper.get('[data-seq="1"]').text()).toContain('hello <b>')
+
+    await wrapper.get('[data-testid="cancel-button"]').trigger('click')
+    await flushPromises()
+    expect(fetchMock).toHaveBeenCalledWith('/admin/executions/e1/cancel', expect.objectContaining({ method: 'POST' }))
+    expect(wrapper.get('[data-testid="cancel-button"]').text()).toBe('Cancelling…')
+    expect(wrapper.get('[data-testid="cancel-button"]').attributes('disabled')).toBeDefined()
+
+    handlers['GET /admin/executions/e1'] = () => ({
+      status: 200,
+      body: { ...execution, status: 'cancelled', exit_code: -15, logs: [], logs_truncated: false },
+    })
+    source.emit('complete', { status: 'cancelled', exit_code: -15, error_message: null, duration_ms: 900, finished_at: '2026-11-24T10:00:02Z' })
+    await flushPromises()
+    expect(wrapper.get('[data-testid="status-badge"]').attributes('data-status')).toBe('cancelled')
+    expect(wrapper.find('[data-testid="cancel-button"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="execution-exit-code"]').text()).toBe('-15')
+  })
+
+  it('shows the overview: active executions, chart, retries and recent results', async () => {
+    const finished = { ...execution, id: 'e2', status: 'success', exit_code: 0, duration_ms: 1500 }
+    handlers['GET /admin/executions'] = (_init, url) => {
+      const status = url.searchParams.get('status')
+      const executions = [execution, finished].filter((e) => !status || e.status === status)
+      return { status: 200, body: { executions, total: executions.length, limit: 50, offset: 0 } }
+    }
+    handlers['GET /admin/executions/stats'] = () => ({
+      status: 200,
+      body: { days: [{ date: new Date().toISOString().slice(0, 10), total: 3, failed: 1 }] },
+    })
+    handlers['GET /admin/retries'] = () => ({
+      status: 200,
+      body: {
+        retries: [
+          { id: 'r1', trigger_id: 'b1', trigger_name: 'reviewer', execution_id: 'e0', attempt: 2, due_at: '2026-11-24T10:05:00Z', reason: 'rate limited', status: 'pending' },
+        ],
+      },
+    })
+    const { wrapper } = await visit('/')
+    const tables = wrapper.findAll('[data-testid="executions-table"]')
+    const ids = tables.map((table) =>
+      table.findAll('[data-testid="execution-row"]').map((row) => row.attributes('data-execution-id')),
+    )
+    expect(ids).toEqual([['e1'], ['e2']])
+    expect(wrapper.get('[data-testid="daily-chart"]').text()).toContain('Executions (3)')
+    expect(wrapper.get('[data-testid="retry-row"]').text()).toContain('rate limited')
+  })
+
+  it('lists scheduler jobs with links to their bots', async () => {
+    handlers['GET /admin/scheduler/jobs'] = () => ({
+      status: 200,
+      body: { jobs: [{ id: 'bot:b1', trigger_id: 'b1', name: 'reviewer', next_run_time: '2026-11-25T09:00:00Z' }] },
+    })
+    const { wrapper } = await visit('/schedules')
+    const row = wrapper.get('[data-testid="job-row"]')
+    expect(row.text()).toContain('bot:b1')
+    expect(row.get('a').attributes('href')).toBe('/bots/b1')
+  })
+
+  it('shows a 404 page for unknown routes', async () => {
+    const { wrapper } = await visit('/no/such/page')
+    expect(wrapper.get('[data-testid="not-found"]').text()).toContain('/no/such/page')
+  })
+})
