@@ -114,7 +114,7 @@ async def delete_bot(bot_id: str) -> Response:
     active = runtime().runs.active_for_bot(bot.id)
     if active is not None:
         return error_response(
-            409, f"bot is running execution {active.id}; cancel it first", execution_id=active.id
+            409, f"bot is running execution {active}; cancel it first", execution_id=active
         )
     await runtime().bots.delete(bot.id)
     return Response(status=204)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..events.encoding import encode_event
 from ..events.topic import Topic
-from ..models import Bot, Execution, TriggerType
+from ..models import Bot, Execution, TriggerType, new_id
 from ..storage.executions import ExecutionRepository, Outcome
 from .backends import CommandError, build_command
 from .logs import ExecutionLogService
@@ -129,6 +129,7 @@ class ExecutionService:
             if k not in PRIVATE_ENVIRONMENT
         }
         self._runs: dict[str, _Run] = {}
+        self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._accepting = True
@@ -136,11 +137,11 @@ class ExecutionService:
     def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
         self._on_rate_limited = handler
 
-    def active_for_bot(self, bot_id: str) -> Execution | None:
-        for run in self._runs.values():
-            if run.bot.id == bot_id:
-                return run.execution
-        return None
+    def active_for_bot(self, bot_id: str) -> str | None:
+        """The id of an execution of `bot_id` that is queued or running, if any."""
+        if bot_id in self._claims:
+            return self._claims[bot_id]
+        return next((key for key, run in self._runs.items() if run.bot.id == bot_id), None)
 
     async def start(
         self,
@@ -157,7 +158,7 @@ class ExecutionService:
         if not bot.enabled:
             raise RunRefused(400, f"bot {bot.name!r} is disabled")
         if not bot.allow_concurrent_runs and (active := self.active_for_bot(bot.id)):
-            raise RunRefused(409, f"bot {bot.name!r} is already running", active.id)
+            raise RunRefused(409, f"bot {bot.name!r} is already running", active)
         full_context = template_context(bot, context or {})
         prompt = render(bot.prompt_template, full_context).prompt
         try:
@@ -172,9 +173,16 @@ class ExecutionService:
             )
         except CommandError as error:
             raise RunRefused(400, str(error)) from None
-        execution = await self._executions.create(
-            bot, trigger_type, prompt, argv, status="queued", retry_of=retry_of, attempt=attempt
-        )
+        execution_id = new_id("exe")
+        if not bot.allow_concurrent_runs:
+            self._claims[bot.id] = execution_id  # claimed before the first await: no double start
+        try:
+            execution = await self._executions.create(
+                execution_id, bot, trigger_type, prompt, argv, retry_of=retry_of, attempt=attempt
+            )
+        except BaseException:
+            self._claims.pop(bot.id, None)
+            raise
         topic = self._logs.open(execution.id)
         topic.set_status(status_event(execution))
         run = _Run(execution, bot, argv, dict(context or {}), topic)
@@ -297,6 +305,7 @@ class ExecutionService:
                     await asyncio.shield(pump)
         finally:
             stop.cancel()
+            exited.cancel()
             if not pump.done():
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -335,4 +344,6 @@ class ExecutionService:
                     logger.exception("could not schedule a retry of %s", run.execution.id)
         finally:
             self._runs.pop(run.execution.id, None)
+            if self._claims.get(run.bot.id) == run.execution.id:
+                del self._claims[run.bot.id]
             await self._logs.close(run.execution.id, complete_event(run.execution))

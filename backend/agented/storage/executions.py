@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Bot, Execution, LogLine, TriggerType, iso, new_id, utc_now
+from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
 from .database import Database
 from .rows import from_json, placeholders, to_json
 
@@ -59,17 +59,16 @@ class ExecutionRepository:
 
     async def create(
         self,
+        execution_id: str,
         bot: Bot,
         trigger_type: TriggerType,
         prompt: str,
         command: Sequence[str],
         *,
-        status: str,
+        status: str = "queued",
         retry_of: str | None = None,
         attempt: int = 0,
     ) -> Execution:
-        execution_id = new_id("exe")
-
         def insert(connection: sqlite3.Connection) -> Execution:
             connection.execute(
                 "INSERT INTO executions (id, seq, trigger_id, trigger_name, trigger_type, status,"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -368,9 +369,29 @@ async def test_leftovers_of_a_crash_are_marked_interrupted(make_app) -> None:
         bot = await make_bot(client, "x", backend_type="codex")
         runtime = runtime_of(app)
         leftover = await runtime.executions.create(
-            await runtime.bots.get(bot["id"]), "manual", "p", ["codex"], status="running"
+            "exe_leftover",
+            await runtime.bots.get(bot["id"]),
+            "manual",
+            "p",
+            ["codex"],
+            status="running",
         )
     async with app.test_app():
         stored = await details(app.test_client(), leftover.id)
     assert stored["status"] == "interrupted"
     assert "server stopped" in stored["error_message"]
+
+
+async def test_simultaneous_runs_of_one_bot_start_it_once(client) -> None:
+    bot = await make_bot(client, "fake: sleep 60", backend_type="codex")
+    responses = await asyncio.gather(
+        *(client.post(f"{BOTS}/{bot['id']}/run", json={}) for _ in range(5))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [202, 409, 409, 409, 409]
+    started = next(r for r in responses if r.status_code == 202)
+    execution_id = (await started.get_json())["execution_id"]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert (await refused.get_json())["execution_id"] == execution_id
+    await client.post(f"/admin/executions/{execution_id}/cancel")
+    await stream_events(client, execution_id)
