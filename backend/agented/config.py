@@ -113,6 +113,18 @@ SETTINGS: tuple[Setting, ...] = (
         "How many CLIs may run at once; further runs wait as `queued`",
     ),
     Setting(
+        "AGENTED_WEBHOOK_DEDUP_SECONDS",
+        _int_at_least(1),
+        "86400",
+        "How long a webhook delivery id (or body hash) is remembered to drop repeats",
+    ),
+    Setting(
+        "AGENTED_RETENTION_DAYS",
+        _int_at_least(0),
+        "90",
+        "Finished executions older than this many days are deleted (0 keeps them all)",
+    ),
+    Setting(
         "AGENTED_MAX_REQUEST_BYTES",
         _int_at_least(1),
         str(10 * 1024 * 1024),

@@ -57,6 +57,18 @@ class Bot:
     allow_concurrent_runs: bool
     created_at: str
     updated_at: str
+    webhook_secret_sealed: str | None = None
+    match_field_path: str | None = None
+    match_field_value: str | None = None
+    text_field_path: str | None = None
+    detection_keyword: str | None = None
+    repositories: tuple[str, ...] = ()
+    include_drafts: bool = False
+    schedule_type: str | None = None
+    schedule_time: str | None = None
+    schedule_day: int | None = None
+    cron_expression: str | None = None
+    schedule_timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,18 +16,27 @@ from typing import Any
 
 from quart import Quart
 
+from .bot_service import BotService
 from .events.sse import StreamHub
 from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
+from .housekeeping import Housekeeping
 from .paths import MIGRATIONS_DIR
 from .scheduler import SchedulerService
+from .secret_box import SecretBox
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .storage import Database, migrate
 from .storage.bots import BotRepository
+from .storage.deliveries import DeliveryRepository
 from .storage.executions import ExecutionRepository
+from .storage.pr_reviews import PullRequestReviewRepository
 from .storage.retries import RetryRepository
+from .storage.schedule_skips import ScheduleSkipRepository
+from .triggers.github import GitHubService
+from .triggers.schedules import ScheduleService
+from .triggers.webhooks import WebhookService
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,12 @@ class Runtime:
     runs: ExecutionService
     retries: RetryService
     scheduler: SchedulerService
+    schedules: ScheduleService
+    bot_service: BotService
+    box: SecretBox
+    webhooks: WebhookService
+    github: GitHubService
+    pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -84,6 +99,29 @@ class Runtime:
             )
             self.runs.set_rate_limit_handler(self.retries.schedule)
             await self.retries.rearm()
+
+            self.box = SecretBox(config["SECRET_KEY"])
+            deliveries = DeliveryRepository(self.database)
+            self.pr_reviews = PullRequestReviewRepository(self.database)
+            self.schedules = ScheduleService(
+                self.scheduler, self.bots, self.runs, ScheduleSkipRepository(self.database)
+            )
+            await self.schedules.rebuild()
+            self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
+            window = config["AGENTED_WEBHOOK_DEDUP_SECONDS"]
+            self.webhooks = WebhookService(
+                self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
+            )
+            self.github = GitHubService(
+                self.bots, deliveries, self.pr_reviews, self.runs, dedup_window_seconds=window
+            )
+            Housekeeping(
+                self.scheduler,
+                deliveries,
+                self.executions,
+                dedup_window_seconds=window,
+                retention_days=config["AGENTED_RETENTION_DAYS"],
+            ).install()
 
             self.streams = StreamHub()
             self.streams.start()

@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
 MISFIRE_GRACE_SECONDS = 300
+
+JobFunction = Callable[..., Awaitable[Any]]
 
 
 class SchedulerService:
@@ -30,6 +33,7 @@ class SchedulerService:
                 "misfire_grace_time": MISFIRE_GRACE_SECONDS,
             },
         )
+        self._bot_of_job: dict[str, str | None] = {}
 
     def start(self) -> None:
         self._scheduler.start()
@@ -39,28 +43,51 @@ class SchedulerService:
             self._scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # shutdown is deferred with call_soon_threadsafe
 
-    def run_at(
-        self, job_id: str, when: datetime, func: Callable[..., Awaitable[Any]], *args: Any
+    def schedule(
+        self,
+        job_id: str,
+        trigger: BaseTrigger,
+        func: JobFunction,
+        *args: Any,
+        name: str,
+        bot_id: str | None = None,
+        **options: Any,
     ) -> None:
-        """Run `func(*args)` once at `when` (at once if that is past); replaces a job of that id."""
+        """Run `func(*args)` whenever `trigger` fires; replaces any job with this id."""
         self._scheduler.add_job(
-            func,
+            func, trigger, args=args, id=job_id, name=name, replace_existing=True, **options
+        )
+        self._bot_of_job[job_id] = bot_id
+
+    def run_at(
+        self, job_id: str, when: datetime, func: JobFunction, *args: Any, name: str, bot_id: str
+    ) -> None:
+        """Run `func(*args)` once at `when`, or at once if that is past (never dropped as late)."""
+        self.schedule(
+            job_id,
             DateTrigger(run_date=when),
-            args=args,
-            id=job_id,
-            replace_existing=True,
-            misfire_grace_time=None,  # a retry that is late must still run
+            func,
+            *args,
+            name=name,
+            bot_id=bot_id,
+            misfire_grace_time=None,
         )
 
     def remove(self, job_id: str) -> None:
+        self._bot_of_job.pop(job_id, None)
         if self._scheduler.get_job(job_id) is not None:
             self._scheduler.remove_job(job_id)
+
+    def next_run_time(self, job_id: str) -> str | None:
+        job = self._scheduler.get_job(job_id)
+        return None if job is None or job.next_run_time is None else job.next_run_time.isoformat()
 
     def jobs(self) -> list[dict[str, Any]]:
         return [
             {
                 "id": job.id,
                 "name": job.name,
+                "trigger_id": self._bot_of_job.get(job.id),
                 "next_run_time": None
                 if job.next_run_time is None
                 else job.next_run_time.isoformat(),

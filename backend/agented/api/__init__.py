@@ -4,7 +4,7 @@ from quart import Quart
 from quart_schema import QuartSchema, RequestSchemaValidationError
 
 from .. import __version__
-from . import bots, dashboard, executions, health, retries
+from . import bots, dashboard, executions, health, retries, webhooks
 from .errors import install_error_handlers
 from .request_id import install_request_ids
 from .streams import install_streams
@@ -21,6 +21,6 @@ def install_api(app: Quart) -> None:
     install_request_ids(app)
     install_error_handlers(app)
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
-    for module in (health, bots, executions, retries, dashboard):
+    for module in (health, bots, executions, retries, webhooks, dashboard):
         app.register_blueprint(module.blueprint)
     install_streams(app)

@@ -8,6 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
+from ..bot_service import BotBusy, BotInvalid
 from ..executions.service import RunRefused, template_context
 from ..executions.templates import render
 from ..models import Bot, Execution
@@ -33,16 +34,25 @@ from .services import runtime
 blueprint = Blueprint("bots", __name__, url_prefix="/admin/triggers")
 
 
-def bot_json(bot: Bot, last: Execution | None = None) -> dict[str, Any]:
+def bot_json(bot: Bot, next_run_at: str | None, last: Execution | None = None) -> dict[str, Any]:
+    """A bot as the API shows it: the webhook secret only as `has_webhook_secret`."""
     body = asdict(bot)
+    del body["webhook_secret_sealed"]
+    body["has_webhook_secret"] = bot.webhook_secret_sealed is not None
     body["paths"] = list(bot.paths)
+    body["repositories"] = list(bot.repositories)
     body["command"] = None if bot.command is None else list(bot.command)
+    body["next_run_at"] = next_run_at
     body["last_execution"] = None
     if last is not None:
         body["last_execution"] = {
             key: getattr(last, key) for key in ("id", "status", "started_at", "finished_at")
         }
     return body
+
+
+def _shown(bot: Bot) -> Response:
+    return jsonify(bot_json(bot, runtime().bot_service.next_run_at(bot)))
 
 
 async def _bot_or_404(bot_id: str) -> Bot:
@@ -52,8 +62,10 @@ async def _bot_or_404(bot_id: str) -> Bot:
     return bot
 
 
-def _duplicate(error: DuplicateBotName) -> Response:
-    return error_response(409, str(error), field="name")
+def _refused(error: DuplicateBotName | BotInvalid) -> Response:
+    if isinstance(error, DuplicateBotName):
+        return error_response(409, str(error), field="name")
+    return error_response(400, str(error), field=error.field)
 
 
 @blueprint.get("")
@@ -62,7 +74,10 @@ async def list_bots() -> Response:
     services = runtime()
     bots = await services.bots.list()
     latest = await services.executions.latest_per_bot()
-    return jsonify({"triggers": [bot_json(bot, latest.get(bot.id)) for bot in bots]})
+    shown = [
+        bot_json(bot, services.bot_service.next_run_at(bot), latest.get(bot.id)) for bot in bots
+    ]
+    return jsonify({"triggers": shown})
 
 
 @blueprint.post("")
@@ -72,16 +87,16 @@ async def list_bots() -> Response:
 async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
     values = {**BOT_DEFAULTS, **data.model_dump(exclude_unset=True)}
     try:
-        bot = await runtime().bots.create(values)
-    except DuplicateBotName as error:
-        return _duplicate(error)
-    return jsonify(bot_json(bot)), 201
+        bot = await runtime().bot_service.create(values)
+    except (DuplicateBotName, BotInvalid) as error:
+        return _refused(error)
+    return _shown(bot), 201
 
 
 @blueprint.get("/<bot_id>")
 @document_response(BotOut)
 async def get_bot(bot_id: str) -> Response:
-    return jsonify(bot_json(await _bot_or_404(bot_id)))
+    return _shown(await _bot_or_404(bot_id))
 
 
 @blueprint.put("/<bot_id>")
@@ -93,30 +108,22 @@ async def update_bot(bot_id: str, data: BotUpdate) -> Response:
     for name in NON_NULLABLE:
         if name in changes and changes[name] is None:
             return error_response(400, f"{name}: cannot be null", field=name)
-    backend = changes.get("backend_type", bot.backend_type)
-    command = changes.get("command", bot.command)
-    if backend == "command" and not command:
-        return error_response(
-            400, "command: required when backend_type is 'command'", field="command"
-        )
     try:
-        updated = await runtime().bots.update(bot.id, changes)
-    except DuplicateBotName as error:
-        return _duplicate(error)
+        updated = await runtime().bot_service.update(bot, changes)
+    except (DuplicateBotName, BotInvalid) as error:
+        return _refused(error)
     if updated is None:
         abort(404, f"bot {bot_id} not found")
-    return jsonify(bot_json(updated))
+    return _shown(updated)
 
 
 @blueprint.delete("/<bot_id>")
 async def delete_bot(bot_id: str) -> Response:
     bot = await _bot_or_404(bot_id)
-    active = runtime().runs.active_for_bot(bot.id)
-    if active is not None:
-        return error_response(
-            409, f"bot is running execution {active}; cancel it first", execution_id=active
-        )
-    await runtime().bots.delete(bot.id)
+    try:
+        await runtime().bot_service.delete(bot)
+    except BotBusy as busy:
+        return error_response(409, str(busy), execution_id=busy.execution_id)
     return Response(status=204)
 
 

@@ -7,16 +7,9 @@ field name is an error rather than a silently ignored setting.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
 TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
@@ -26,6 +19,13 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Template = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Message = Annotated[str, StringConstraints(max_length=100_000)]
+FieldPath = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w-]+(\.[\w-]+)*$", max_length=500)
+]
+Repository = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.-]+/[\w.-]+$", max_length=200)
+]
+ScheduleType = Literal["daily", "weekly", "monthly", "cron"]
 
 
 class Strict(BaseModel):
@@ -69,6 +69,24 @@ class BotFields(Strict):
     timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
     sigterm_grace_seconds: int | None = Field(default=None, ge=0, le=3600)
     allow_concurrent_runs: bool | None = None
+    webhook_secret: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
+    match_field_path: FieldPath | None = None
+    match_field_value: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    text_field_path: FieldPath | None = None
+    detection_keyword: ShortText | None = None
+    repositories: list[Repository] | None = Field(default=None, max_length=200)
+    include_drafts: bool | None = None
+    schedule_type: ScheduleType | None = None
+    schedule_time: (
+        Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None
+    ) = None
+    schedule_day: int | None = Field(default=None, ge=0, le=28)
+    cron_expression: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
+    ) = None
+    schedule_timezone: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None
+    ) = None
 
     _paths = field_validator("paths")(_check_paths)
     _command = field_validator("command")(_check_command)
@@ -86,6 +104,8 @@ BOT_DEFAULTS: dict[str, Any] = {
     "timeout_seconds": 600,
     "sigterm_grace_seconds": 10,
     "allow_concurrent_runs": False,
+    "repositories": [],
+    "include_drafts": False,
 }
 
 NON_NULLABLE = ("name", "prompt_template", *(k for k, v in BOT_DEFAULTS.items() if v is not None))
@@ -94,12 +114,6 @@ NON_NULLABLE = ("name", "prompt_template", *(k for k, v in BOT_DEFAULTS.items() 
 class BotCreate(BotFields):
     name: Name
     prompt_template: Template
-
-    @model_validator(mode="after")
-    def _command_backend_needs_command(self) -> Self:
-        if (self.backend_type or BOT_DEFAULTS["backend_type"]) == "command" and not self.command:
-            raise ValueError("command: required when backend_type is 'command'")
-        return self
 
 
 class BotUpdate(BotFields):
@@ -121,6 +135,19 @@ class BotOut(BaseModel):
     timeout_seconds: int
     sigterm_grace_seconds: int
     allow_concurrent_runs: bool
+    has_webhook_secret: bool
+    match_field_path: str | None
+    match_field_value: str | None
+    text_field_path: str | None
+    detection_keyword: str | None
+    repositories: list[str]
+    include_drafts: bool
+    schedule_type: ScheduleType | None
+    schedule_time: str | None
+    schedule_day: int | None
+    cron_expression: str | None
+    schedule_timezone: str | None
+    next_run_at: str | None
     created_at: str
     updated_at: str
     last_execution: dict[str, Any] | None = None
@@ -227,6 +254,38 @@ class DailyStats(BaseModel):
 
 class StatsQuery(BaseModel):
     days: int = Field(default=14, ge=1, le=366)
+
+
+class WebhookAccepted(BaseModel):
+    execution_ids: list[str]
+    duplicate: bool = False
+
+
+class PullRequestReview(BaseModel):
+    id: str
+    trigger_id: str | None
+    trigger_name: str | None
+    execution_id: str | None
+    status: str
+    repo_full_name: str
+    pr_number: int
+    pr_title: str
+    pr_url: str
+    pr_author: str
+    action: str
+    head_sha: str | None
+    created_at: str
+
+
+class PullRequestReviewList(BaseModel):
+    reviews: list[PullRequestReview]
+
+
+class PullRequestReviewQuery(BaseModel):
+    repo: str | None = Field(default=None, max_length=200)
+    status: str | None = Field(default=None, max_length=20)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
 
 
 class ErrorOut(BaseModel):

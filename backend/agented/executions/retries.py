@@ -60,7 +60,7 @@ class RetryService:
             reason=limit.reason,
             context=context,
         )
-        self._arm(retry.id, retry.due_at)
+        self._arm(retry, retry.due_at)
         logger.info("execution %s: retry %d due at %s", execution.id, attempt, retry.due_at)
         return retry
 
@@ -68,7 +68,7 @@ class RetryService:
         """Put every pending retry back on the scheduler (overdue ones run at once)."""
         pending = await self._retries.pending()
         for retry in pending:
-            self._arm(retry.id, retry.due_at)
+            self._arm(retry, retry.due_at)
         return len(pending)
 
     async def cancel(self, retry_id: str) -> bool:
@@ -82,9 +82,16 @@ class RetryService:
     async def get(self, retry_id: str) -> Retry | None:
         return await self._retries.get(retry_id)
 
-    def _arm(self, retry_id: str, due_at: str | datetime) -> None:
+    def _arm(self, retry: Retry, due_at: str | datetime) -> None:
         when = datetime.fromisoformat(due_at) if isinstance(due_at, str) else due_at
-        self._scheduler.run_at(job_id(retry_id), when, self._fire, retry_id)
+        self._scheduler.run_at(
+            job_id(retry.id),
+            when,
+            self._fire,
+            retry.id,
+            name=f"retry {retry.attempt} of {retry.execution_id}",
+            bot_id=retry.trigger_id or "",
+        )
 
     async def _fire(self, retry_id: str) -> None:
         retry = await self._retries.get(retry_id)
@@ -100,7 +107,7 @@ class RetryService:
             )
         except RunRefused as refused:
             if refused.status == 409:  # the bot is busy: try again shortly
-                self._arm(retry_id, utc_now() + BUSY_RETRY_DELAY)
+                self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
             else:
                 logger.warning("retry %s dropped: %s", retry_id, refused)
                 await self._retries.set_status(retry_id, "cancelled")

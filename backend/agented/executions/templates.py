@@ -24,9 +24,15 @@ class Rendered:
     unresolved: tuple[str, ...]
 
 
-def _lookup(context: Mapping[str, Any], name: str) -> Any:
+def resolve(data: Any, path: str, default: Any = None) -> Any:
+    """The value at dotted `path` (`event.items.0.kind`: keys and list indices), else `default`."""
+    value = _lookup(data, path)
+    return default if value is _MISSING else value
+
+
+def _lookup(context: Any, name: str) -> Any:
     head, *rest = name.split(".")
-    value: Any = context.get(head, _MISSING)
+    value: Any = context.get(head, _MISSING) if isinstance(context, Mapping) else _MISSING
     for part in rest:
         if isinstance(value, Mapping):
             value = value.get(part, _MISSING)

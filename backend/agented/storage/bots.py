@@ -11,8 +11,8 @@ from .database import Database
 from .rows import from_json, placeholders, to_json
 
 _COLUMNS = tuple(field.name for field in fields(Bot))
-_JSON_LIST_COLUMNS = frozenset({"paths", "command"})
-_BOOL_COLUMNS = frozenset({"enabled", "allow_concurrent_runs"})
+_JSON_LIST_COLUMNS = frozenset({"paths", "command", "repositories"})
+_BOOL_COLUMNS = frozenset({"enabled", "allow_concurrent_runs", "include_drafts"})
 
 
 class DuplicateBotName(ValueError):

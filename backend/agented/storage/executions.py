@@ -225,6 +225,21 @@ class ExecutionRepository:
 
         return await self._db.write(update)
 
+    async def delete_finished_before(self, cutoff: str, batch: int = 200) -> int:
+        """Delete finished executions (and their lines) older than `cutoff`, in short batches."""
+
+        def delete_batch(connection: sqlite3.Connection) -> int:
+            return connection.execute(
+                "DELETE FROM executions WHERE id IN (SELECT id FROM executions"
+                " WHERE finished_at < ? AND status NOT IN ('queued', 'running') LIMIT ?)",
+                (cutoff, batch),
+            ).rowcount
+
+        removed = 0
+        while deleted := await self._db.write(delete_batch):
+            removed += deleted
+        return removed
+
     async def daily_counts(self, since: str) -> list[dict[str, Any]]:
         def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
             rows = connection.execute(

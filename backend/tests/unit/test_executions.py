@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -15,16 +14,13 @@ from quart import Quart
 
 from agented.runtime import runtime_of
 
+from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.sse import log_seqs, stream_events
-
-FAKES = Path(__file__).resolve().parent.parent / "fakes"
-BOTS = "/admin/triggers"
 
 
 @pytest.fixture(autouse=True)
 def fake_clis_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_CLI_PYTHON", sys.executable)
+    put_fakes_on_path(monkeypatch)
 
 
 @pytest.fixture
@@ -32,13 +28,6 @@ async def serving_app(make_app) -> AsyncIterator[Quart]:
     app = make_app(AGENTED_MAX_CONCURRENT_RUNS=2)
     async with app.test_app():
         yield app
-
-
-async def make_bot(client, prompt: str, **fields: Any) -> dict[str, Any]:
-    body = {"name": f"bot {len(prompt)} {os.urandom(3).hex()}", "prompt_template": prompt, **fields}
-    response = await client.post(BOTS, json=body)
-    assert response.status_code == 201, await response.get_json()
-    return await response.get_json()
 
 
 async def run(client, bot: dict[str, Any], message: str = "") -> str:

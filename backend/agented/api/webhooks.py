@@ -1,0 +1,89 @@
+"""Webhook receivers: the generic `POST /`, one URL per bot, GitHub; and PR review records.
+
+Each checks its own signatures, so none needs the admin API key. Bodies are
+capped by MAX_CONTENT_LENGTH, which Quart enforces while reading (a declared
+Content-Length over the cap is refused before the body is read).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quart import Blueprint, Response, abort, jsonify, request
+from quart_schema import document_response, validate_querystring
+
+from ..triggers.github import GitHubRejected
+from ..triggers.webhooks import Outcome
+from .errors import error_response
+from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
+from .services import runtime
+
+blueprint = Blueprint("webhooks", __name__)
+
+
+async def _json_object() -> tuple[bytes, dict[str, Any]]:
+    body = await request.get_data()
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        abort(400, "the body must be a JSON object")
+    if not isinstance(payload, dict):
+        abort(400, "the body must be a JSON object")
+    return body, payload
+
+
+def _answer(outcome: Outcome) -> tuple[Response, int]:
+    if outcome.execution_ids:
+        return jsonify({"execution_ids": outcome.execution_ids, "skipped": outcome.skipped}), 202
+    if outcome.signature_failed and not outcome.duplicate:
+        return error_response(401, "webhook signature missing or invalid"), 401
+    return jsonify(
+        {"execution_ids": [], "duplicate": outcome.duplicate, "skipped": outcome.skipped}
+    ), 200
+
+
+@blueprint.post("/")
+@document_response(WebhookAccepted, 202)
+async def generic_webhook() -> tuple[Response, int]:
+    body, payload = await _json_object()
+    if payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str):
+        return jsonify({"challenge": payload["challenge"]}), 200
+    outcome = await runtime().webhooks.receive(payload, body, request.headers)
+    return _answer(outcome)
+
+
+@blueprint.post("/api/webhooks/bots/<bot_id>")
+@document_response(WebhookAccepted, 202)
+async def bot_webhook(bot_id: str) -> tuple[Response, int]:
+    services = runtime()
+    bot = await services.bots.get(bot_id)
+    if bot is None or bot.trigger_source != "webhook":
+        abort(404, f"no webhook bot {bot_id}")
+    if not bot.enabled:
+        return error_response(409, f"bot {bot.name!r} is disabled"), 409
+    body, payload = await _json_object()
+    return _answer(await services.webhooks.receive(payload, body, request.headers, only=bot))
+
+
+@blueprint.post("/api/webhooks/github")
+async def github_webhook() -> tuple[Response, int]:
+    body = await request.get_data()
+    try:
+        outcome = await runtime().github.receive(body, request.headers)
+    except GitHubRejected as rejected:
+        return error_response(rejected.status, str(rejected)), rejected.status
+    return jsonify(outcome.body), outcome.status
+
+
+@blueprint.get("/api/pr-reviews")
+@validate_querystring(PullRequestReviewQuery)
+@document_response(PullRequestReviewList)
+async def pr_reviews(query_args: PullRequestReviewQuery) -> Response:
+    reviews = await runtime().pr_reviews.list(
+        repo=query_args.repo,
+        status=query_args.status,
+        limit=query_args.limit,
+        offset=query_args.offset,
+    )
+    return jsonify({"reviews": reviews})

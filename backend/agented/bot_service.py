@@ -1,0 +1,86 @@
+"""Bots as the system keeps them: validated as a whole, secrets sealed, schedules in step.
+
+Field-level checks live in the API schemas; what depends on several fields
+(a command backend needs a command, a scheduled bot needs a valid schedule) is
+checked here on the bot as it would be stored, for creates and updates alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .executions.service import ExecutionService
+from .models import Bot
+from .secret_box import SecretBox
+from .storage.bots import BotRepository
+from .triggers.schedules import ScheduleError, ScheduleService, build_trigger
+
+
+class BotInvalid(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class BotBusy(Exception):
+    def __init__(self, execution_id: str) -> None:
+        super().__init__(f"bot is running execution {execution_id}; cancel it first")
+        self.execution_id = execution_id
+
+
+def _check(values: dict[str, Any]) -> None:
+    if values.get("backend_type") == "command" and not values.get("command"):
+        raise BotInvalid("command", "required when backend_type is 'command'")
+    if values.get("trigger_source") == "scheduled":
+        if not values.get("schedule_type"):
+            raise BotInvalid("schedule_type", "required when trigger_source is 'scheduled'")
+        try:
+            build_trigger(values)
+        except ScheduleError as error:
+            raise BotInvalid(error.field, error.message) from None
+
+
+class BotService:
+    def __init__(
+        self,
+        bots: BotRepository,
+        schedules: ScheduleService,
+        runs: ExecutionService,
+        box: SecretBox,
+    ) -> None:
+        self._bots = bots
+        self._schedules = schedules
+        self._runs = runs
+        self._box = box
+
+    async def create(self, values: dict[str, Any]) -> Bot:
+        _check(values)
+        bot = await self._bots.create(self._seal(values))
+        self._schedules.sync(bot)
+        return bot
+
+    async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
+        _check({**asdict(bot), **changes})
+        updated = await self._bots.update(bot.id, self._seal(changes))
+        if updated is not None:
+            self._schedules.sync(updated)
+        return updated
+
+    async def delete(self, bot: Bot) -> None:
+        if (active := self._runs.active_for_bot(bot.id)) is not None:
+            raise BotBusy(active)
+        self._schedules.remove(bot.id)
+        await self._bots.delete(bot.id)
+
+    def next_run_at(self, bot: Bot) -> str | None:
+        return self._schedules.next_run_at(bot.id)
+
+    def _seal(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Swap a plaintext `webhook_secret` for its sealed form (None clears it)."""
+        if "webhook_secret" not in values:
+            return values
+        values = dict(values)
+        secret = values.pop("webhook_secret")
+        values["webhook_secret_sealed"] = None if secret is None else self._box.seal(secret)
+        return values

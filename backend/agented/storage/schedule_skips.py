@@ -1,0 +1,32 @@
+"""Scheduled runs that were skipped because the bot's previous run was still going."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .database import Database
+
+
+class ScheduleSkipRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def record(self, bot_id: str, skipped_at: str, reason: str) -> None:
+        await self._db.write(
+            lambda connection: connection.execute(
+                "INSERT INTO schedule_skips (trigger_id, skipped_at, reason) VALUES (?, ?, ?)",
+                (bot_id, skipped_at, reason),
+            )
+        )
+
+    async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = connection.execute(
+                "SELECT trigger_id, skipped_at, reason FROM schedule_skips"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [dict(row) for row in rows]
+
+        return await self._db.read(query)

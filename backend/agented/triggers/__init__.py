@@ -1,0 +1,1 @@
+"""What fires a bot: generic webhooks, GitHub pull-request events, and schedules."""
