@@ -133,6 +133,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Read from the environment each time they are used, so they can change without a restart.
+GITHUB_SECRET_VARIABLE = "GITHUB_WEBHOOK_SECRET"
+READ_WHEN_USED: tuple[str, ...] = (GITHUB_SECRET_VARIABLE,)
+
+
 def load_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     """Parse every setting from `environ`; raise ConfigError naming the first bad one."""
     values: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import GITHUB_SECRET_VARIABLE
 from ..executions.service import ExecutionService, RunRefused
 from ..models import Bot
 from ..storage.bots import BotRepository
@@ -121,7 +122,7 @@ class GitHubService:
         self._window = dedup_window_seconds
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> GitHubOutcome:
-        secret = os.environ.get("GITHUB_WEBHOOK_SECRET", "")
+        secret = os.environ.get(GITHUB_SECRET_VARIABLE, "")
         if not secret:
             raise GitHubRejected(401, "GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)")
         if not verify_hex_signature(secret, body, headers.get("X-Hub-Signature-256")):
