@@ -15,7 +15,9 @@ from quart import Quart
 from .api import install_api
 from .config import load_settings
 from .runtime import install_runtime
-from .secret_key import load_secret_key
+from .secret_key import load_key, load_secret_key
+from .security.middleware import SecurityMiddleware
+from .security.policy import POLICY_KEY, SecurityPolicy
 
 
 def create_app(
@@ -29,6 +31,16 @@ def create_app(
     app.config["SECRET_KEY"] = load_secret_key(
         app.config["SECRET_KEY"], app.config["AGENTED_SECRET_KEY_FILE"]
     )
+    policy = SecurityPolicy.from_config(app.config, _api_keys(app.config))
     install_api(app)
-    install_runtime(app)
+    app.asgi_app = SecurityMiddleware(app.asgi_app, policy)  # type: ignore[method-assign]
+    app.extensions[POLICY_KEY] = policy
+    install_runtime(app, policy)
     return app
+
+
+def _api_keys(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """AGENTED_API_KEY's keys, else the persisted (or newly generated) one; none if auth is off."""
+    if config["AGENTED_API_KEY"] or config["AGENTED_AUTH"] == "disabled":
+        return tuple(config["AGENTED_API_KEY"])
+    return (load_key(None, config["AGENTED_API_KEY_FILE"], "API key"),)

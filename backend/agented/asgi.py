@@ -17,13 +17,13 @@ from .app import create_app
 from .config import ConfigError, load_settings
 from .log import configure_logging
 from .paths import BACKEND_DIR
-from .secret_key import SecretKeyError
+from .secret_key import KeyFileError
 
 load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
 
 try:
     configure_logging(load_settings(os.environ)["LOG_LEVEL"])
     app = create_app()
-except (ConfigError, SecretKeyError) as error:
+except (ConfigError, KeyFileError) as error:
     print(f"agented: cannot start: {error}", file=sys.stderr, flush=True)
     raise SystemExit(2) from None

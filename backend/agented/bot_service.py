@@ -12,7 +12,7 @@ from typing import Any
 
 from .executions.service import ExecutionService
 from .models import Bot
-from .secret_box import SecretBox
+from .secret_box import SecretBox, SecretDecryptionError
 from .storage.bots import BotRepository
 from .triggers.schedules import ScheduleError, ScheduleService, build_trigger
 
@@ -72,6 +72,22 @@ class BotService:
             raise BotBusy(active)
         self._schedules.remove(bot.id)
         await self._bots.delete(bot.id)
+
+    async def check_secrets(self) -> None:
+        """Refuse to start when stored secrets no longer open (SECRET_KEY changed)."""
+        sealed = [bot for bot in await self._bots.list() if bot.webhook_secret_sealed]
+        broken = []
+        for bot in sealed:
+            try:
+                self._box.open(bot.webhook_secret_sealed or "")
+            except SecretDecryptionError:
+                broken.append(bot.name)
+        if broken:
+            raise SecretDecryptionError(
+                f"the webhook secrets of {len(broken)} bot(s) ({', '.join(broken[:5])}) cannot be "
+                "decrypted with the current SECRET_KEY. If the key changed, re-encrypt them: "
+                "uv run --project backend python -m agented.rekey --old-key-file OLD_KEY_FILE"
+            )
 
     def next_run_at(self, bot: Bot) -> str | None:
         return self._schedules.next_run_at(bot.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +65,48 @@ def _optional_text(value: str) -> str | None:
     return value or None
 
 
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        chosen = value.strip().lower()
+        if chosen not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
+        return chosen
+
+    return parse
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(item, strict=False) for item in _words(value))
+    except ValueError as error:
+        raise ValueError(f"must list IP addresses or networks: {error}") from None
+
+
+def _rate(value: str) -> tuple[int, float]:
+    """`COUNT/SECONDS`, e.g. 20/10: at most COUNT requests in any SECONDS."""
+    count, _, seconds = value.strip().partition("/")
+    try:
+        parsed = int(count), float(seconds)
+    except ValueError:
+        raise ValueError(f"must look like 20/10 (requests/seconds), got {value!r}") from None
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise ValueError(f"must have a positive count and window, got {value!r}")
+    return parsed
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -100,6 +143,61 @@ SETTINGS: tuple[Setting, ...] = (
         "The built dashboard served at / (scripts/serve builds it)",
     ),
     Setting("LOG_LEVEL", _log_level, "INFO", "Level of the agented loggers"),
+    Setting(
+        "AGENTED_AUTH",
+        _choice("enabled", "disabled"),
+        "enabled",
+        "API keys for /admin and /api; `disabled` is refused unless bound to loopback only",
+    ),
+    Setting(
+        "AGENTED_API_KEY",
+        _words,
+        "",
+        "Comma-separated API keys (several allow rotation); unset: the key file is used",
+    ),
+    Setting(
+        "AGENTED_API_KEY_FILE",
+        _path,
+        str(BACKEND_DIR / ".api_key"),
+        "Where the generated API key is persisted (mode 0600)",
+    ),
+    Setting(
+        "AGENTED_ALLOWED_HOSTS",
+        _words,
+        "",
+        "Host names accepted in the Host header besides loopback names and the bind address",
+    ),
+    Setting(
+        "AGENTED_TRUSTED_PROXIES",
+        _networks,
+        "",
+        "Proxies (IPs or networks) whose X-Forwarded-For is believed",
+    ),
+    Setting("FORCE_HTTPS", _boolean, "false", "Send Strict-Transport-Security on every response"),
+    Setting(
+        "AGENTED_RATE_LIMIT_WEBHOOKS",
+        _rate,
+        "20/10",
+        "Webhook requests per client IP: COUNT/SECONDS",
+    ),
+    Setting(
+        "AGENTED_RATE_LIMIT_ADMIN",
+        _rate,
+        "120/60",
+        "Admin API requests per API key: COUNT/SECONDS (SSE and health are exempt)",
+    ),
+    Setting(
+        "AGENTED_RATE_LIMIT_AUTH_FAILURES",
+        _rate,
+        "10/60",
+        "Failed authentications per client IP before it must wait: COUNT/SECONDS",
+    ),
+    Setting(
+        "AGENTED_STREAM_TOKEN_SECONDS",
+        _int_at_least(10),
+        "300",
+        "Lifetime of the signed tokens that open SSE streams from a browser",
+    ),
     Setting(
         "CORS_ALLOWED_ORIGINS",
         _origins,

@@ -22,9 +22,12 @@ from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
+from .hypercorn_worker import bound_addresses
 from .paths import MIGRATIONS_DIR
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
+from .security.policy import SecurityPolicy
+from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .storage import Database, migrate
@@ -61,13 +64,15 @@ class Runtime:
     pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], policy: SecurityPolicy) -> None:
         self._config = config
+        self._policy = policy
         self._exit_stack = AsyncExitStack()
         self.stopping = asyncio.Event()
 
     async def start(self) -> None:
         config = self._config
+        on_serving(self._policy, bound_addresses())
         async with AsyncExitStack() as stack:
             lock = ServerLock(config["AGENTED_DB_PATH"])
             lock.acquire()
@@ -108,6 +113,7 @@ class Runtime:
             )
             await self.schedules.rebuild()
             self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
+            await self.bot_service.check_secrets()
             window = config["AGENTED_WEBHOOK_DEDUP_SECONDS"]
             self.webhooks = WebhookService(
                 self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
@@ -152,12 +158,12 @@ def runtime_of(app: Quart) -> Runtime | None:
     return app.extensions.get(EXTENSION_KEY)
 
 
-def install_runtime(app: Quart) -> None:
+def install_runtime(app: Quart, policy: SecurityPolicy) -> None:
     """Start the runtime when serving begins and stop it when serving ends."""
 
     @app.before_serving
     async def start_runtime() -> None:
-        runtime = Runtime(app.config)
+        runtime = Runtime(app.config, policy)
         try:
             await runtime.start()
         except Exception as error:

@@ -1,7 +1,7 @@
-"""The three-tier secret key: environment, else key file, else a new persisted key.
+"""Three-tier keys (the secret key, the API key): environment, else key file, else a new one.
 
-The key signs tokens and derives encryption keys, so it must never change by
-accident: an unreadable or empty key file is an error, not a reason to mint a
+A key signs tokens, derives encryption keys or lets people in, so it must never
+change by accident: an unreadable or empty key file is an error, not a reason to mint a
 new key. A new key file is written under a temporary name with mode 0600 from
 its first byte and hard-linked into place, so readers only ever see a complete
 file and two processes starting together agree on one key (the loser of the
@@ -22,57 +22,58 @@ logger = logging.getLogger(__name__)
 KEY_BYTES = 32
 
 
-class SecretKeyError(RuntimeError):
+class KeyFileError(RuntimeError):
     """The key file exists but cannot be used; the message names the file."""
 
 
-def load_secret_key(env_value: str | None, key_file: Path) -> str:
+def load_key(env_value: str | None, key_file: Path, label: str) -> str:
     """Return the key from `env_value`, else `key_file`, else a freshly persisted one."""
     if env_value:
         return env_value
-    existing = _read_key_file(key_file)
+    existing = _read_key_file(key_file, label)
     if existing is not None:
         return existing
-    _create_key_file(key_file)
-    created = _read_key_file(key_file)
+    _create_key_file(key_file, label)
+    created = _read_key_file(key_file, label)
     if created is None:
-        raise SecretKeyError(f"secret key file {key_file} vanished right after it was created")
+        raise KeyFileError(f"{label} file {key_file} vanished right after it was created")
     return created
 
 
-def _read_key_file(key_file: Path) -> str | None:
+def load_secret_key(env_value: str | None, key_file: Path) -> str:
+    return load_key(env_value, key_file, "secret key")
+
+
+def _read_key_file(key_file: Path, label: str) -> str | None:
     """The stripped key in `key_file`, or None when the file does not exist."""
     try:
         fd = os.open(key_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise SecretKeyError(
-            f"secret key file {key_file} cannot be opened: {error.strerror}"
-        ) from None
+        raise KeyFileError(f"{label} file {key_file} cannot be opened: {error.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise SecretKeyError(f"secret key file {key_file} is not a regular file")
+            raise KeyFileError(f"{label} file {key_file} is not a regular file")
         raw = os.read(fd, 1 << 16)
     except OSError as error:
-        raise SecretKeyError(
-            f"secret key file {key_file} cannot be read: {error.strerror}"
-        ) from None
+        raise KeyFileError(f"{label} file {key_file} cannot be read: {error.strerror}") from None
     finally:
         os.close(fd)
     try:
         key = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise SecretKeyError(f"secret key file {key_file} is not UTF-8 text") from None
+        raise KeyFileError(f"{label} file {key_file} is not UTF-8 text") from None
     if not key:
-        raise SecretKeyError(
-            f"secret key file {key_file} is empty; restore the key, "
+        raise KeyFileError(
+            f"{label} file {key_file} is empty; restore the key, "
             "or delete the file to generate a new one"
         )
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         logger.warning(
-            "secret key file %s is accessible by group or others (mode %o); run: chmod 600 %s",
+            "%s file %s is accessible by group or others (mode %o); run: chmod 600 %s",
+            label,
             key_file,
             stat.S_IMODE(info.st_mode),
             key_file,
@@ -80,7 +81,7 @@ def _read_key_file(key_file: Path) -> str | None:
     return key
 
 
-def _create_key_file(key_file: Path) -> None:
+def _create_key_file(key_file: Path, label: str) -> None:
     """Persist a new random key at `key_file` unless another process got there first."""
     key_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -92,7 +93,7 @@ def _create_key_file(key_file: Path) -> None:
             os.fsync(handle.fileno())
         with contextlib.suppress(FileExistsError):
             os.link(temporary, key_file)
-            logger.info("generated a new secret key in %s", key_file)
+            logger.info("generated a new %s in %s", label, key_file)
         _fsync_directory(key_file.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -26,32 +26,12 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from typing import Any, Protocol
+
+from .hypercorn_worker import EventLike, shutdown_event
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
-
-
-class _EventLike(Protocol):
-    def is_set(self) -> bool: ...
-
-
-def hypercorn_worker_shutdown_event() -> _EventLike | None:
-    """The supervisor's shutdown event when this process is a Hypercorn worker, else None.
-
-    Hypercorn hands the event to its worker function as a keyword argument and
-    offers no public way to reach it; it is read from the spawned process object.
-    """
-    process = multiprocessing.current_process()
-    target = getattr(process, "_target", None)
-    kwargs: Any = getattr(process, "_kwargs", None)
-    if not getattr(target, "__module__", "").startswith("hypercorn.") or not isinstance(
-        kwargs, dict
-    ):
-        return None
-    event = kwargs.get("shutdown_event")
-    return event if callable(getattr(event, "is_set", None)) else None
 
 
 class ShutdownNotifier:
@@ -63,7 +43,7 @@ class ShutdownNotifier:
         self._sigterm_installed = False
 
     def install(self) -> None:
-        event = hypercorn_worker_shutdown_event()
+        event = shutdown_event()
         if event is None:
             return
         loop = asyncio.get_running_loop()
@@ -72,7 +52,7 @@ class ShutdownNotifier:
             loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
             self._sigterm_installed = True
 
-    async def _watch(self, event: _EventLike) -> None:
+    async def _watch(self, event: EventLike) -> None:
         # A multiprocessing event cannot be awaited; poll it as Hypercorn does.
         while not event.is_set():  # noqa: ASYNC110
             await asyncio.sleep(POLL_SECONDS)

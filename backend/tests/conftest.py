@@ -8,11 +8,32 @@ from typing import Any
 
 import pytest
 from quart import Quart
+from quart.testing import QuartClient
 from quart.typing import TestClientProtocol
+from werkzeug.datastructures import Headers
 
 from agented import create_app
 
+from .support.keys import TEST_API_KEY
+
 AppFactory = Callable[..., Quart]
+
+
+class KeyedClient(QuartClient):
+    """Sends the test API key unless a test brings its own (`X-API-Key: ""` for none)."""
+
+    @staticmethod
+    def _with_key(headers: Any) -> Headers:
+        merged = Headers(headers or {})
+        if "X-API-Key" not in merged and "Authorization" not in merged:
+            merged["X-API-Key"] = TEST_API_KEY
+        return merged
+
+    async def _make_request(self, path: str, method: str, headers: Any, *args: Any, **kwargs: Any):  # type: ignore[override]
+        return await super()._make_request(path, method, self._with_key(headers), *args, **kwargs)
+
+    def request(self, path: str, *, headers: Any = None, **kwargs: Any):  # type: ignore[override]
+        return super().request(path, headers=self._with_key(headers), **kwargs)
 
 
 @pytest.fixture
@@ -22,6 +43,7 @@ def app_overrides(tmp_path: Path) -> dict[str, Any]:
         "TESTING": True,
         "AGENTED_DB_PATH": tmp_path / "agented.db",
         "AGENTED_SECRET_KEY_FILE": tmp_path / ".secret_key",
+        "AGENTED_API_KEY": (TEST_API_KEY,),
     }
 
 
@@ -30,7 +52,9 @@ def make_app(app_overrides: dict[str, Any]) -> AppFactory:
     """Build an app from an empty environment, so the developer's shell cannot leak in."""
 
     def factory(**overrides: Any) -> Quart:
-        return create_app({**app_overrides, **overrides}, environ={})
+        app = create_app({**app_overrides, **overrides}, environ={})
+        app.test_client_class = KeyedClient
+        return app
 
     return factory
 

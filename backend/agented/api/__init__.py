@@ -1,10 +1,10 @@
 """The HTTP layer: thin blueprints that validate input, call a service and shape JSON."""
 
 from quart import Quart
-from quart_schema import QuartSchema, RequestSchemaValidationError
+from quart_schema import APIKeySecurityScheme, QuartSchema, RequestSchemaValidationError
 
 from .. import __version__
-from . import bots, dashboard, executions, health, retries, webhooks
+from . import bots, dashboard, executions, health, retries, streams, webhooks
 from .errors import install_error_handlers
 from .request_id import install_request_ids
 from .streams import install_streams
@@ -17,10 +17,12 @@ def install_api(app: Quart) -> None:
         info={"title": "Agented API", "version": __version__},
         redoc_ui_path=None,
         scalar_ui_path=None,
+        security_schemes={"ApiKey": APIKeySecurityScheme(name="X-API-Key", in_="header")},
+        security=[{"ApiKey": []}],
     )
     install_request_ids(app)
     install_error_handlers(app)
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
-    for module in (health, bots, executions, retries, webhooks, dashboard):
+    for module in (health, bots, executions, retries, webhooks, streams, dashboard):
         app.register_blueprint(module.blueprint)
     install_streams(app)

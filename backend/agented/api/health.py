@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from quart import Blueprint, Response, current_app, jsonify
+from quart import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
 from ..runtime import runtime_of
@@ -27,21 +27,26 @@ async def liveness() -> Response:
 
 @blueprint.get("/readiness")
 async def readiness() -> Response:
+    """Ready when serving with a database that answers; details only for a valid API key."""
+    problem = await _readiness_problem()
+    if not request.scope.get("agented.authenticated", False):
+        if problem is None:
+            return jsonify({"status": "ok", "timestamp": _now()})
+        return error_response(503, "not ready", status="unavailable", timestamp=_now())
+    if problem is not None:
+        return error_response(503, problem, status="unavailable", timestamp=_now())
+    return jsonify({"status": "ok", "database": "ok", "version": __version__, "timestamp": _now()})
+
+
+async def _readiness_problem() -> str | None:
     runtime = runtime_of(current_app)
     if runtime is None:
-        return error_response(503, "server is not serving", status="unavailable", timestamp=_now())
+        return "server is not serving"
     if runtime.stopping.is_set():
-        return error_response(
-            503, "server is shutting down", status="unavailable", timestamp=_now()
-        )
+        return "server is shutting down"
     try:
         async with asyncio.timeout(READINESS_DB_TIMEOUT):
             await runtime.database.ping()
     except Exception as error:  # any failure to answer means "not ready"
-        return error_response(
-            503,
-            f"database unavailable: {type(error).__name__}",
-            status="unavailable",
-            timestamp=_now(),
-        )
-    return jsonify({"status": "ok", "database": "ok", "version": __version__, "timestamp": _now()})
+        return f"database unavailable: {type(error).__name__}"
+    return None

@@ -288,6 +288,15 @@ class PullRequestReviewQuery(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class StreamTokenRequest(Strict):
+    path: Annotated[str, StringConstraints(max_length=300)]
+
+
+class StreamTokenOut(BaseModel):
+    token: str
+    expires_at: str
+
+
 class ErrorOut(BaseModel):
     error: str
     field: str | None = None

@@ -11,14 +11,19 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from quart import Quart
+from quart import Blueprint, Quart, Response, current_app, jsonify
+from quart_schema import document_response, validate_request
 
 from ..events.sse import Receive, Send, send_json, stream_headers
 from ..executions.stream import ExecutionStream
+from ..models import iso_from_unix
 from ..runtime import runtime_of
+from ..security.policy import POLICY_KEY, STREAM_PATH, SecurityPolicy
+from .errors import error_response
 from .request_id import choose_request_id
+from .schemas import StreamTokenOut, StreamTokenRequest
 
-EXECUTION_STREAM = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")
+EXECUTION_STREAM = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # = STREAM_PATH
 
 ASGIApp = Any
 
@@ -83,6 +88,25 @@ class StreamRoutes:
         source = ExecutionStream(execution_id, services.logs, services.executions)
         await services.streams.serve(source, cursor, send, receive)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")
+
+
+@blueprint.post("/stream-tokens")
+@validate_request(StreamTokenRequest)
+@document_response(StreamTokenOut)
+async def issue_stream_token(data: StreamTokenRequest) -> Response:
+    """A short-lived token that opens exactly one SSE stream (EventSource sends no headers)."""
+    if not STREAM_PATH.match(data.path):
+        return error_response(
+            400,
+            "path: must be an SSE stream path like /admin/executions/<id>/stream",
+            field="path",
+        )
+    policy: SecurityPolicy = current_app.extensions[POLICY_KEY]
+    token, expires = policy.stream_tokens.issue(data.path)
+    return jsonify({"token": token, "expires_at": iso_from_unix(expires)})
 
 
 def install_streams(app: Quart) -> None:

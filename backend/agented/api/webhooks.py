@@ -12,7 +12,9 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, jsonify, request
 from quart_schema import document_response, validate_querystring
+from werkzeug.datastructures import Headers
 
+from ..security.middleware import GENERATED_REQUEST_ID
 from ..triggers.github import GitHubRejected
 from ..triggers.webhooks import Outcome
 from .errors import error_response
@@ -20,6 +22,15 @@ from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccep
 from .services import runtime
 
 blueprint = Blueprint("webhooks", __name__)
+
+
+def _sender_headers() -> Headers:
+    """The request's headers as the sender sent them (without a request id we made up)."""
+    if not request.scope.get(GENERATED_REQUEST_ID):
+        return request.headers
+    headers = request.headers.copy()
+    del headers["X-Request-ID"]
+    return headers
 
 
 async def _json_object() -> tuple[bytes, dict[str, Any]]:
@@ -49,7 +60,7 @@ async def generic_webhook() -> tuple[Response, int]:
     body, payload = await _json_object()
     if payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str):
         return jsonify({"challenge": payload["challenge"]}), 200
-    outcome = await runtime().webhooks.receive(payload, body, request.headers)
+    outcome = await runtime().webhooks.receive(payload, body, _sender_headers())
     return _answer(outcome)
 
 
@@ -63,7 +74,7 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     if not bot.enabled:
         return error_response(409, f"bot {bot.name!r} is disabled"), 409
     body, payload = await _json_object()
-    return _answer(await services.webhooks.receive(payload, body, request.headers, only=bot))
+    return _answer(await services.webhooks.receive(payload, body, _sender_headers(), only=bot))
 
 
 @blueprint.post("/api/webhooks/github")

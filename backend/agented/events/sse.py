@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -187,10 +187,16 @@ def stream_headers(request_id: str) -> list[tuple[bytes, bytes]]:
 
 
 async def send_json(
-    send: Send, status: int, body: dict[str, Any], request_id: str, **headers: str
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    request_id: str,
+    extra: Iterable[tuple[bytes, bytes]] = (),
+    **headers: str,
 ) -> None:
     """A complete JSON response from raw ASGI, shaped like the rest of the API's."""
     payload = json.dumps(body, separators=(",", ":")).encode()
+    named = ((name.replace("_", "-").encode(), value.encode()) for name, value in headers.items())
     await send(
         {
             "type": "http.response.start",
@@ -199,10 +205,8 @@ async def send_json(
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-request-id", request_id.encode()),
-                *(
-                    (name.replace("_", "-").encode(), value.encode())
-                    for name, value in headers.items()
-                ),
+                *named,
+                *extra,
             ],
         }
     )

@@ -15,6 +15,10 @@ from pathlib import Path
 
 from agented.paths import BACKEND_DIR, REPO_DIR
 
+from ..support.keys import TEST_API_KEY
+
+AUTH = {"X-API-Key": TEST_API_KEY}
+
 HYPERCORN = Path(sys.executable).with_name("hypercorn")
 QUART = Path(sys.executable).with_name("quart")
 STARTUP_TIMEOUT = 60.0
@@ -102,6 +106,7 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "AGENTED_DB_PATH": str(tmp_path / "agented.db"),
         "AGENTED_SECRET_KEY_FILE": str(tmp_path / ".secret_key"),
         "AGENTED_ENV_FILE": str(tmp_path / "no.env"),
+        "AGENTED_API_KEY": TEST_API_KEY,
         **extra,
     }
 

@@ -15,8 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..support.keys import TEST_API_KEY
 from ..support.sse import parse_events
 from .conftest import StartServer
+from .server import AUTH
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 DEADLINE = 60.0
@@ -56,16 +58,20 @@ def _create_and_run(base: str, prompt: str) -> str:
     bot = httpx.post(
         f"{base}/admin/triggers",
         json={"name": uuid.uuid4().hex, "prompt_template": prompt, "backend_type": "codex"},
+        headers=AUTH,
         timeout=10,
     ).json()
-    started = httpx.post(f"{base}/admin/triggers/{bot['id']}/run", json={}, timeout=10)
+    started = httpx.post(
+        f"{base}/admin/triggers/{bot['id']}/run", json={}, headers=AUTH, timeout=10
+    )
     assert started.status_code == 202
     return started.json()["execution_id"]
 
 
 def _read_stream(url: str, until_seq: int | None = None) -> list:
     events, buffer = [], b""
-    with httpx.stream("GET", url, timeout=httpx.Timeout(10, read=DEADLINE)) as response:
+    timeout = httpx.Timeout(10, read=DEADLINE)
+    with httpx.stream("GET", url, headers=AUTH, timeout=timeout) as response:
         for chunk in response.iter_raw():
             new, buffer = parse_events(buffer + chunk)
             events.extend(new)
@@ -89,14 +95,19 @@ def test_kill_9_mid_run_leaves_an_interrupted_execution_with_its_lines(
     execution_id = _create_and_run(base, f"{marker}\nfake: lines 5 rate=100\nfake: sleep 120")
     _read_stream(f"{base}/admin/executions/{execution_id}/stream", until_seq=5)
     _wait_until(  # lines reach SQLite within the flush interval while the CLI still runs
-        lambda: httpx.get(f"{base}/admin/executions/{execution_id}").json()["log_lines"] >= 5,
+        lambda: (
+            httpx.get(f"{base}/admin/executions/{execution_id}", headers=AUTH).json()["log_lines"]
+            >= 5
+        ),
         "the lines to be persisted",
     )
     server.signal_group(signal.SIGKILL)
     server.wait(timeout=30)
 
     _restarted, port = start_server(**fake_env)
-    stored = httpx.get(f"http://127.0.0.1:{port}/admin/executions/{execution_id}").json()
+    stored = httpx.get(
+        f"http://127.0.0.1:{port}/admin/executions/{execution_id}", headers=AUTH
+    ).json()
     assert stored["status"] == "interrupted"
     assert [line["seq"] for line in stored["logs"]] == [1, 2, 3, 4, 5]
     assert "server stopped" in stored["error_message"]
@@ -112,7 +123,8 @@ def test_a_client_that_never_reads_does_not_hold_up_the_run_or_other_viewers(
     stalled = socket.create_connection(("127.0.0.1", port))
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.sendall(
-        f"GET /admin/executions/{execution_id}/stream HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        f"GET /admin/executions/{execution_id}/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"X-API-Key: {TEST_API_KEY}\r\n\r\n".encode()
     )
     try:
         events = _read_stream(f"{base}/admin/executions/{execution_id}/stream")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agented.secret_key import SecretKeyError, load_secret_key
+from agented.secret_key import KeyFileError, load_secret_key
 
 
 def test_environment_value_wins_and_touches_no_file(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_unusable_key_file_is_an_error_not_a_new_key(
 ) -> None:
     key_file = tmp_path / "key"
     key_file.write_bytes(content)
-    with pytest.raises(SecretKeyError, match=message) as caught:
+    with pytest.raises(KeyFileError, match=message) as caught:
         load_secret_key(None, key_file)
     assert str(key_file) in str(caught.value)
     assert key_file.read_bytes() == content, "the broken file is left for the operator"
@@ -88,7 +88,7 @@ def test_unusable_key_file_is_an_error_not_a_new_key(
 def test_key_path_that_is_a_directory_is_an_error(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.mkdir()
-    with pytest.raises(SecretKeyError, match="not a regular file") as caught:
+    with pytest.raises(KeyFileError, match="not a regular file") as caught:
         load_secret_key(None, key_file)
     assert str(key_file) in str(caught.value)
 
@@ -98,7 +98,7 @@ def test_unreadable_key_file_is_an_error(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("secret")
     key_file.chmod(0)
-    with pytest.raises(SecretKeyError, match="cannot be opened"):
+    with pytest.raises(KeyFileError, match="cannot be opened"):
         load_secret_key(None, key_file)
 
 

@@ -1,0 +1,44 @@
+"""What Hypercorn gave the worker process this app runs in, when it runs in one.
+
+Hypercorn passes its worker function the supervisor's shutdown event and the
+already-bound listening sockets as keyword arguments, and offers no public way
+to reach them from the app. They are read from the spawned process object;
+anything else (`hypercorn -w 0`, `quart run`, tests) finds nothing here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any, Protocol
+
+
+class EventLike(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def _worker_arguments() -> dict[str, Any]:
+    process = multiprocessing.current_process()
+    target = getattr(process, "_target", None)
+    kwargs = getattr(process, "_kwargs", None)
+    if getattr(target, "__module__", "").startswith("hypercorn.") and isinstance(kwargs, dict):
+        return kwargs
+    return {}
+
+
+def shutdown_event() -> EventLike | None:
+    """The supervisor's shutdown event, if this process is a Hypercorn worker."""
+    event = _worker_arguments().get("shutdown_event")
+    return event if callable(getattr(event, "is_set", None)) else None
+
+
+def bound_addresses() -> list[tuple[str, int]] | None:
+    """The (host, port) of every listening socket, if this process is a Hypercorn worker."""
+    sockets = _worker_arguments().get("sockets")
+    if sockets is None:
+        return None
+    addresses = []
+    for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
+        name = sock.getsockname()
+        if isinstance(name, tuple):
+            addresses.append((name[0], name[1]))
+    return addresses

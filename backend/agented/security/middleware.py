@@ -1,0 +1,183 @@
+"""One ASGI layer in front of everything (Quart and the raw SSE routes) that enforces the policy.
+
+In order: a request id; the Host check (DNS rebinding); loopback-only when
+authentication is disabled; CORS preflights; rate limits; the API key (or a
+stream token on SSE routes, checked before any lookup, so a 401 never reveals
+whether something exists); JSON-only bodies on state-changing API routes; and
+security headers on every response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from ..api.request_id import choose_request_id
+from ..events.sse import send_json
+from .policy import SecurityPolicy, classify, host_of, is_loopback
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+BASE_CSP = (
+    "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
+    "form-action 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+)
+DOCS_CDN = "https://cdnjs.cloudflare.com"
+DOCS_CSP = (
+    "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
+    f"img-src 'self' data: {DOCS_CDN}; style-src 'self' 'unsafe-inline' {DOCS_CDN}; "
+    f"script-src 'self' 'unsafe-inline' {DOCS_CDN}"
+)
+CORS_ALLOW_HEADERS = "X-API-Key, Authorization, Content-Type, Last-Event-ID, X-Request-ID"
+CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+GENERATED_REQUEST_ID = "agented.generated_request_id"
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    return headers.get("content-length", "0") not in {"", "0"} or "transfer-encoding" in headers
+
+
+def _presented_key(headers: dict[str, str]) -> str:
+    if key := headers.get("x-api-key", ""):
+        return key
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+class SecurityMiddleware:
+    def __init__(self, inner: ASGIApp, policy: SecurityPolicy) -> None:
+        self._inner = inner
+        self.policy = policy
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._inner(scope, receive, send)
+            return
+        policy = self.policy
+        headers = _headers(scope)
+        request_id = choose_request_id(headers.get("x-request-id", ""))
+        scope[GENERATED_REQUEST_ID] = request_id != headers.get("x-request-id")
+        scope["headers"] = [
+            *(h for h in scope["headers"] if h[0].lower() != b"x-request-id"),
+            (b"x-request-id", request_id.encode()),
+        ]
+        method, path = scope["method"], scope["path"]
+        kind = classify(method, path)
+        extra = self._response_headers(path, kind, headers.get("origin", ""))
+
+        async def refuse(status: int, message: str, **more: str) -> None:
+            await send_json(send, status, {"error": message}, request_id, extra=extra, **more)
+
+        if host_of(headers.get("host", "")) not in policy.allowed_hosts:
+            await refuse(400, "this Host is not served here (see AGENTED_ALLOWED_HOSTS)")
+            return
+        server = scope.get("server") or ("", 0)
+        if not policy.auth_enabled and server[0] and not is_loopback(server[0]):
+            await refuse(403, "authentication is disabled, so only loopback is served")
+            return
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(send, request_id, extra, kind)
+            return
+        peer = (scope.get("client") or ("unknown", 0))[0]
+        client = policy.client_address(peer, headers.get("x-forwarded-for", ""))
+        if kind == "webhook" and (wait := policy.webhook_limit.take(client)):
+            await refuse(429, "too many webhook requests", retry_after=str(wait))
+            return
+        if kind in {"admin", "stream"} and (wait := policy.failure_limit.retry_after(client)):
+            await refuse(429, "too many failed authentications", retry_after=str(wait))
+            return
+        if kind in {"admin", "stream", "readiness"}:
+            key = self._authenticate(scope, headers, kind)
+            scope["agented.authenticated"] = key is not None
+            if key is None and kind != "readiness":
+                policy.failure_limit.take(client)
+                await refuse(401, "missing or invalid API key", www_authenticate="Bearer")
+                return
+            if kind == "admin" and (wait := policy.admin_limit.take(key or "")):
+                await refuse(429, "too many requests", retry_after=str(wait))
+                return
+        content_type = headers.get("content-type", "").split(";")[0].strip()
+        if (
+            kind == "admin"
+            and method in STATE_CHANGING
+            and _has_body(headers)
+            and content_type != "application/json"
+        ):
+            await refuse(415, "the request body must be JSON (Content-Type: application/json)")
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self._inner(scope, receive, send_with_headers)
+
+    def _authenticate(
+        self, scope: dict[str, Any], headers: dict[str, str], kind: str
+    ) -> str | None:
+        """The matching key (or a stand-in for a valid stream token or disabled auth), else None."""
+        policy = self.policy
+        if not policy.auth_enabled:
+            return "anonymous"
+        presented = _presented_key(headers)
+        if presented and (key := policy.key_matching(presented)):
+            return key
+        if kind == "stream":
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            token = (query.get("token") or [""])[0]
+            if token and policy.stream_tokens.allows(token, scope["path"]):
+                return "stream-token"
+        return None
+
+    def _response_headers(self, path: str, kind: str, origin: str) -> list[tuple[bytes, bytes]]:
+        csp = DOCS_CSP if path == "/docs" else BASE_CSP
+        extra = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if self.policy.force_https:
+            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        if (
+            origin
+            and kind in {"admin", "stream", "readiness"}
+            and origin in self.policy.cors_origins
+        ):
+            extra += [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-expose-headers", b"X-Request-ID"),
+                (b"vary", b"Origin"),
+            ]
+        return extra
+
+    async def _preflight(
+        self, send: Any, request_id: str, extra: list[tuple[bytes, bytes]], kind: str
+    ) -> None:
+        if not any(name == b"access-control-allow-origin" for name, _ in extra):
+            await send_json(send, 403, {"error": "origin not allowed"}, request_id, extra=extra)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    *extra,
+                    (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
+                    (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
+                    (b"access-control-max-age", b"600"),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
