@@ -1,0 +1,65 @@
+"""Security under a real Hypercorn server: stream tokens across a restart, keys kept out of logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import httpx
+
+from ..support.keys import TEST_API_KEY
+from .conftest import StartServer
+from .server import AUTH
+from .test_executions_e2e import FAKES
+
+
+def test_a_stream_token_issued_before_a_restart_opens_the_stream_after_it(
+    start_server: StartServer,
+) -> None:
+    env = {"PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}", "FAKE_CLI_PYTHON": sys.executable}
+    first, port = start_server(**env)
+    base = f"http://127.0.0.1:{port}"
+    bot = httpx.post(
+        f"{base}/admin/triggers",
+        json={"name": "t", "prompt_template": "fake: lines 3", "backend_type": "codex"},
+        headers=AUTH,
+    ).json()
+    execution_id = httpx.post(
+        f"{base}/admin/triggers/{bot['id']}/run", json={}, headers=AUTH
+    ).json()["execution_id"]
+    path = f"/admin/executions/{execution_id}/stream"
+    token = httpx.post(f"{base}/admin/stream-tokens", json={"path": path}, headers=AUTH).json()[
+        "token"
+    ]
+    with httpx.stream("GET", f"{base}{path}", headers=AUTH, timeout=30) as response:
+        for _ in response.iter_raw():
+            pass  # let it finish
+    first.signal_process(15)
+    first.wait(timeout=30)
+
+    second, port = start_server(**env)
+    with httpx.stream(
+        "GET", f"http://127.0.0.1:{port}{path}?token={token}", timeout=30
+    ) as streamed:
+        assert streamed.status_code == 200
+        text = b"".join(streamed.iter_raw()).decode()
+    assert "event: complete" in text
+    assert text.count("event: log") == 3
+    refused = httpx.get(f"http://127.0.0.1:{port}{path}?token={token}x", timeout=10)
+    assert refused.status_code == 401
+    assert token not in second.output
+    assert TEST_API_KEY not in second.output
+
+
+def test_keys_in_query_strings_never_reach_the_access_log(start_server: StartServer) -> None:
+    server, port = start_server()
+    secret = "should-never-be-logged-0123"
+    for path in (
+        f"/?token={secret}",
+        f"/admin/triggers?token={secret}",
+        f"/health/liveness?x={secret}",
+    ):
+        httpx.get(f"http://127.0.0.1:{port}{path}", headers=AUTH, timeout=10)
+    server.wait_for_output(r'"GET /health/liveness 1\.1" 200', timeout=10)
+    assert secret not in server.output
+    assert TEST_API_KEY not in server.output
