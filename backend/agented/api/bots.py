@@ -62,6 +62,14 @@ async def _bot_or_404(bot_id: str) -> Bot:
     return bot
 
 
+def _null_field(values: dict[str, Any]) -> Response | None:
+    """A 400 for a field sent as null that must have a value (omit it to keep the default)."""
+    for name in NON_NULLABLE:
+        if name in values and values[name] is None:
+            return error_response(400, f"{name}: cannot be null", field=name)
+    return None
+
+
 def _refused(error: DuplicateBotName | BotInvalid) -> Response:
     if isinstance(error, DuplicateBotName):
         return error_response(409, str(error), field="name")
@@ -85,7 +93,10 @@ async def list_bots() -> Response:
 @document_response(BotOut, 201)
 @document_response(ErrorOut, 400)
 async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
-    values = {**BOT_DEFAULTS, **data.model_dump(exclude_unset=True)}
+    sent = data.model_dump(exclude_unset=True)
+    if (null := _null_field(sent)) is not None:
+        return null
+    values = {**BOT_DEFAULTS, **sent}
     try:
         bot = await runtime().bot_service.create(values)
     except (DuplicateBotName, BotInvalid) as error:
@@ -105,9 +116,8 @@ async def get_bot(bot_id: str) -> Response:
 async def update_bot(bot_id: str, data: BotUpdate) -> Response:
     bot = await _bot_or_404(bot_id)
     changes = data.model_dump(exclude_unset=True)
-    for name in NON_NULLABLE:
-        if name in changes and changes[name] is None:
-            return error_response(400, f"{name}: cannot be null", field=name)
+    if (null := _null_field(changes)) is not None:
+        return null
     try:
         updated = await runtime().bot_service.update(bot, changes)
     except (DuplicateBotName, BotInvalid) as error:

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+MAX_OFFSET = 2**53  # beyond any real count; keeps numbers inside SQLite's integers
+
 BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
 TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
 OutputFormat = Literal["stream-json", "json"]
@@ -218,12 +220,12 @@ class ExecutionQuery(BaseModel):
     ) = None
     trigger_id: str | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class LogQuery(BaseModel):
     q: str | None = Field(default=None, max_length=1000)
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: int = Field(default=0, ge=0, le=MAX_OFFSET)
     limit: int = Field(default=1000, ge=1, le=10_000)
 
 
@@ -285,7 +287,7 @@ class PullRequestReviewQuery(BaseModel):
     repo: str | None = Field(default=None, max_length=200)
     status: str | None = Field(default=None, max_length=20)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class StreamTokenRequest(Strict):
