@@ -85,28 +85,22 @@ def template_context(bot: Bot, context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+STATUS_FIELDS = ("status", "started_at", "created_at")
+COMPLETE_FIELDS = ("status", "exit_code", "error_message", "duration_ms", "finished_at")
+
+
+def _execution_event(name: str, execution: Execution, fields: tuple[str, ...]) -> bytes:
+    return encode_event(name, {field: getattr(execution, field) for field in fields})
+
+
 def status_event(execution: Execution) -> bytes:
-    return encode_event(
-        "status",
-        {
-            "status": execution.status,
-            "started_at": execution.started_at,
-            "created_at": execution.created_at,
-        },
-    )
+    """The `status` SSE event: where the execution stands now."""
+    return _execution_event("status", execution, STATUS_FIELDS)
 
 
 def complete_event(execution: Execution) -> bytes:
-    return encode_event(
-        "complete",
-        {
-            "status": execution.status,
-            "exit_code": execution.exit_code,
-            "error_message": execution.error_message,
-            "duration_ms": execution.duration_ms,
-            "finished_at": execution.finished_at,
-        },
-    )
+    """The `complete` SSE event that ends an execution's stream."""
+    return _execution_event("complete", execution, COMPLETE_FIELDS)
 
 
 class ExecutionService:

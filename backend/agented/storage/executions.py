@@ -15,26 +15,11 @@ INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 
 def _execution(row: sqlite3.Row) -> Execution:
-    return Execution(
-        id=row["id"],
-        trigger_id=row["trigger_id"],
-        trigger_name=row["trigger_name"],
-        trigger_type=row["trigger_type"],
-        status=row["status"],
-        backend_type=row["backend_type"],
-        prompt=row["prompt"],
-        command=tuple(from_json(row["command"])),
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        duration_ms=row["duration_ms"],
-        exit_code=row["exit_code"],
-        error_message=row["error_message"],
-        usage=from_json(row["usage"]),
-        retry_of=row["retry_of"],
-        attempt=row["attempt"],
-        log_lines=row["log_lines"],
-    )
+    values = dict(row)
+    del values["seq"]  # storage order only
+    values["command"] = tuple(from_json(values["command"]))
+    values["usage"] = from_json(values["usage"])
+    return Execution(**values)
 
 
 @dataclass(frozen=True, slots=True)
