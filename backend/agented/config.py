@@ -183,7 +183,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "AGENTED_RATE_LIMIT_ADMIN",
         _rate,
-        "120/60",
+        "600/60",
         "Admin API requests per API key: COUNT/SECONDS (SSE and health are exempt)",
     ),
     Setting(

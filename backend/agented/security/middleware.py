@@ -102,7 +102,8 @@ class SecurityMiddleware:
                 policy.failure_limit.take(client)
                 await refuse(401, "missing or invalid API key", www_authenticate="Bearer")
                 return
-            if kind == "admin" and (wait := policy.admin_limit.take(key or "")):
+            bucket = key if policy.auth_enabled else client  # without keys, per address
+            if kind == "admin" and (wait := policy.admin_limit.take(bucket or "")):
                 await refuse(429, "too many requests", retry_after=str(wait))
                 return
         content_type = headers.get("content-type", "").split(";")[0].strip()

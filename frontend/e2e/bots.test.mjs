@@ -1,0 +1,74 @@
+// Creating a bot through the dashboard form, against a real backend.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { assertNoProblems, screenshotBoth } from './browser.mjs'
+import { setupSuite, withPage } from './suite.mjs'
+
+const env = setupSuite()
+
+const TEMPLATE = 'fake: lines 3\nfake: print {message}\n'
+// The form's failed save is answered 400, which Chromium reports on the console.
+const EXPECTED_400 = /Failed to load resource: the server responded with a status of 400/
+
+test('a bot created with the form appears in the list; an invalid value shows the inline API error', { timeout: 60_000 }, async (t) => {
+  await withPage(env, t, async ({ page, problems }) => {
+    const { server } = env
+    const name = `form-bot-${Date.now()}`
+
+    await page.goto(`${server.url}/bots`)
+    await page.getByTestId('empty-state').waitFor()
+    await page.getByTestId('new-bot').click()
+    await page.waitForURL('**/bots/new')
+    await page.getByTestId('bot-form').waitFor()
+    await screenshotBoth(page, 'bot-form')
+
+    await page.getByTestId('bot-field-name').fill(name)
+    await page.getByTestId('bot-field-prompt_template').fill(TEMPLATE)
+    await page.getByTestId('bot-field-backend_type').selectOption('codex')
+    await page.getByTestId('bot-field-timeout_seconds').fill('0')
+
+    const rejected = page.waitForResponse((r) => r.url().endsWith('/admin/triggers') && r.request().method() === 'POST')
+    await page.getByTestId('bot-save').click()
+    const response = await rejected
+    assert.equal(response.status(), 400)
+    const body = await response.json()
+    assert.equal(body.field, 'timeout_seconds')
+
+    // The API's message, inline next to the field it names, which is marked invalid and focused.
+    const timeoutInput = page.getByTestId('bot-field-timeout_seconds')
+    const fieldBox = page.locator('.field', { has: timeoutInput })
+    const error = fieldBox.getByTestId('field-error-timeout_seconds')
+    await error.waitFor()
+    assert.equal((await error.textContent()).trim(), body.error)
+    assert.match(body.error, /greater than or equal to 1/)
+    assert.equal(await timeoutInput.getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'bot-timeout_seconds')
+    assert.match(page.url(), /\/bots\/new$/, 'the form stays open')
+    assert.deepEqual((await server.api('GET', '/admin/triggers')).triggers, [], 'nothing was created')
+    await screenshotBoth(page, 'bot-form-error')
+
+    // Fixing the value saves the bot and opens its page.
+    await timeoutInput.fill('120')
+    await page.getByTestId('bot-save').click()
+    await page.waitForURL(/\/bots\/[^/?]+\?saved=1$/)
+    await page.getByTestId('bot-saved').waitFor()
+    assert.equal((await page.locator('h1').textContent()).trim(), name)
+    const botId = new URL(page.url()).pathname.split('/').pop()
+
+    const stored = await server.api('GET', `/admin/triggers/${botId}`)
+    assert.equal(stored.name, name)
+    assert.equal(stored.backend_type, 'codex')
+    assert.equal(stored.prompt_template, TEMPLATE)
+    assert.equal(stored.timeout_seconds, 120)
+
+    await page.getByTestId('nav-bots').click()
+    await page.waitForURL('**/bots')
+    const row = page.locator(`[data-testid="bot-row"][data-bot-id="${botId}"]`)
+    await row.waitFor()
+    assert.equal(await page.getByTestId('bot-row').count(), 1)
+    assert.match(await row.textContent(), new RegExp(name))
+    assert.match(await row.textContent(), /codex/)
+
+    assertNoProblems(problems, [EXPECTED_400])
+  })
+})
