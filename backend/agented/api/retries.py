@@ -46,3 +46,9 @@ async def cancel_retry(retry_id: str) -> Response:
 @blueprint.get("/scheduler/jobs")
 async def scheduler_jobs() -> Response:
     return jsonify({"jobs": runtime().scheduler.jobs()})
+
+
+@blueprint.get("/scheduler/skips")
+async def scheduler_skips() -> Response:
+    """Scheduled runs skipped because the bot's previous run was still going (newest first)."""
+    return jsonify({"skips": await runtime().schedules.recent_skips()})

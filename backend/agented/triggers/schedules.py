@@ -131,6 +131,9 @@ class ScheduleService:
     def remove(self, bot_id: str) -> None:
         self._scheduler.remove(job_id(bot_id))
 
+    async def recent_skips(self) -> list[dict[str, Any]]:
+        return await self._skips.recent()
+
     def next_run_at(self, bot_id: str) -> str | None:
         return self._scheduler.next_run_time(job_id(bot_id))
 

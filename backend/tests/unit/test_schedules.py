@@ -241,7 +241,7 @@ async def test_a_schedule_firing_during_a_run_is_skipped_and_recorded(serving_ap
         "executions"
     ]
     assert len(executions) == 1
-    skips = await services.schedules._skips.recent()
+    skips = (await (await client.get("/admin/scheduler/skips")).get_json())["skips"]
     assert [skip["trigger_id"] for skip in skips] == [bot["id"]]
     assert "already running" in skips[0]["reason"]
     await client.post(f"/admin/executions/{executions[0]['id']}/cancel")
