@@ -9,6 +9,7 @@ one object hung on the app means two apps in one process never share state.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -138,6 +139,10 @@ class Runtime:
             stack.push_async_callback(notifier.uninstall)
 
             self._exit_stack = stack.pop_all()
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # garbage collector's full passes, which would otherwise stall every live stream.
+        gc.collect()
+        gc.freeze()
         logger.info("serving database %s (schema version %d)", self.database.path, version)
 
     def begin_stopping(self) -> None:
@@ -149,6 +154,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.begin_stopping()
+        gc.unfreeze()  # what start() froze may become garbage now
         await self._exit_stack.aclose()
         logger.info("shutdown complete")
 

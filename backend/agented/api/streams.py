@@ -79,7 +79,8 @@ class StreamRoutes:
             await send_json(send, 503, {"error": "the server is not serving"}, request_id)
             return
         execution_id = match.group(1)
-        if await services.executions.get(execution_id) is None:
+        live = services.logs.topic(execution_id) is not None  # no database trip for live ones
+        if not live and await services.executions.get(execution_id) is None:
             await send_json(send, 404, {"error": f"execution {execution_id} not found"}, request_id)
             return
         await send(

@@ -49,7 +49,7 @@ class StreamSource(Protocol):
         ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Viewer:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     heartbeat_due: bool = False

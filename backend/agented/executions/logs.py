@@ -28,7 +28,7 @@ class ExecutionLogService:
         *,
         flush_interval: float = 0.25,
         batch_rows: int = 5000,
-        max_pending_rows: int = 200_000,
+        max_pending_rows: int = 50_000,
     ) -> None:
         self._repository = repository
         self._flush_interval = flush_interval

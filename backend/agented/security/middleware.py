@@ -35,6 +35,29 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GENERATED_REQUEST_ID = "agented.generated_request_id"
 
 
+class Answer:
+    """A response the middleware gives itself instead of passing the request on."""
+
+    __slots__ = ("headers", "message", "status")
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None,
+        *,
+        retry_after: int | None = None,
+        bearer: bool = False,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.headers = list(headers or ())
+        if retry_after is not None:
+            self.headers.append((b"retry-after", str(retry_after).encode()))
+        if bearer:
+            self.headers.append((b"www-authenticate", b"Bearer"))
+
+
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in scope["headers"]:
@@ -62,6 +85,24 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self._inner(scope, receive, send)
             return
+        # The checks run in a plain function, so nothing they looked at stays alive for as
+        # long as a (possibly hours-long) stream does.
+        request_id, extra, answer = self._screen(scope)
+        if answer is not None:
+            await self._answer(send, request_id, extra, answer)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self._inner(scope, receive, send_with_headers)
+
+    def _screen(
+        self, scope: dict[str, Any]
+    ) -> tuple[str, list[tuple[bytes, bytes]], Answer | None]:
+        """Apply the policy: the request id, the response headers, and a refusal if any."""
         policy = self.policy
         headers = _headers(scope)
         request_id = choose_request_id(headers.get("x-request-id", ""))
@@ -73,39 +114,40 @@ class SecurityMiddleware:
         method, path = scope["method"], scope["path"]
         kind = classify(method, path)
         extra = self._response_headers(path, kind, headers.get("origin", ""))
-
-        async def refuse(status: int, message: str, **more: str) -> None:
-            await send_json(send, status, {"error": message}, request_id, extra=extra, **more)
-
         if host_of(headers.get("host", "")) not in policy.allowed_hosts:
-            await refuse(400, "this Host is not served here (see AGENTED_ALLOWED_HOSTS)")
-            return
+            return (
+                request_id,
+                extra,
+                Answer(400, "this Host is not served here (see AGENTED_ALLOWED_HOSTS)"),
+            )
         server = scope.get("server") or ("", 0)
         if not policy.auth_enabled and server[0] and not is_loopback(server[0]):
-            await refuse(403, "authentication is disabled, so only loopback is served")
-            return
+            return (
+                request_id,
+                extra,
+                Answer(403, "authentication is disabled, so only loopback is served"),
+            )
         if method == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(send, request_id, extra, kind)
-            return
+            return request_id, extra, self._preflight(extra)
         peer = (scope.get("client") or ("unknown", 0))[0]
         client = policy.client_address(peer, headers.get("x-forwarded-for", ""))
         if kind == "webhook" and (wait := policy.webhook_limit.take(client)):
-            await refuse(429, "too many webhook requests", retry_after=str(wait))
-            return
+            return request_id, extra, Answer(429, "too many webhook requests", retry_after=wait)
         if kind in {"admin", "stream"} and (wait := policy.failure_limit.retry_after(client)):
-            await refuse(429, "too many failed authentications", retry_after=str(wait))
-            return
+            return (
+                request_id,
+                extra,
+                Answer(429, "too many failed authentications", retry_after=wait),
+            )
         if kind in {"admin", "stream", "readiness"}:
             key = self._authenticate(scope, headers, kind)
             scope["agented.authenticated"] = key is not None
             if key is None and kind != "readiness":
                 policy.failure_limit.take(client)
-                await refuse(401, "missing or invalid API key", www_authenticate="Bearer")
-                return
+                return request_id, extra, Answer(401, "missing or invalid API key", bearer=True)
             bucket = key if policy.auth_enabled else client  # without keys, per address
             if kind == "admin" and (wait := policy.admin_limit.take(bucket or "")):
-                await refuse(429, "too many requests", retry_after=str(wait))
-                return
+                return request_id, extra, Answer(429, "too many requests", retry_after=wait)
         content_type = headers.get("content-type", "").split(";")[0].strip()
         if (
             kind == "admin"
@@ -113,15 +155,29 @@ class SecurityMiddleware:
             and _has_body(headers)
             and content_type != "application/json"
         ):
-            await refuse(415, "the request body must be JSON (Content-Type: application/json)")
+            return (
+                request_id,
+                extra,
+                Answer(415, "the request body must be JSON (Content-Type: application/json)"),
+            )
+        return request_id, extra, None
+
+    @staticmethod
+    async def _answer(
+        send: Any, request_id: str, extra: list[tuple[bytes, bytes]], answer: Answer
+    ) -> None:
+        if answer.message is None:  # an accepted CORS preflight
+            headers = [*extra, *answer.headers, (b"x-request-id", request_id.encode())]
+            await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
             return
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
-        await self._inner(scope, receive, send_with_headers)
+        await send_json(
+            send,
+            answer.status,
+            {"error": answer.message},
+            request_id,
+            extra=[*extra, *answer.headers],
+        )
 
     def _authenticate(
         self, scope: dict[str, Any], headers: dict[str, str], kind: str
@@ -162,23 +218,16 @@ class SecurityMiddleware:
             ]
         return extra
 
-    async def _preflight(
-        self, send: Any, request_id: str, extra: list[tuple[bytes, bytes]], kind: str
-    ) -> None:
+    @staticmethod
+    def _preflight(extra: list[tuple[bytes, bytes]]) -> Answer:
         if not any(name == b"access-control-allow-origin" for name, _ in extra):
-            await send_json(send, 403, {"error": "origin not allowed"}, request_id, extra=extra)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 204,
-                "headers": [
-                    *extra,
-                    (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
-                    (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
-                    (b"access-control-max-age", b"600"),
-                    (b"x-request-id", request_id.encode()),
-                ],
-            }
+            return Answer(403, "origin not allowed")
+        return Answer(
+            204,
+            None,
+            headers=[
+                (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
+                (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
+                (b"access-control-max-age", b"600"),
+            ],
         )
-        await send({"type": "http.response.body", "body": b""})
