@@ -18,6 +18,7 @@ from ..events.sse import Receive, Send, send_json, stream_headers
 from ..executions.stream import ExecutionStream
 from ..models import iso_from_unix
 from ..runtime import runtime_of
+from ..security.middleware import RESPONSE_HEADERS
 from ..security.policy import POLICY_KEY, STREAM_PATH, SecurityPolicy
 from .errors import error_response
 from .request_id import choose_request_id
@@ -59,36 +60,34 @@ class StreamRoutes:
             await self._inner(scope, receive, send)
             return
         request_id = choose_request_id(_header(scope, b"x-request-id"))
+        extra = scope.get(RESPONSE_HEADERS, ())
+
+        async def refuse(status: int, message: str, **headers: str) -> None:
+            await send_json(send, status, {"error": message}, request_id, extra, **headers)
+
         if scope["method"] != "GET":
-            await send_json(
-                send,
-                405,
-                {"error": f"method {scope['method']} is not allowed on {scope['path']}"},
-                request_id,
-                allow="GET",
+            await refuse(
+                405, f"method {scope['method']} is not allowed on {scope['path']}", allow="GET"
             )
             return
         cursor = _resume_cursor(scope)
         if cursor is None:
-            await send_json(
-                send, 400, {"error": "Last-Event-ID must be a non-negative integer"}, request_id
-            )
+            await refuse(400, "Last-Event-ID must be a non-negative integer")
             return
         services = runtime_of(self._app)
         if services is None or services.stopping.is_set():
-            await send_json(send, 503, {"error": "the server is not serving"}, request_id)
+            await refuse(503, "the server is not serving")
             return
         execution_id = match.group(1)
         live = services.logs.topic(execution_id) is not None  # no database trip for live ones
         if not live and await services.executions.get(execution_id) is None:
-            await send_json(send, 404, {"error": f"execution {execution_id} not found"}, request_id)
+            await refuse(404, f"execution {execution_id} not found")
             return
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": stream_headers(request_id)}
-        )
+        headers = [*stream_headers(request_id), *extra]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         source = ExecutionStream(execution_id, services.logs, services.executions)
-        await services.streams.serve(source, cursor, send, receive)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if await services.streams.serve(source, cursor, send, receive):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")

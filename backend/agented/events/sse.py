@@ -4,8 +4,8 @@ Streams are served as raw ASGI, beside Quart rather than through it: Quart's
 per-chunk path and per-request tasks would cost most of the CPU and memory
 budget with a thousand viewers (see the README's performance section). Each
 viewer writes everything it owes in one chunk, waits on a single Event that
-its topic, the shared heartbeat ticker, shutdown and a disconnect all set,
-and is dropped if the client stops reading for SEND_TIMEOUT seconds; it can
+its topic, the shared ticker, shutdown and a disconnect all set, and is
+dropped if one write waits on the client for over SEND_TIMEOUT seconds; it can
 resume with Last-Event-ID.
 """
 
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,27 +52,40 @@ class StreamSource(Protocol):
 
 @dataclass(eq=False, slots=True)
 class Viewer:
+    task: asyncio.Task[Any] | None
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     heartbeat_due: bool = False
     gone: bool = False
+    writing_since: float | None = None
+    stalled: bool = False
 
 
 class StreamHub:
-    """Every open stream: one heartbeat ticker and one shutdown signal for all of them."""
+    """Every open stream: one ticker for heartbeats and stalled clients, one shutdown signal.
+
+    Viewers are spread over BUCKETS groups and the ticker visits one group per
+    tick, so with ten thousand streams the heartbeats (and the check for clients
+    that stopped reading) are spread over the interval instead of waking every
+    stream at once. Checking for stalls there, rather than arming a timeout
+    around every write, keeps the per-write path cheap.
+    """
+
+    BUCKETS = 15
 
     def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
-        self._viewers: set[Viewer] = set()
-        self._heartbeat_seconds = heartbeat_seconds
+        self._buckets: list[set[Viewer]] = [set() for _ in range(self.BUCKETS)]
+        self._next_bucket = 0
+        self._tick_seconds = heartbeat_seconds / self.BUCKETS
         self._ticker: asyncio.Task[None] | None = None
         self.stopping = False
 
     @property
     def viewer_count(self) -> int:
-        return len(self._viewers)
+        return sum(len(bucket) for bucket in self._buckets)
 
     def start(self) -> None:
         self._ticker = asyncio.get_running_loop().create_task(
-            self._tick(), name="agented-sse-heartbeat"
+            self._tick(), name="agented-sse-ticker"
         )
 
     def stop(self) -> None:
@@ -80,20 +94,35 @@ class StreamHub:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
-        for viewer in self._viewers:
-            viewer.wakeup.set()
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(self._heartbeat_seconds)
-            for viewer in self._viewers:
-                viewer.heartbeat_due = True
+        for bucket in self._buckets:
+            for viewer in bucket:
                 viewer.wakeup.set()
 
-    async def serve(self, source: StreamSource, cursor: int, send: Send, receive: Receive) -> None:
-        """Write `source`'s events after `cursor` until it ends, the client leaves or we stop."""
-        viewer = Viewer()
-        self._viewers.add(viewer)
+    async def _tick(self) -> None:
+        turn = 0
+        while True:
+            await asyncio.sleep(self._tick_seconds)
+            now = time.monotonic()
+            for viewer in self._buckets[turn % self.BUCKETS]:
+                started = viewer.writing_since
+                if started is not None and now - started > SEND_TIMEOUT and viewer.task:
+                    viewer.stalled = True
+                    viewer.task.cancel()
+                else:
+                    viewer.heartbeat_due = True
+                    viewer.wakeup.set()
+            turn += 1
+
+    async def serve(self, source: StreamSource, cursor: int, send: Send, receive: Receive) -> bool:
+        """Write `source`'s events after `cursor` until it ends, the client leaves or we stop.
+
+        False when the client stopped reading and was dropped: then nothing more may
+        be written to it (a write would wait for it forever).
+        """
+        viewer = Viewer(asyncio.current_task())
+        bucket = self._buckets[self._next_bucket]
+        self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
+        bucket.add(viewer)
         watcher = asyncio.get_running_loop().create_task(_watch_disconnect(receive, viewer))
         topic = source.live()
         if topic is not None:
@@ -103,28 +132,33 @@ class StreamHub:
                 await self._serve_history(source, cursor, send, viewer)
             else:
                 await self._serve_live(source, topic, cursor, send, viewer)
-        except TimeoutError:
+        except asyncio.CancelledError:
+            if not viewer.stalled:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
             logger.info("dropped a stream viewer that stopped reading")
+            return False
         finally:
             if topic is not None:
                 topic.unwatch(viewer.wakeup)
-            self._viewers.discard(viewer)
+            bucket.discard(viewer)
             watcher.cancel()
+        return True
 
     async def _serve_history(
         self, source: StreamSource, cursor: int, send: Send, viewer: Viewer
     ) -> None:
         status, complete = await source.stored_state()
-        await _write(send, status)
+        await _write(send, viewer, status)
         while not viewer.gone:
             if self.stopping:
-                await _write(send, SHUTDOWN_EVENT)
+                await _write(send, viewer, SHUTDOWN_EVENT)
                 return
             chunk, cursor = await source.replay(cursor)
             if not chunk:
-                await _write(send, complete)
+                await _write(send, viewer, complete)
                 return
-            await _write(send, chunk)
+            await _write(send, viewer, chunk)
 
     async def _serve_live(
         self, source: StreamSource, topic: Topic, cursor: int, send: Send, viewer: Viewer
@@ -135,7 +169,7 @@ class StreamHub:
             if viewer.gone:
                 return
             if self.stopping:
-                await _write(send, SHUTDOWN_EVENT)
+                await _write(send, viewer, SHUTDOWN_EVENT)
                 return
             parts: list[bytes] = []
             if topic.status_version != status_version:
@@ -150,23 +184,24 @@ class StreamHub:
             caught_up = cursor >= topic.last_seq
             if caught_up and topic.final is not None:
                 parts.append(topic.final)
-                await _write(send, b"".join(parts))
+                await _write(send, viewer, b"".join(parts))
                 return
             payload = b"".join(parts)
             if payload:
-                await _write(send, payload)
+                await _write(send, viewer, payload)
                 viewer.heartbeat_due = False
                 if not caught_up:
                     continue
             elif viewer.heartbeat_due:
                 viewer.heartbeat_due = False
-                await _write(send, HEARTBEAT)
+                await _write(send, viewer, HEARTBEAT)
             await viewer.wakeup.wait()
 
 
-async def _write(send: Send, data: bytes) -> None:
-    async with asyncio.timeout(SEND_TIMEOUT):
-        await send({"type": "http.response.body", "body": data, "more_body": True})
+async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
+    viewer.writing_since = time.monotonic()  # the ticker drops viewers stuck here too long
+    await send({"type": "http.response.body", "body": data, "more_body": True})
+    viewer.writing_since = None
 
 
 async def _watch_disconnect(receive: Receive, viewer: Viewer) -> None:

@@ -12,8 +12,6 @@ iteration however many events arrive in it.
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections import deque
 
 TAIL_EVENTS = 4096
 
@@ -26,7 +24,8 @@ class Topic:
         self.final: bytes | None = None  # the closing event, once the producer is done
         self.status: bytes = b""  # the latest `status` event; viewers resend it when it changes
         self.status_version = 0
-        self._tail: deque[tuple[int, bytes]] = deque()
+        self._tail: list[bytes] = []  # encoded events, consecutive seqs from _first_seq
+        self._first_seq = last_seq + 1
         self._tail_events = tail_events
         self._viewers: set[asyncio.Event] = set()
         self._wake_scheduled = False
@@ -40,8 +39,10 @@ class Topic:
         return self.last_seq - self.persisted_seq
 
     def append(self, seq: int, payload: bytes) -> None:
+        if seq != self.last_seq + 1:
+            raise ValueError(f"topic {self.key}: expected event {self.last_seq + 1}, got {seq}")
         self.last_seq = seq
-        self._tail.append((seq, payload))
+        self._tail.append(payload)
         self._wake_viewers()
 
     def set_status(self, payload: bytes) -> None:
@@ -54,28 +55,34 @@ class Topic:
         self._wake_viewers()
 
     def mark_persisted(self, seq: int) -> None:
-        """Events up to `seq` are in the database: the tail may let them go."""
+        """Events up to `seq` are in the database: the tail may let them go.
+
+        Trimming happens in steps of a whole tail's length, so its cost is spread
+        thinly over the appends rather than paid on every flush.
+        """
         self.persisted_seq = max(self.persisted_seq, seq)
-        tail = self._tail
-        while len(tail) > self._tail_events and tail[0][0] <= self.persisted_seq:
-            tail.popleft()
+        excess = len(self._tail) - self._tail_events
+        if excess >= self._tail_events:
+            drop = min(excess, self.persisted_seq - self._first_seq + 1)
+            if drop > 0:
+                del self._tail[:drop]
+                self._first_seq += drop
 
     def read_after(self, cursor: int, max_bytes: int) -> tuple[bytes, int] | None:
         """Events after `cursor` from the tail, up to about `max_bytes`; None if they left it."""
-        tail = self._tail
         if cursor >= self.last_seq:
             return b"", cursor
-        if not tail or tail[0][0] > cursor + 1:
+        start = cursor + 1 - self._first_seq
+        if start < 0:
             return None
-        parts: list[bytes] = []
+        tail = self._tail
+        end = len(tail)
         size = 0
-        for seq, payload in itertools.islice(tail, cursor + 1 - tail[0][0], None):
-            parts.append(payload)
-            cursor = seq
-            size += len(payload)
-            if size >= max_bytes:
-                break
-        return b"".join(parts), cursor
+        index = start
+        while index < end and size < max_bytes:
+            size += len(tail[index])
+            index += 1
+        return b"".join(tail[start:index]), self._first_seq + index - 1
 
     def watch(self, wakeup: asyncio.Event) -> None:
         self._viewers.add(wakeup)

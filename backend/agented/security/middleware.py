@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from ..api.request_id import choose_request_id
 from ..events.sse import send_json
-from .policy import SecurityPolicy, classify, host_of, is_loopback
+from .policy import STREAM_PATH, SecurityPolicy, classify, host_of, is_loopback
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -33,6 +33,7 @@ CORS_ALLOW_HEADERS = "X-API-Key, Authorization, Content-Type, Last-Event-ID, X-R
 CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GENERATED_REQUEST_ID = "agented.generated_request_id"
+RESPONSE_HEADERS = "agented.response_headers"
 
 
 class Answer:
@@ -90,6 +91,11 @@ class SecurityMiddleware:
         request_id, extra, answer = self._screen(scope)
         if answer is not None:
             await self._answer(send, request_id, extra, answer)
+            return
+        if STREAM_PATH.match(scope["path"]):
+            # Streams add the headers themselves: no extra call on every chunk they write.
+            scope[RESPONSE_HEADERS] = extra
+            await self._inner(scope, receive, send)
             return
 
         async def send_with_headers(message: dict[str, Any]) -> None:

@@ -138,7 +138,8 @@ async def test_stalled_viewer_is_dropped_without_holding_up_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sse, "SEND_TIMEOUT", 0.05)
-    hub = StreamHub()
+    hub = StreamHub(heartbeat_seconds=0.15)  # the ticker visits each viewer every 0.15 s
+    hub.start()
     topic = Topic("t")
     topic.set_status(b"[s]")
     stalled, healthy = Client(), Client()
@@ -152,7 +153,8 @@ async def test_stalled_viewer_is_dropped_without_holding_up_others(
     await healthy.next_chunk()
     publish(topic, 1, 3)
     assert await healthy.next_chunk() == b"<1><2><3>"
-    await asyncio.wait_for(stalled_task, 10)
+    assert await asyncio.wait_for(stalled_task, 10) is False, "dropped: write nothing more"
     assert hub.viewer_count == 1
     topic.close(b"[complete]")
-    await asyncio.wait_for(healthy_task, 10)
+    assert await asyncio.wait_for(healthy_task, 10) is True
+    hub.stop()
