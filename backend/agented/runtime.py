@@ -45,7 +45,9 @@ from .triggers.webhooks import WebhookService
 logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "agented.runtime"
-GC_THRESHOLDS = (50_000, 20, 100)
+# Young generations stay small (cheap, frequent passes); a full pass waits for
+# ten thousand young-generation passes instead of ten.
+GC_THRESHOLDS = (2_000, 10, 10_000)
 
 
 class Runtime:
