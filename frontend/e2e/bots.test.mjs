@@ -34,13 +34,14 @@ test('a bot created with the form appears in the list; an invalid value shows th
     const body = await response.json()
     assert.equal(body.field, 'timeout_seconds')
 
-    // The API's message, inline next to the field it names, which is marked invalid and focused.
+    // The API's message, inline next to the field it names (so without the name in front),
+    // which is marked invalid and focused.
     const timeoutInput = page.getByTestId('bot-field-timeout_seconds')
     const fieldBox = page.locator('.field', { has: timeoutInput })
     const error = fieldBox.getByTestId('field-error-timeout_seconds')
     await error.waitFor()
-    assert.equal((await error.textContent()).trim(), body.error)
-    assert.match(body.error, /greater than or equal to 1/)
+    assert.match(body.error, /^timeout_seconds: .*greater than or equal to 1/)
+    assert.equal((await error.textContent()).trim(), body.error.slice('timeout_seconds: '.length))
     assert.equal(await timeoutInput.getAttribute('aria-invalid'), 'true')
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'bot-timeout_seconds')
     assert.match(page.url(), /\/bots\/new$/, 'the form stays open')

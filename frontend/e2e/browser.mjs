@@ -41,13 +41,15 @@ export async function launchBrowser() {
 /**
  * A page in a fresh context, with everything that went wrong in it collected:
  * `problems.console` (console messages of type error) and `problems.page`
- * (uncaught exceptions).
+ * (uncaught exceptions). `storageState` (Playwright's format) pre-fills
+ * cookies and localStorage.
  */
-export async function openPage(browser, viewport = DESKTOP) {
+export async function openPage(browser, viewport = DESKTOP, storageState = undefined) {
   const context = await browser.newContext({
     viewport: { width: viewport.width, height: viewport.height },
     reducedMotion: 'reduce',
     colorScheme: 'light',
+    storageState,
   })
   context.setDefaultTimeout(WAIT_MS)
   context.setDefaultNavigationTimeout(WAIT_MS)

@@ -2,11 +2,13 @@
  * Starts a real Agented backend (Hypercorn with the repository's hypercorn.toml)
  * for browser tests: a fresh database, secret key and API key file and no .env
  * in a temporary directory, the fake AI CLIs from backend/tests/fakes first on
- * PATH, the built dashboard from frontend/dist, and (by default) no API keys,
- * since the dashboard cannot sign in yet.
+ * PATH and the built dashboard from frontend/dist. By default it requires an
+ * API key, which it generates and announces as on a fresh install: the tests
+ * take the key from the sign-in link it prints.
  *
- *   const server = await startServer()
- *   ... server.url, server.api('POST', '/admin/triggers', body) ...
+ *   const server = await startServer()          // or { auth: false }: no keys at all
+ *   ... server.url, server.apiKey, server.signInUrl,
+ *       server.api('POST', '/admin/triggers', body) ...
  *   await server.stop()
  *
  * The server runs in its own process group; stop() sends SIGTERM to the group
@@ -14,7 +16,6 @@
  * kills any server still running, so nothing outlives the test file.
  */
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -83,7 +84,7 @@ function checkPrerequisites() {
   if (missing.length) throw new Error(`cannot start the Agented backend:\n  ${missing.join('\n  ')}`)
 }
 
-function serverEnv(dataDir, apiKey) {
+function serverEnv(dataDir, auth) {
   const env = {
     PATH: `${FAKES_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     FAKE_CLI_PYTHON: join(VENV_BIN, 'python'),
@@ -94,10 +95,11 @@ function serverEnv(dataDir, apiKey) {
     AGENTED_ENV_FILE: join(dataDir, 'no.env'),
     AGENTED_API_KEY_FILE: join(dataDir, '.api_key'),
     AGENTED_DASHBOARD_DIR: DIST_DIR,
-    // The dashboard cannot sign in yet, so the browser tests run the server
-    // without API keys (refused unless it listens on loopback only, as here),
-    // and without the admin rate limit that a test's polling would run into.
-    ...(apiKey ? { AGENTED_AUTH: 'enabled', AGENTED_API_KEY: apiKey } : { AGENTED_AUTH: 'disabled' }),
+    // With auth, AGENTED_API_KEY stays unset: the server generates the key into
+    // the file above and prints the sign-in link. Without, no keys at all
+    // (refused unless the server listens on loopback only, as here).
+    AGENTED_AUTH: auth ? 'enabled' : 'disabled',
+    // No admin rate limit, which a test's polling would run into.
     AGENTED_RATE_LIMIT_ADMIN: '1000000/60',
     HOME: dataDir,
     TMPDIR: dataDir,
@@ -109,9 +111,11 @@ function serverEnv(dataDir, apiKey) {
 }
 
 class Server {
-  constructor(child, port, dataDir, apiKey) {
+  constructor(child, port, dataDir) {
     this.child = child
-    this.apiKey = apiKey
+    /** The API key (null without auth) and the sign-in link the server printed with it. */
+    this.apiKey = null
+    this.signInUrl = null
     this.port = port
     this.url = `http://127.0.0.1:${port}`
     this.dataDir = dataDir
@@ -220,21 +224,26 @@ class Server {
   }
 }
 
-async function startOnce(apiKey) {
+async function startOnce(auth) {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'agented-e2e-'))
   dataDirs.add(dataDir)
   const argv = ['-c', join(REPO_DIR, 'hypercorn.toml'), '-b', `127.0.0.1:${port}`, 'agented.asgi:app']
   const child = spawn(join(VENV_BIN, 'hypercorn'), argv, {
     cwd: REPO_DIR,
-    env: serverEnv(dataDir, apiKey),
+    env: serverEnv(dataDir, auth),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.add(child)
-  const server = new Server(child, port, dataDir, apiKey)
+  const server = new Server(child, port, dataDir)
   try {
     await server.waitForOutput(new RegExp(`Running on http://127\\.0\\.0\\.1:${port}\\b`))
+    if (auth) {
+      const [signInUrl, key] = await server.waitForOutput(new RegExp(`http://127\\.0\\.0\\.1:${port}/\\?token=(\\S+)`))
+      server.signInUrl = signInUrl
+      server.apiKey = key
+    }
   } catch (error) {
     await server.stop()
     error.serverOutput = server.output
@@ -245,18 +254,18 @@ async function startOnce(apiKey) {
 
 /**
  * Starts a backend on a free port and waits until it serves. By default it
- * runs without authentication (AGENTED_AUTH=disabled, loopback only); with
- * `{ auth: true }` it requires a random API key, `server.apiKey`, which
- * `server.api()` sends.
+ * requires the API key it generated, `server.apiKey` (which `server.api()`
+ * sends), and `server.signInUrl` is the sign-in link it printed; with
+ * `{ auth: false }` it runs without authentication (AGENTED_AUTH=disabled,
+ * loopback only).
  */
-export async function startServer({ auth = false } = {}) {
+export async function startServer({ auth = true } = {}) {
   checkPrerequisites()
-  const apiKey = auth ? randomBytes(24).toString('hex') : null
   try {
-    return await startOnce(apiKey)
+    return await startOnce(auth)
   } catch (error) {
     // The port was free when chosen but another process may have taken it since.
     if (!/address already in use/i.test(error.serverOutput ?? '')) throw error
-    return await startOnce(apiKey)
+    return await startOnce(auth)
   }
 }

@@ -1,13 +1,17 @@
 /**
- * Per-file fixtures: one backend and one browser for all tests of a file,
- * a fresh browser context per test, and failure reports that carry the page's
- * console errors, a screenshot and the end of the server's output.
+ * Per-file fixtures: one backend (requiring an API key) and one browser for
+ * all tests of a file, a fresh browser context per test (signed in unless
+ * asked otherwise), and failure reports that carry the page's console
+ * errors, a screenshot and the end of the server's output.
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before } from 'node:test'
 import { DESKTOP, SCREENSHOT_DIR, launchBrowser, openPage, screenshot } from './browser.mjs'
 import { startServer } from './server.mjs'
+
+/** Where the dashboard keeps the API key (API_KEY_STORAGE in src/api/client.ts). */
+export const API_KEY_STORAGE = 'agented.apiKey'
 
 /**
  * Starts the backend and the browser before the file's tests, then runs
@@ -40,16 +44,22 @@ function slug(text) {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60)
 }
 
+/** A browser that signed in to `server` before: the API key is in the dashboard's localStorage. */
+function signedInState(server) {
+  return { cookies: [], origins: [{ origin: server.url, localStorage: [{ name: API_KEY_STORAGE, value: server.apiKey }] }] }
+}
+
 /**
  * Runs `fn({ page, problems, context })` in a fresh browser context that is
- * always closed afterwards. On failure the error message gets the page's
- * problems and the server's last output lines, and screenshots/FAILED-<test>.png
- * shows the page as it was.
+ * always closed afterwards; it starts signed in unless `signedIn: false`. On
+ * failure the error message gets the page's problems and the server's last
+ * output lines, and screenshots/FAILED-<test>.png shows the page as it was.
  */
-export async function withPage(env, t, fn, viewport = DESKTOP) {
+export async function withPage(env, t, fn, { viewport = DESKTOP, signedIn = true } = {}) {
   const failureShot = `FAILED-${slug(t.name)}`
   rmSync(join(SCREENSHOT_DIR, `${failureShot}-${viewport.name}.png`), { force: true })
-  const { context, page, problems } = await openPage(env.browser, viewport)
+  const storageState = signedIn && env.server.apiKey ? signedInState(env.server) : undefined
+  const { context, page, problems } = await openPage(env.browser, viewport, storageState)
   try {
     await fn({ page, problems, context })
   } catch (error) {

@@ -45,15 +45,11 @@ export const routes: RouteRecordRaw[] = [
   },
 ]
 
+/** The app's router; App.vue sets the document title from each route's `meta.title`. */
 export function createAppRouter() {
-  const router = createRouter({
+  return createRouter({
     history: createWebHistory(import.meta.env.BASE_URL),
     routes,
     scrollBehavior: (_to, _from, saved) => saved ?? { top: 0 },
   })
-  router.afterEach((to) => {
-    const title = typeof to.meta.title === 'string' ? to.meta.title : ''
-    document.title = title ? `${title} · Agented` : 'Agented'
-  })
-  return router
 }

@@ -1,22 +1,30 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  API_KEY_STORAGE,
   ApiError,
   buildUrl,
   cancelExecution,
+  checkApiKey,
   createBot,
   deleteBot,
+  getApiKey,
   getExecution,
   getExecutionStats,
+  isOpenWithoutKey,
   listBotExecutions,
   listBots,
   listExecutions,
+  listRetries,
+  onSessionEnd,
   openEventSource,
   previewPrompt,
   runBot,
   setApiKey,
+  signOut,
   streamUrl,
   updateBot,
 } from '@/api/client'
+import { answer, fakeServer } from './support/fakeServer'
 import { MockEventSource } from './support/mockEventSource'
 
 type FetchMock = ReturnType<typeof vi.fn<typeof fetch>>
@@ -108,16 +116,6 @@ describe('requests', () => {
     await expect(deleteBot('b1')).resolves.toBeUndefined()
     expect(lastCall(fetchMock).init.method).toBe('DELETE')
   })
-
-  it('adds the API key header once one is set', async () => {
-    fetchMock.mockImplementation(async () => json(200, { triggers: [] }))
-    await listBots()
-    expect(lastCall(fetchMock).init.headers).not.toHaveProperty('X-API-Key')
-
-    setApiKey('secret-key')
-    await listBots()
-    expect(lastCall(fetchMock).init.headers).toMatchObject({ 'X-API-Key': 'secret-key' })
-  })
 })
 
 describe('error mapping', () => {
@@ -158,15 +156,144 @@ describe('error mapping', () => {
   })
 })
 
+describe('the API key', () => {
+  it('is sent as X-API-Key with every request once set, and kept in localStorage', async () => {
+    const server = fakeServer({
+      'GET /admin/triggers': () => ({ status: 200, body: { triggers: [] } }),
+      'POST /admin/triggers/b1/run': () => ({ status: 202, body: { execution_id: 'e1' } }),
+      'DELETE /admin/triggers/b1': () => ({ status: 204 }),
+    })
+    await listBots()
+    setApiKey('secret-key')
+    await listBots()
+    await runBot('b1', 'go')
+    await deleteBot('b1')
+    expect(server.sentKeys()).toEqual([null, 'secret-key', 'secret-key', 'secret-key'])
+    expect(localStorage.getItem(API_KEY_STORAGE)).toBe('secret-key')
+  })
+
+  it('survives a reload: a freshly loaded client reads it back from localStorage', async () => {
+    localStorage.setItem(API_KEY_STORAGE, 'kept-key')
+    vi.resetModules()
+    const reloaded = await import('@/api/client')
+    expect(reloaded.getApiKey()).toBe('kept-key')
+    const server = fakeServer({ 'GET /admin/retries': () => ({ status: 200, body: { retries: [] } }) })
+    await reloaded.listRetries()
+    expect(server.sentKeys()).toEqual(['kept-key'])
+    reloaded.setApiKey(null)
+  })
+
+  it('is forgotten on a 401 from any call, which ends the session', async () => {
+    const ended = vi.fn()
+    const stop = onSessionEnd(ended)
+    setApiKey('revoked-key')
+    fakeServer({ 'GET /admin/retries': () => ({ status: 401, body: { error: 'missing or invalid API key' } }) })
+
+    await expect(listBots()).rejects.toMatchObject({ status: 404 })
+    expect(ended).not.toHaveBeenCalled()
+    await expect(listRetries()).rejects.toMatchObject({ status: 401, message: 'missing or invalid API key' })
+    expect(ended).toHaveBeenCalledWith('rejected')
+    expect(getApiKey()).toBeNull()
+    expect(localStorage.getItem(API_KEY_STORAGE)).toBeNull()
+    stop()
+  })
+
+  it('is kept when a 401 answers a request sent with the key it replaced', async () => {
+    const ended = vi.fn()
+    const stop = onSessionEnd(ended)
+    let reply: (response: Response) => void = () => undefined
+    fetchMock.mockReturnValue(new Promise<Response>((resolve) => (reply = resolve)))
+    setApiKey('old-key')
+    const pending = listBots()
+    setApiKey('new-key')
+    reply(json(401, { error: 'missing or invalid API key' }))
+    await expect(pending).rejects.toMatchObject({ status: 401 })
+    expect(getApiKey()).toBe('new-key')
+    expect(ended).not.toHaveBeenCalled()
+    stop()
+  })
+
+  it('signOut() forgets it and says so', () => {
+    const ended = vi.fn()
+    const stop = onSessionEnd(ended)
+    setApiKey('some-key')
+    signOut()
+    expect(getApiKey()).toBeNull()
+    expect(localStorage.getItem(API_KEY_STORAGE)).toBeNull()
+    expect(ended).toHaveBeenCalledWith('signed-out')
+    stop()
+  })
+})
+
+describe('checking keys', () => {
+  it('tries a candidate key without touching the key in use, even when it is refused', async () => {
+    const ended = vi.fn()
+    const stop = onSessionEnd(ended)
+    setApiKey('current-key')
+    const server = fakeServer({
+      'GET /admin/triggers': (init) =>
+        new Headers(init.headers).get('X-API-Key') === 'good-key'
+          ? { status: 200, body: { triggers: [] } }
+          : { status: 401, body: { error: 'missing or invalid API key' } },
+    })
+    await expect(checkApiKey('wrong-key')).resolves.toBe(false)
+    await expect(checkApiKey('good-key')).resolves.toBe(true)
+    expect(server.sentKeys()).toEqual(['wrong-key', 'good-key'])
+    expect(getApiKey()).toBe('current-key')
+    expect(ended).not.toHaveBeenCalled()
+    stop()
+  })
+
+  it('throws what is not a yes or no', async () => {
+    fetchMock.mockResolvedValue(json(429, { error: 'too many failed authentications' }))
+    await expect(checkApiKey('any')).rejects.toMatchObject({ status: 429 })
+    fetchMock.mockRejectedValue(new TypeError('Failed to fetch'))
+    await expect(checkApiKey('any')).rejects.toMatchObject({ status: 0 })
+  })
+
+  it('learns without a key whether the server needs one, from what readiness shows', async () => {
+    setApiKey('some-key')
+    const server = fakeServer({ 'GET /health/readiness': () => ({ status: 200, body: { status: 'ok', timestamp: 'now' } }) })
+    await expect(isOpenWithoutKey()).resolves.toBe(false)
+    server.routes['GET /health/readiness'] = () => ({ status: 200, body: { status: 'ok', database: 'ok', version: '1' } })
+    await expect(isOpenWithoutKey()).resolves.toBe(true)
+    expect(server.sentKeys()).toEqual([null, null])
+  })
+})
+
 describe('streams', () => {
-  it('builds stream URLs and opens EventSources only through the client', async () => {
+  beforeEach(() => {
     vi.stubGlobal('EventSource', MockEventSource)
     MockEventSource.reset()
+  })
+
+  it('asks for a stream token for exactly the stream path, with the key, and puts it in the URL', async () => {
+    setApiKey('secret-key')
+    const server = fakeServer()
     await expect(streamUrl('/admin/executions/e1/stream', { last_event_id: 5 })).resolves.toBe(
-      '/admin/executions/e1/stream?last_event_id=5',
+      '/admin/executions/e1/stream?token=token-1&last_event_id=5',
     )
-    const source = await openEventSource('/admin/executions/e1/stream')
-    expect(source).toBe(MockEventSource.latest())
-    expect(MockEventSource.latest().url).toBe('/admin/executions/e1/stream')
+    const [input, init = {}] = server.fetch.mock.calls[0] ?? []
+    expect(input).toBe('/admin/stream-tokens')
+    expect(init.method).toBe('POST')
+    expect(JSON.parse(String(init.body))).toEqual({ path: '/admin/executions/e1/stream' })
+    expect(server.sentKeys()).toEqual(['secret-key'])
+  })
+
+  it('opens EventSources only through the client, each with a token fetched for it', async () => {
+    fakeServer()
+    const first = await openEventSource('/admin/executions/e1/stream')
+    const second = await openEventSource('/admin/executions/e1/stream', { last_event_id: 3 })
+    expect(MockEventSource.instances).toEqual([first, second])
+    expect(first.url).toBe('/admin/executions/e1/stream?token=token-1')
+    expect(second.url).toBe('/admin/executions/e1/stream?token=token-2&last_event_id=3')
+  })
+
+  it('ends the session when the token request is refused', async () => {
+    setApiKey('revoked-key')
+    fetchMock.mockResolvedValue(answer({ status: 401, body: { error: 'missing or invalid API key' } }))
+    await expect(openEventSource('/admin/executions/e1/stream')).rejects.toMatchObject({ status: 401 })
+    expect(getApiKey()).toBeNull()
+    expect(MockEventSource.instances).toHaveLength(0)
   })
 })

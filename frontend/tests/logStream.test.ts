@@ -1,22 +1,28 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { setApiKey } from '@/api/client'
 import { followExecutionLog } from '@/api/logStream'
 import type { LogEntry } from '@/api/types'
+import { fakeServer, type FakeServer } from './support/fakeServer'
 import { MockEventSource, logEvent } from './support/mockEventSource'
 
-/** Lets the async connect() (which awaits streamUrl) run. */
+/** Lets the async connect() (which fetches a stream token first) run. */
 async function settle(): Promise<void> {
   await vi.advanceTimersByTimeAsync(0)
 }
+
+let server: FakeServer
 
 describe('followExecutionLog', () => {
   beforeEach(() => {
     vi.useFakeTimers()
     MockEventSource.reset()
     vi.stubGlobal('EventSource', MockEventSource)
+    server = fakeServer()
   })
 
   afterEach(() => {
     vi.useRealTimers()
+    setApiKey(null)
   })
 
   it('opens the stream path and delivers log lines in order', async () => {
@@ -25,7 +31,7 @@ describe('followExecutionLog', () => {
     await settle()
 
     const source = MockEventSource.latest()
-    expect(source.url).toBe('/admin/executions/ex%201/stream')
+    expect(source.url).toBe('/admin/executions/ex%201/stream?token=token-1')
     source.open()
     source.emit('log', logEvent(1), '1')
     source.emit('log', logEvent(2), '2')
@@ -42,7 +48,7 @@ describe('followExecutionLog', () => {
     await settle()
 
     const source = MockEventSource.latest()
-    expect(source.url).toBe('/admin/executions/ex1/stream?last_event_id=41')
+    expect(source.url).toBe('/admin/executions/ex1/stream?token=token-1&last_event_id=41')
     source.emit('log', logEvent(40))
     source.emit('log', logEvent(41))
     source.emit('log', logEvent(42))
@@ -72,7 +78,7 @@ describe('followExecutionLog', () => {
     await vi.advanceTimersByTimeAsync(500)
     expect(MockEventSource.instances).toHaveLength(2)
     const second = MockEventSource.latest()
-    expect(second.url).toBe('/admin/executions/ex1/stream?last_event_id=2')
+    expect(second.url).toBe('/admin/executions/ex1/stream?token=token-2&last_event_id=2')
 
     // The server may replay lines the client already has; they must not show twice.
     second.open()
@@ -176,5 +182,83 @@ describe('followExecutionLog', () => {
     source.emit('log', { content: 'no seq' })
     source.emit('log', logEvent(1))
     expect(seen).toEqual([1])
+  })
+
+  it('fetches a fresh stream token, with the key, right before every connect and reconnect', async () => {
+    setApiKey('secret-key')
+    followExecutionLog('ex1', { onLog: () => undefined }, { retryDelayMs: 10 })
+    await settle()
+    MockEventSource.latest().open()
+    MockEventSource.latest().emit('log', logEvent(1))
+    MockEventSource.latest().fail()
+    await vi.advanceTimersByTimeAsync(10)
+    MockEventSource.latest().fail()
+    await vi.advanceTimersByTimeAsync(20)
+
+    expect(server.requests()).toEqual([
+      'POST /admin/stream-tokens',
+      'POST /admin/stream-tokens',
+      'POST /admin/stream-tokens',
+    ])
+    expect(server.sentKeys()).toEqual(['secret-key', 'secret-key', 'secret-key'])
+    expect(MockEventSource.instances.map((source) => source.url)).toEqual([
+      '/admin/executions/ex1/stream?token=token-1',
+      '/admin/executions/ex1/stream?token=token-2&last_event_id=1',
+      '/admin/executions/ex1/stream?token=token-3&last_event_id=1',
+    ])
+  })
+
+  it('never opens a stream with an old token, however long the backoff before a reconnect', async () => {
+    const issuedAt = new Map<string, number>()
+    const ages: number[] = []
+    server.routes['POST /admin/stream-tokens'] = () => {
+      const token = `token-${issuedAt.size + 1}`
+      issuedAt.set(token, Date.now())
+      return { status: 200, body: { token, expires_at: new Date(Date.now() + 300_000).toISOString() } }
+    }
+    vi.stubGlobal(
+      'EventSource',
+      class extends MockEventSource {
+        constructor(url: string) {
+          super(url)
+          ages.push(Date.now() - (issuedAt.get(new URL(url, 'http://localhost').searchParams.get('token') ?? '') ?? NaN))
+        }
+      },
+    )
+    // Backoff delays longer than the 300 s a token lives.
+    followExecutionLog('ex1', { onLog: () => undefined }, { retryDelayMs: 400_000, maxRetryDelayMs: 900_000 })
+    await settle()
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      MockEventSource.latest().fail()
+      await vi.advanceTimersByTimeAsync(900_000)
+    }
+    expect(MockEventSource.instances).toHaveLength(4)
+    expect(new Set(MockEventSource.instances.map((source) => source.url)).size).toBe(4)
+    expect(ages).toEqual([0, 0, 0, 0])
+  })
+
+  it('retries with backoff when the token cannot be fetched', async () => {
+    const states: string[] = []
+    server.routes['POST /admin/stream-tokens'] = () => ({ status: 503, body: { error: 'the server is not serving' } })
+    followExecutionLog('ex1', { onLog: () => undefined, onConnectionChange: (state) => states.push(state) }, { retryDelayMs: 100 })
+    await settle()
+    expect(MockEventSource.instances).toHaveLength(0)
+    expect(states).toEqual(['connecting', 'reconnecting'])
+
+    server.routes['POST /admin/stream-tokens'] = () => ({ status: 200, body: { token: 'late', expires_at: '' } })
+    await vi.advanceTimersByTimeAsync(100)
+    expect(MockEventSource.latest().url).toBe('/admin/executions/ex1/stream?token=late')
+  })
+
+  it('stops for good when the token request is refused with 401 (signed out)', async () => {
+    const states: string[] = []
+    server.routes['POST /admin/stream-tokens'] = () => ({ status: 401, body: { error: 'missing or invalid API key' } })
+    const stream = followExecutionLog('ex1', { onLog: () => undefined, onConnectionChange: (state) => states.push(state) })
+    await settle()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(stream.state).toBe('closed')
+    expect(states).toEqual(['connecting', 'closed'])
+    expect(server.requests()).toEqual(['POST /admin/stream-tokens'])
+    expect(MockEventSource.instances).toHaveLength(0)
   })
 })

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { effectScope } from 'vue'
 import type { ExecutionDetail, LogEntry } from '@/api/types'
 import { useExecutionLive } from '@/composables/useExecutionLive'
+import { fakeServer, type FakeServer } from './support/fakeServer'
 import { MockEventSource, logEvent } from './support/mockEventSource'
 
 function detail(status: ExecutionDetail['status'], logs: LogEntry[], logsTruncated = false): ExecutionDetail {
@@ -26,7 +27,7 @@ function detail(status: ExecutionDetail['status'], logs: LogEntry[], logsTruncat
   }
 }
 
-let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>
+let server: FakeServer
 const answers: ExecutionDetail[] = []
 
 beforeEach(() => {
@@ -34,20 +35,22 @@ beforeEach(() => {
   MockEventSource.reset()
   vi.stubGlobal('EventSource', MockEventSource)
   answers.length = 0
-  fetchMock = vi.fn<typeof fetch>(async () => {
-    const next = answers.shift()
-    if (!next) throw new Error('unexpected request')
-    return new Response(JSON.stringify(next), { status: 200 })
+  server = fakeServer({
+    'GET /admin/executions/e1': () => {
+      const next = answers.shift()
+      if (!next) throw new Error('unexpected request')
+      return { status: 200, body: next }
+    },
   })
-  vi.stubGlobal('fetch', fetchMock)
 })
 
 afterEach(() => {
   vi.useRealTimers()
 })
 
+/** The execution's REST requests (stream token requests left out). */
 function requestedUrls(): string[] {
-  return fetchMock.mock.calls.map((call) => String(call[0]))
+  return server.requests().flatMap((request) => (request.startsWith('GET ') ? [request.slice(4)] : []))
 }
 
 describe('useExecutionLive', () => {
@@ -64,7 +67,7 @@ describe('useExecutionLive', () => {
     expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2, 3])
 
     const source = MockEventSource.latest()
-    expect(source.url).toBe('/admin/executions/e1/stream?last_event_id=3')
+    expect(source.url).toBe('/admin/executions/e1/stream?token=token-1&last_event_id=3')
     source.open()
     source.emit('log', logEvent(4))
     source.emit('log', logEvent(5, 'oops', 'stderr'))
@@ -74,7 +77,7 @@ describe('useExecutionLive', () => {
     expect(requestedUrls().at(-1)).toBe('/admin/executions/e1?after_seq=5&limit=1000')
 
     const resumed = MockEventSource.latest()
-    expect(resumed.url).toBe('/admin/executions/e1/stream?last_event_id=5')
+    expect(resumed.url).toBe('/admin/executions/e1/stream?token=token-2&last_event_id=5')
     resumed.open()
     resumed.emit('log', logEvent(5, 'oops', 'stderr'))
     resumed.emit('log', logEvent(6))
@@ -128,7 +131,7 @@ describe('useExecutionLive', () => {
   })
 
   it('reports a load error and can retry', async () => {
-    fetchMock.mockResolvedValueOnce(new Response(JSON.stringify({ error: 'execution not found' }), { status: 404 }))
+    server.fetch.mockResolvedValueOnce(new Response(JSON.stringify({ error: 'execution not found' }), { status: 404 }))
     const scope = effectScope()
     const live = scope.run(() => useExecutionLive('e1'))!
     await vi.advanceTimersByTimeAsync(0)

@@ -1,12 +1,10 @@
-import { flushPromises, mount } from '@vue/test-utils'
+import { enableAutoUnmount, flushPromises } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createMemoryHistory, createRouter } from 'vue-router'
-import App from '@/App.vue'
+import { setApiKey } from '@/api/client'
 import type { Bot, Execution } from '@/api/types'
-import { routes } from '@/router'
+import { fakeServer, type FakeServer, type Routes } from './support/fakeServer'
+import { mountApp, settle } from './support/mountApp'
 import { MockEventSource } from './support/mockEventSource'
-
-type Handler = (init: RequestInit, url: URL) => { status: number; body?: unknown }
 
 const bot = {
   id: 'b1',
@@ -57,13 +55,16 @@ const execution = {
   usage: null,
 } satisfies Execution
 
-let handlers: Record<string, Handler>
-let fetchMock: ReturnType<typeof vi.fn<typeof fetch>>
+let handlers: Routes
+let server: FakeServer
+
+enableAutoUnmount(afterEach)
 
 beforeEach(() => {
   MockEventSource.reset()
   vi.stubGlobal('EventSource', MockEventSource)
-  handlers = {
+  setApiKey('test-key')
+  server = fakeServer({
     'GET /health/readiness': () => ({ status: 200, body: { status: 'ok' } }),
     'GET /admin/triggers': () => ({ status: 200, body: { triggers: [bot] } }),
     'GET /admin/triggers/b1': () => ({ status: 200, body: bot }),
@@ -72,29 +73,16 @@ beforeEach(() => {
       body: { executions: [execution], total: 1, limit: 20, offset: 0 },
     }),
     'GET /admin/executions/e1': () => ({ status: 200, body: { ...execution, logs: [], logs_truncated: false } }),
-  }
-  fetchMock = vi.fn<typeof fetch>(async (input, init = {}) => {
-    const url = new URL(String(input), 'http://localhost')
-    const handler = handlers[`${init.method ?? 'GET'} ${url.pathname}`]
-    const answer = handler ? handler(init, url) : { status: 404, body: { error: `not found: ${url.pathname}` } }
-    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status })
   })
-  vi.stubGlobal('fetch', fetchMock)
+  handlers = server.routes
 })
 
 afterEach(() => {
-  document.body.innerHTML = ''
+  setApiKey(null)
 })
 
-async function visit(path: string) {
-  const router = createRouter({ history: createMemoryHistory(), routes })
-  await router.push(path)
-  const wrapper = mount(App, { global: { plugins: [router] }, attachTo: document.body })
-  await flushPromises()
-  await vi.dynamicImportSettled()
-  await flushPromises()
-  return { wrapper, router }
-}
+/** Opens `path` signed in with the key kept from before. */
+const visit = (path: string) => mountApp(path)
 
 describe('pages', () => {
   it('lists bots with their last run and next run', async () => {
@@ -127,9 +115,7 @@ describe('pages', () => {
     expect(wrapper.get('[data-testid="bot-next-run"]').text()).not.toBe('—')
     await wrapper.get('[data-testid="run-message"]').setValue('please check')
     await wrapper.get('[data-testid="run-button"]').trigger('click')
-    await flushPromises()
-    await vi.dynamicImportSettled()
-    await flushPromises()
+    await settle()
     expect(router.currentRoute.value.fullPath).toBe('/executions/e1')
   })
 
@@ -164,6 +150,7 @@ describe('pages', () => {
     expect(wrapper.get('[data-testid="execution-command"]').text()).toBe('claude -p \'Review it\'')
 
     const source = MockEventSource.latest()
+    expect(source.url).toBe('/admin/executions/e1/stream?token=token-1')
     source.open()
     source.emit('log', { seq: 1, stream: 'stdout', content: 'hello <b>', timestamp: '2026-11-24T10:00:02Z' })
     await new Promise((resolve) => setTimeout(resolve, 80))
@@ -172,7 +159,7 @@ describe('pages', () => {
 
     await wrapper.get('[data-testid="cancel-button"]').trigger('click')
     await flushPromises()
-    expect(fetchMock).toHaveBeenCalledWith('/admin/executions/e1/cancel', expect.objectContaining({ method: 'POST' }))
+    expect(server.requests()).toContain('POST /admin/executions/e1/cancel')
     expect(wrapper.get('[data-testid="cancel-button"]').text()).toBe('Cancelling…')
     expect(wrapper.get('[data-testid="cancel-button"]').attributes('disabled')).toBeDefined()
 
@@ -216,15 +203,40 @@ describe('pages', () => {
     expect(wrapper.get('[data-testid="retry-row"]').text()).toContain('rate limited')
   })
 
-  it('lists scheduler jobs with links to their bots', async () => {
+  it('lists scheduler jobs with links to their bots, and system jobs as such', async () => {
+    const retention = {
+      id: 'housekeeping:retention',
+      trigger_id: null,
+      name: 'delete executions finished over 90 days ago',
+      next_run_time: '2026-11-24T12:00:00Z',
+    }
     handlers['GET /admin/scheduler/jobs'] = () => ({
       status: 200,
-      body: { jobs: [{ id: 'bot:b1', trigger_id: 'b1', name: 'reviewer', next_run_time: '2026-11-25T09:00:00Z' }] },
+      body: { jobs: [{ id: 'bot:b1', trigger_id: 'b1', name: 'reviewer', next_run_time: '2026-11-25T09:00:00Z' }, retention] },
     })
     const { wrapper } = await visit('/schedules')
-    const row = wrapper.get('[data-testid="job-row"]')
-    expect(row.text()).toContain('bot:b1')
-    expect(row.get('a').attributes('href')).toBe('/bots/b1')
+    const [botJob, systemJob] = wrapper.findAll('[data-testid="job-row"]')
+    expect(botJob?.text()).toContain('bot:b1')
+    expect(botJob?.get('a').attributes('href')).toBe('/bots/b1')
+
+    expect(systemJob?.attributes('data-job-id')).toBe('housekeeping:retention')
+    expect(systemJob?.get('[data-testid="job-system"]').text()).toBe('System')
+    expect(systemJob?.text()).toContain('delete executions finished over 90 days ago')
+    expect(systemJob?.find('a').exists()).toBe(false)
+    expect(systemJob?.text()).not.toMatch(/deleted/)
+  })
+
+  it('shows a validation error next to its field without the field name in front', async () => {
+    handlers['POST /admin/triggers'] = () => ({
+      status: 400,
+      body: { error: 'timeout_seconds: Input should be less than or equal to 86400', field: 'timeout_seconds' },
+    })
+    const { wrapper } = await visit('/bots/new')
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('reviewer')
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="field-error-timeout_seconds"]').text()).toBe('Input should be less than or equal to 86400')
+    expect(document.activeElement?.id).toBe('bot-timeout_seconds')
   })
 
   it('shows a 404 page for unknown routes', async () => {

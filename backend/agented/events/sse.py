@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from .encoding import HEARTBEAT, encode_event
 from .topic import Topic
+from .wakeup import Wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class StreamSource(Protocol):
 @dataclass(eq=False, slots=True)
 class Viewer:
     task: asyncio.Task[Any] | None
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    wakeup: Wakeup = field(default_factory=Wakeup)
     heartbeat_due: bool = False
     gone: bool = False
     writing_since: float | None = None

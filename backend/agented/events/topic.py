@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+from .wakeup import Wakeup
+
 TAIL_EVENTS = 4096
 
 
@@ -27,7 +29,7 @@ class Topic:
         self._tail: list[bytes] = []  # encoded events, consecutive seqs from _first_seq
         self._first_seq = last_seq + 1
         self._tail_events = tail_events
-        self._viewers: set[asyncio.Event] = set()
+        self._viewers: set[Wakeup] = set()
         self._wake_scheduled = False
 
     @property
@@ -84,10 +86,10 @@ class Topic:
             index += 1
         return b"".join(tail[start:index]), self._first_seq + index - 1
 
-    def watch(self, wakeup: asyncio.Event) -> None:
+    def watch(self, wakeup: Wakeup) -> None:
         self._viewers.add(wakeup)
 
-    def unwatch(self, wakeup: asyncio.Event) -> None:
+    def unwatch(self, wakeup: Wakeup) -> None:
         self._viewers.discard(wakeup)
 
     def _wake_viewers(self) -> None:

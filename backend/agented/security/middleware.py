@@ -18,6 +18,7 @@ from ..events.sse import send_json
 from .policy import STREAM_PATH, SecurityPolicy, classify, host_of, is_loopback
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+Headers = tuple[tuple[bytes, bytes], ...]
 
 BASE_CSP = (
     "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
@@ -48,11 +49,11 @@ class Answer:
         *,
         retry_after: int | None = None,
         bearer: bool = False,
-        headers: list[tuple[bytes, bytes]] | None = None,
+        headers: Headers = (),
     ) -> None:
         self.status = status
         self.message = message
-        self.headers = list(headers or ())
+        self.headers = list(headers)
         if retry_after is not None:
             self.headers.append((b"retry-after", str(retry_after).encode()))
         if bearer:
@@ -81,6 +82,19 @@ class SecurityMiddleware:
     def __init__(self, inner: ASGIApp, policy: SecurityPolicy) -> None:
         self._inner = inner
         self.policy = policy
+        hsts = (
+            ((b"strict-transport-security", b"max-age=63072000; includeSubDomains"),)
+            if policy.force_https
+            else ()
+        )
+        fixed = (
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            *hsts,
+        )
+        self._headers: Headers = ((b"content-security-policy", BASE_CSP.encode()), *fixed)
+        self._docs_headers: Headers = ((b"content-security-policy", DOCS_CSP.encode()), *fixed)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -105,9 +119,7 @@ class SecurityMiddleware:
 
         await self._inner(scope, receive, send_with_headers)
 
-    def _screen(
-        self, scope: dict[str, Any]
-    ) -> tuple[str, list[tuple[bytes, bytes]], Answer | None]:
+    def _screen(self, scope: dict[str, Any]) -> tuple[str, Headers, Answer | None]:
         """Apply the policy: the request id, the response headers, and a refusal if any."""
         policy = self.policy
         headers = _headers(scope)
@@ -149,7 +161,8 @@ class SecurityMiddleware:
             key = self._authenticate(scope, headers, kind)
             scope["agented.authenticated"] = key is not None
             if key is None and kind != "readiness":
-                policy.failure_limit.take(client)
+                if _presented_key(headers) or b"token=" in scope.get("query_string", b""):
+                    policy.failure_limit.take(client)  # a guess; a missing key is not one
                 return request_id, extra, Answer(401, "missing or invalid API key", bearer=True)
             bucket = key if policy.auth_enabled else client  # without keys, per address
             if kind == "admin" and (wait := policy.admin_limit.take(bucket or "")):
@@ -169,9 +182,7 @@ class SecurityMiddleware:
         return request_id, extra, None
 
     @staticmethod
-    async def _answer(
-        send: Any, request_id: str, extra: list[tuple[bytes, bytes]], answer: Answer
-    ) -> None:
+    async def _answer(send: Any, request_id: str, extra: Headers, answer: Answer) -> None:
         if answer.message is None:  # an accepted CORS preflight
             headers = [*extra, *answer.headers, (b"x-request-id", request_id.encode())]
             await send({"type": "http.response.start", "status": answer.status, "headers": headers})
@@ -202,30 +213,21 @@ class SecurityMiddleware:
                 return "stream-token"
         return None
 
-    def _response_headers(self, path: str, kind: str, origin: str) -> list[tuple[bytes, bytes]]:
-        csp = DOCS_CSP if path == "/docs" else BASE_CSP
-        extra = [
-            (b"content-security-policy", csp.encode()),
-            (b"x-frame-options", b"DENY"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-        ]
-        if self.policy.force_https:
-            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
-        if (
-            origin
-            and kind in {"admin", "stream", "readiness"}
-            and origin in self.policy.cors_origins
-        ):
-            extra += [
-                (b"access-control-allow-origin", origin.encode()),
-                (b"access-control-expose-headers", b"X-Request-ID"),
-                (b"vary", b"Origin"),
-            ]
-        return extra
+    def _response_headers(self, path: str, kind: str, origin: str) -> Headers:
+        """The security headers (shared, built once) plus CORS headers for allowed origins."""
+        shared = self._docs_headers if path == "/docs" else self._headers
+        api = kind in {"admin", "stream", "readiness"}
+        if not (origin and api and origin in self.policy.cors_origins):
+            return shared
+        return (
+            *shared,
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-expose-headers", b"X-Request-ID"),
+            (b"vary", b"Origin"),
+        )
 
     @staticmethod
-    def _preflight(extra: list[tuple[bytes, bytes]]) -> Answer:
+    def _preflight(extra: Headers) -> Answer:
         if not any(name == b"access-control-allow-origin" for name, _ in extra):
             return Answer(403, "origin not allowed")
         return Answer(

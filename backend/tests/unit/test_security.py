@@ -68,6 +68,15 @@ async def test_failed_authentications_are_rate_limited(make_app) -> None:
         assert int(blocked.headers["Retry-After"]) > 0
         locked_out = await client.get(BOTS)
         assert locked_out.status_code == 429, "no more guesses, not even a right one, for a while"
+
+
+async def test_requests_without_a_key_are_not_counted_as_guesses(make_app) -> None:
+    app = make_app(AGENTED_RATE_LIMIT_AUTH_FAILURES=(2, 60))
+    async with app.test_app():
+        client = app.test_client()
+        for _ in range(5):
+            assert (await client.get(BOTS, headers=NO_KEY)).status_code == 401
+        assert (await client.get(BOTS)).status_code == 200
         assert (await client.get("/health/liveness")).status_code == 200, "health never starved"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from agented.events.topic import Topic
+from agented.events.wakeup import Wakeup
 
 
 def _fill(topic: Topic, count: int) -> None:
@@ -39,7 +40,7 @@ async def test_tail_keeps_unpersisted_events_and_lets_persisted_ones_go() -> Non
 
 async def test_viewers_are_woken_once_per_loop_iteration() -> None:
     topic = Topic("x")
-    wakeup = asyncio.Event()
+    wakeup = Wakeup()
     topic.watch(wakeup)
     _fill(topic, 100)
     assert not wakeup.is_set(), "wake-ups are deferred to the next loop iteration"
@@ -54,7 +55,7 @@ async def test_viewers_are_woken_once_per_loop_iteration() -> None:
 
 async def test_status_and_close_wake_viewers() -> None:
     topic = Topic("x")
-    wakeup = asyncio.Event()
+    wakeup = Wakeup()
     topic.watch(wakeup)
     topic.set_status(b"s")
     await asyncio.sleep(0)

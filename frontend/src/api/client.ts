@@ -1,9 +1,14 @@
 /**
  * The one way this app talks to the Agented server: every HTTP request goes
  * through `request()` and every EventSource is opened by `openEventSource()`.
- * Authentication belongs here and only here: `setApiKey()` adds the
- * `X-API-Key` header to every request, and `streamUrl()` is the single place
- * where a signed short-lived stream token would be added to SSE URLs.
+ *
+ * Authentication belongs here and only here. The API key is kept in
+ * localStorage (so a reload keeps the session) and sent as `X-API-Key` on
+ * every request. A 401 answered to a request sent with the key in use forgets
+ * the key and tells `onSessionEnd()` listeners, which show the sign-in screen;
+ * `checkApiKey()` tries a candidate key without that. EventSource cannot send
+ * headers, so `streamUrl()` asks for a short-lived stream token before every
+ * (re)connect and puts it in the URL.
  */
 import type {
   Bot,
@@ -21,6 +26,7 @@ import type {
   Retry,
   RunResult,
   SchedulerJob,
+  StreamToken,
 } from './types'
 
 /** An error answered by the server (or status 0 when it could not be reached). */
@@ -43,15 +49,59 @@ export class ApiError extends Error {
 export type QueryValue = string | number | boolean | null | undefined
 export type Query = Record<string, QueryValue>
 
-let apiKey: string | null = null
+/** Where the API key is kept between visits. */
+export const API_KEY_STORAGE = 'agented.apiKey'
 
-/** Sets (or clears with `null`) the API key sent with every request. */
-export function setApiKey(key: string | null): void {
-  apiKey = key
+function readStoredKey(): string | null {
+  try {
+    return localStorage.getItem(API_KEY_STORAGE)
+  } catch {
+    return null
+  }
 }
 
-function authHeaders(): Record<string, string> {
-  return apiKey ? { 'X-API-Key': apiKey } : {}
+function writeStoredKey(key: string | null): void {
+  try {
+    if (key === null) localStorage.removeItem(API_KEY_STORAGE)
+    else localStorage.setItem(API_KEY_STORAGE, key)
+  } catch {
+    // Storage is unavailable (e.g. blocked by the browser): the key lasts as long as the page.
+  }
+}
+
+let apiKey: string | null = readStoredKey()
+
+/** The API key in use, or null when there is none. */
+export function getApiKey(): string | null {
+  return apiKey
+}
+
+/** Sets (or clears with `null`) the API key sent with every request, and keeps it for the next visit. */
+export function setApiKey(key: string | null): void {
+  apiKey = key
+  writeStoredKey(key)
+}
+
+/** Why a session ended: the user signed out, or the server refused the key (401). */
+export type SessionEndReason = 'signed-out' | 'rejected'
+type SessionEndListener = (reason: SessionEndReason) => void
+
+const sessionEndListeners = new Set<SessionEndListener>()
+
+/** Calls `listener` whenever the key is dropped; returns the function that stops that. */
+export function onSessionEnd(listener: SessionEndListener): () => void {
+  sessionEndListeners.add(listener)
+  return () => sessionEndListeners.delete(listener)
+}
+
+function endSession(reason: SessionEndReason): void {
+  setApiKey(null)
+  for (const listener of sessionEndListeners) listener(reason)
+}
+
+/** Forgets the API key; the app shows the sign-in screen. */
+export function signOut(): void {
+  endSession('signed-out')
 }
 
 /** Builds a same-origin URL; query values that are null, undefined or '' are left out. */
@@ -94,10 +144,14 @@ interface RequestOptions {
   query?: Query
   body?: unknown
   signal?: AbortSignal
+  /** Send this key (null: none) instead of the one in use; a 401 then leaves the session alone. */
+  key?: string | null
 }
 
 async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() }
+  const sentKey = options.key === undefined ? apiKey : options.key
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (sentKey) headers['X-API-Key'] = sentKey
   const init: RequestInit = { method, headers }
   if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json'
@@ -111,14 +165,25 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     if (error instanceof DOMException && error.name === 'AbortError') throw error
     throw new ApiError(0, 'Cannot reach the Agented server')
   }
-  if (!response.ok) throw await toApiError(response)
+  if (!response.ok) {
+    const error = await toApiError(response)
+    // Only the key in use can end the session: not a candidate, nor a key replaced meanwhile.
+    if (error.status === 401 && options.key === undefined && sentKey === apiKey) endSession('rejected')
+    throw error
+  }
   if (response.status === 204) return undefined as T
   return (await readJson(response)) as T
 }
 
-/** The URL to open an EventSource on. Async so that it can fetch a stream token first. */
+/** A short-lived token that opens the SSE stream at `path` (and nothing else). */
+export function createStreamToken(path: string): Promise<StreamToken> {
+  return request('POST', '/admin/stream-tokens', { body: { path } })
+}
+
+/** The URL to open an EventSource on, with a stream token fetched just now. */
 export async function streamUrl(path: string, query: Query = {}): Promise<string> {
-  return buildUrl(path, query)
+  const { token } = await createStreamToken(path)
+  return buildUrl(path, { token, ...query })
 }
 
 /** Opens an EventSource on an API path; the only place the app creates one. */
@@ -128,6 +193,27 @@ export async function openEventSource(path: string, query: Query = {}): Promise<
 
 export function getReadiness(signal?: AbortSignal): Promise<Readiness> {
   return request('GET', '/health/readiness', { signal })
+}
+
+/** Whether the server accepts `key`: true, false on 401; any other failure is thrown. */
+export async function checkApiKey(key: string): Promise<boolean> {
+  try {
+    await request('GET', '/admin/triggers', { key })
+    return true
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return false
+    throw error
+  }
+}
+
+/**
+ * Whether the server needs no key at all (AGENTED_AUTH=disabled): readiness
+ * asked without a key then carries the details it keeps for authenticated
+ * callers. Unlike an admin call, this never counts as a failed sign-in.
+ */
+export async function isOpenWithoutKey(): Promise<boolean> {
+  const readiness = await request<Readiness>('GET', '/health/readiness', { key: null })
+  return 'database' in readiness
 }
 
 export async function listBots(signal?: AbortSignal): Promise<Bot[]> {

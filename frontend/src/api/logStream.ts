@@ -2,13 +2,15 @@
  * Follows an execution's live output over SSE without gaps or duplicates.
  *
  * The helper remembers the highest log `seq` it has delivered. When the
- * connection drops it closes the EventSource and opens a new one with
- * `?last_event_id=<seq>` (rather than relying on the browser's own retry),
- * so that each reconnect goes through `streamUrl()` again and can pick up a
- * fresh stream token. Any entry at or below the remembered seq is dropped,
- * so replays after a reconnect never show twice. A `complete` event ends it.
+ * connection drops it closes the EventSource and, after a backoff, opens a
+ * new one with `?last_event_id=<seq>` instead of letting the browser retry
+ * the old URL, whose stream token may have expired: each (re)connect goes
+ * through `openEventSource()`, which fetches a fresh token first. Any entry
+ * at or below the remembered seq is dropped, so replays after a reconnect
+ * never show twice. A `complete` event ends it, and so does a 401 on the
+ * token request (the key is no longer accepted: the app is signed out).
  */
-import { executionStreamPath, openEventSource } from './client'
+import { ApiError, executionStreamPath, openEventSource } from './client'
 import type { CompleteEvent, LogEntry, StatusEvent } from './types'
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
@@ -99,8 +101,9 @@ export function followExecutionLog(
     let next: EventSource
     try {
       next = await openEventSource(executionStreamPath(executionId), query)
-    } catch {
-      onError()
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) close()
+      else onError()
       return
     }
     if (state === 'closed') {

@@ -204,6 +204,12 @@ export interface SchedulerJob {
   next_run_time: string | null
 }
 
+/** Opens one SSE stream path until `expires_at` (EventSource cannot send the API key). */
+export interface StreamToken {
+  token: string
+  expires_at: string
+}
+
 export interface Readiness {
   status: string
   [key: string]: unknown

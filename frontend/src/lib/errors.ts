@@ -3,3 +3,12 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error && error.message) return error.message
   return 'Something went wrong'
 }
+
+/**
+ * A validation message to show next to the field it names: the server's
+ * `"timeout_seconds: Input should be …"` without the leading `"<field>: "`.
+ */
+export function fieldErrorMessage(message: string, field: string): string {
+  const prefix = `${field}: `
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message
+}
