@@ -14,7 +14,8 @@ import pytest
 from ..support.bots import make_bot, put_fakes_on_path
 from ..support.sse import stream_events
 
-PAYLOADS = Path(__file__).resolve().parents[4] / "shared" / "reference" / "github-webhooks"
+# GitHub's own example deliveries (from the project's shared reference material).
+PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "github-webhooks"
 SECRET = "github-hook-secret"
 URL = "/api/webhooks/github"
 
