@@ -133,6 +133,24 @@ class Api:
         }
         return (await self._call("POST", "/admin/triggers", bot, 201))["id"]
 
+    async def create_minutely_bot(self, name: str) -> str:
+        """A bot the server's scheduler runs at every minute boundary (it runs `true`)."""
+        bot = {
+            "name": name,
+            "prompt_template": "probe",
+            "backend_type": "command",
+            "command": ["true"],
+            "trigger_source": "scheduled",
+            "schedule_type": "cron",
+            "cron_expression": "* * * * *",
+            "schedule_timezone": "UTC",
+        }
+        return (await self._call("POST", "/admin/triggers", bot, 201))["id"]
+
+    async def executions_of(self, bot_id: str) -> list[dict[str, Any]]:
+        answer = await self._call("GET", f"/admin/triggers/{bot_id}/executions", None, 200)
+        return answer["executions"]
+
     async def run(self, bot_id: str, message: str) -> str:
         answer = await self._call(
             "POST", f"/admin/triggers/{bot_id}/run", {"message": message}, 202

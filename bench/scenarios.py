@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ from sse_load import (
 
 EMITTER = BENCH_DIR / "emit.py"
 LINE_BYTES = 100  # size of each emitted line, newline included
+SCHEDULE_MARGIN_S = 3.0  # the load goes on this long past the minute boundary
+SCHEDULE_LATE_TARGET_MS = 1000  # "on time" for a job with minute granularity
 EMITTER_MAX_WAIT = 900  # seconds an emitter waits for its go file at most
 WARM_UP_CONNECTIONS = 200
 TARGET_P99_MS = 100.0
@@ -265,9 +268,22 @@ def fanout_report(
     return report
 
 
-async def fanout(settings: Settings, subscribers: int, rate: float, seconds: float) -> dict:
-    """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers."""
-    if settings.quick:
+async def fanout(
+    settings: Settings,
+    subscribers: int,
+    rate: float,
+    seconds: float,
+    *,
+    probe_schedule: bool = False,
+) -> dict:
+    """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers.
+
+    With `probe_schedule`, a bot scheduled every minute runs beside it, and the load lasts
+    past the next minute boundary, to measure how late the scheduler fires under load.
+    """
+    if probe_schedule:
+        seconds = 60 - time.time() % 60 + SCHEDULE_MARGIN_S
+    elif settings.quick:
         seconds = 3.0
     lines = int(rate * seconds)
     processes = settings.client_processes
@@ -277,6 +293,7 @@ async def fanout(settings: Settings, subscribers: int, rate: float, seconds: flo
         execution, go_file = await start_emitter(
             api, workdir, "fanout", lines=lines, rate=rate, go=True, bot_timeout=int(stream_timeout)
         )
+        probe = await api.create_minutely_bot("schedule-probe") if probe_schedule else None
         spec = GroupSpec(server.port, stream_path(execution), subscribers, server.api_key)
         groups = open_groups(spec, processes, stream_timeout)
         try:
@@ -290,13 +307,29 @@ async def fanout(settings: Settings, subscribers: int, rate: float, seconds: flo
         finally:
             close_all(groups)
         execution_state = await api.execution(execution)
-    return {
+        schedule = None if probe is None else schedule_lateness(await api.executions_of(probe))
+    report = {
         "subscribers": subscribers,
         "rate_lines_per_s": rate,
-        "duration_s": seconds,
+        "duration_s": round(seconds, 1),
         "execution": {k: execution_state[k] for k in ("status", "log_lines", "duration_ms")},
         **fanout_report(seen, measured, lines=lines, processes=processes, connected=connected),
     }
+    if schedule is not None:
+        report["scheduled_runs"] = schedule
+        report["targets"]["schedule_fired_late_ms"] = target(
+            schedule["late_ms_max"], "<=", SCHEDULE_LATE_TARGET_MS
+        )
+    return report
+
+
+def schedule_lateness(executions: list[dict[str, Any]]) -> dict[str, Any]:
+    """How long after their minute boundary the scheduled executions were created."""
+    late = []
+    for execution in executions:
+        created = datetime.fromisoformat(execution["created_at"]).timestamp()
+        late.append(round((created % 60) * 1000, 1))
+    return {"fired": len(late), "late_ms": late, "late_ms_max": max(late) if late else None}
 
 
 async def idle(settings: Settings, connections: int) -> dict:
@@ -512,6 +545,11 @@ DEFAULT_SCENARIOS = (
         "idle_10000",
         "10,000 idle streams (quick: 1,000) beside one live stream",
         lambda s: idle(s, 10_000),
+    ),
+    Scenario(
+        "schedule_under_load",
+        "a bot scheduled every minute while 1000 subscribers get 100 lines/s",
+        lambda s: fanout(s, 1000, 100, 0, probe_schedule=True),
     ),
     Scenario(
         "flood",
