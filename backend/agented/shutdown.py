@@ -28,6 +28,7 @@ import signal
 from collections.abc import Callable
 
 from .hypercorn_worker import EventLike, shutdown_event
+from .tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,5 @@ class ShutdownNotifier:
         if self._sigterm_installed:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
             self._sigterm_installed = False
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+        await cancel_and_wait(self._watcher)
+        self._watcher = None

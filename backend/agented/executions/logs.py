@@ -17,6 +17,7 @@ from ..events.encoding import encode_log
 from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
 from ..storage.executions import ExecutionRepository
+from ..tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +48,8 @@ class ExecutionLogService:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="agented-log-writer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()
 
     def open(self, execution_id: str) -> Topic:

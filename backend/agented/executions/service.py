@@ -25,6 +25,7 @@ from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
 from ..storage.executions import ExecutionRepository, Outcome
+from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .logs import ExecutionLogService
 from .output import OutputObserver, RateLimit
@@ -300,10 +301,7 @@ class ExecutionService:
         finally:
             stop.cancel()
             exited.cancel()
-            if not pump.done():
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
+            await cancel_and_wait(pump)
         exit_code = process.returncode
         return self._outcome(run, reason, exit_code, observer)
 
