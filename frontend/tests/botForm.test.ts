@@ -4,6 +4,7 @@ import * as client from '@/api/client'
 import type { Bot } from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
 import { botToForm, emptyBotForm, formToInput } from '@/lib/botForm'
+import { makeBot } from './support/fixtures'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const actual = await importOriginal<typeof client>()
@@ -13,38 +14,16 @@ vi.mock('@/api/client', async (importOriginal) => {
 const createBot = vi.mocked(client.createBot)
 const updateBot = vi.mocked(client.updateBot)
 
+/** A stored webhook bot. */
 function bot(overrides: Partial<Bot> = {}): Bot {
-  return {
-    id: 'b1',
-    name: 'reviewer',
-    prompt_template: 'Review {pr_url}',
-    backend_type: 'claude',
+  return makeBot({
     trigger_source: 'webhook',
-    enabled: true,
-    model: null,
-    allowed_tools: null,
     paths: ['/srv/repo'],
-    timeout_seconds: 600,
-    sigterm_grace_seconds: 5,
-    command: null,
-    schedule_type: null,
-    schedule_time: null,
-    schedule_day: null,
-    cron_expression: null,
-    schedule_timezone: null,
-    next_run_at: null,
     has_webhook_secret: true,
     match_field_path: 'event',
     match_field_value: 'push',
-    text_field_path: null,
-    detection_keyword: null,
-    repositories: [],
-    include_drafts: false,
-    created_at: '2026-11-24T10:00:00Z',
-    updated_at: '2026-11-24T10:00:00Z',
-    last_execution: null,
     ...overrides,
-  }
+  })
 }
 
 function mountForm(props: { bot?: Bot } = {}) {
@@ -190,7 +169,7 @@ describe('formToInput', () => {
       model: null,
       allowed_tools: null,
       paths: ['/a'],
-      timeout_seconds: 3600,
+      timeout_seconds: 600,
       sigterm_grace_seconds: 10,
       command: ['run', '{prompt}'],
       schedule_type: 'weekly',

@@ -3,25 +3,12 @@ import { effectScope } from 'vue'
 import type { ExecutionDetail, LogEntry } from '@/api/types'
 import { useExecutionLive } from '@/composables/useExecutionLive'
 import { fakeServer, type FakeServer } from './support/fakeServer'
+import { makeExecution } from './support/fixtures'
 import { MockEventSource, logEvent } from './support/mockEventSource'
 
 function detail(status: ExecutionDetail['status'], logs: LogEntry[], logsTruncated = false): ExecutionDetail {
   return {
-    id: 'e1',
-    trigger_id: 'b1',
-    trigger_name: 'reviewer',
-    trigger_type: 'manual',
-    status,
-    backend_type: 'claude',
-    prompt: 'hi',
-    command: ['claude', '-p', 'hi'],
-    created_at: '2026-11-24T10:00:00Z',
-    started_at: '2026-11-24T10:00:01Z',
-    finished_at: null,
-    duration_ms: null,
-    exit_code: null,
-    error_message: null,
-    usage: null,
+    ...makeExecution({ status, prompt: 'hi', command: ['claude', '-p', 'hi'] }),
     logs,
     logs_truncated: logsTruncated,
   }

@@ -1,59 +1,21 @@
 import { enableAutoUnmount, flushPromises } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { setApiKey } from '@/api/client'
-import type { Bot, Execution } from '@/api/types'
 import { fakeServer, type FakeServer, type Routes } from './support/fakeServer'
+import { makeBot, makeExecution } from './support/fixtures'
 import { mountApp, settle } from './support/mountApp'
 import { MockEventSource } from './support/mockEventSource'
 
-const bot = {
-  id: 'b1',
-  name: 'reviewer',
-  prompt_template: 'Review {pr_url}',
-  backend_type: 'claude',
+const bot = makeBot({
   trigger_source: 'scheduled',
-  enabled: true,
-  model: null,
-  allowed_tools: null,
-  paths: [],
-  timeout_seconds: 600,
-  sigterm_grace_seconds: 5,
-  command: null,
   schedule_type: 'daily',
   schedule_time: '09:00',
-  schedule_day: null,
-  cron_expression: null,
   schedule_timezone: 'UTC',
   next_run_at: '2026-11-25T09:00:00Z',
-  has_webhook_secret: false,
-  match_field_path: null,
-  match_field_value: null,
-  text_field_path: null,
-  detection_keyword: null,
-  repositories: [],
-  include_drafts: false,
-  created_at: '2026-11-24T10:00:00Z',
-  updated_at: '2026-11-24T10:00:00Z',
   last_execution: { id: 'e1', status: 'failed', started_at: '2026-11-24T10:00:00Z', finished_at: '2026-11-24T10:01:00Z' },
-} satisfies Bot
+})
 
-const execution = {
-  id: 'e1',
-  trigger_id: 'b1',
-  trigger_name: 'reviewer',
-  trigger_type: 'manual',
-  status: 'running',
-  backend_type: 'claude',
-  prompt: 'Review it',
-  command: ['claude', '-p', 'Review it'],
-  created_at: '2026-11-24T10:00:00Z',
-  started_at: '2026-11-24T10:00:01Z',
-  finished_at: null,
-  duration_ms: null,
-  exit_code: null,
-  error_message: null,
-  usage: null,
-} satisfies Execution
+const execution = makeExecution()
 
 let handlers: Routes
 let server: FakeServer

@@ -72,15 +72,11 @@ export interface Bot {
  * Fields a client may send when creating or updating a bot (updates may be
  * partial). An absent field keeps its stored value, or the server default.
  */
-export interface BotInput {
-  name: string
-  prompt_template: string
-  backend_type: BackendType
-  trigger_source: TriggerSource
-  enabled: boolean
-  model: string | null
-  allowed_tools: string | null
-  paths: string[]
+export interface BotInput
+  extends Pick<
+    Bot,
+    'name' | 'prompt_template' | 'backend_type' | 'trigger_source' | 'enabled' | 'model' | 'allowed_tools' | 'paths'
+  > {
   timeout_seconds?: number
   sigterm_grace_seconds?: number
   command?: string[]

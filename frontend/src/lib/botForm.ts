@@ -60,7 +60,7 @@ export function emptyBotForm(): BotFormState {
     model: '',
     allowed_tools: '',
     paths: [],
-    timeout_seconds: '3600',
+    timeout_seconds: '600',
     sigterm_grace_seconds: '10',
     enabled: true,
     trigger_source: 'manual',

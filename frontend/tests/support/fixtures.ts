@@ -1,0 +1,58 @@
+import type { Bot, Execution } from '@/api/types'
+
+/** A stored bot as the API returns it: manual, never run; a test overrides what it needs. */
+export function makeBot(overrides: Partial<Bot> = {}): Bot {
+  return {
+    id: 'b1',
+    name: 'reviewer',
+    prompt_template: 'Review {pr_url}',
+    backend_type: 'claude',
+    trigger_source: 'manual',
+    enabled: true,
+    model: null,
+    allowed_tools: null,
+    paths: [],
+    timeout_seconds: 600,
+    sigterm_grace_seconds: 5,
+    command: null,
+    schedule_type: null,
+    schedule_time: null,
+    schedule_day: null,
+    cron_expression: null,
+    schedule_timezone: null,
+    next_run_at: null,
+    has_webhook_secret: false,
+    match_field_path: null,
+    match_field_value: null,
+    text_field_path: null,
+    detection_keyword: null,
+    repositories: [],
+    include_drafts: false,
+    created_at: '2026-11-24T10:00:00Z',
+    updated_at: '2026-11-24T10:00:00Z',
+    last_execution: null,
+    ...overrides,
+  }
+}
+
+/** A running manual execution of bot b1 as the API returns it; a test overrides what it needs. */
+export function makeExecution(overrides: Partial<Execution> = {}): Execution {
+  return {
+    id: 'e1',
+    trigger_id: 'b1',
+    trigger_name: 'reviewer',
+    trigger_type: 'manual',
+    status: 'running',
+    backend_type: 'claude',
+    prompt: 'Review it',
+    command: ['claude', '-p', 'Review it'],
+    created_at: '2026-11-24T10:00:00Z',
+    started_at: '2026-11-24T10:00:01Z',
+    finished_at: null,
+    duration_ms: null,
+    exit_code: null,
+    error_message: null,
+    usage: null,
+    ...overrides,
+  }
+}
