@@ -113,6 +113,39 @@ def test_kill_9_mid_run_leaves_an_interrupted_execution_with_its_lines(
     assert "server stopped" in stored["error_message"]
 
 
+def test_a_graceful_stop_interrupts_running_clis_and_kills_their_groups(
+    start_server: StartServer, fake_env: dict[str, str], marker: str, tmp_path
+) -> None:
+    server, port = start_server(**fake_env)
+    base = f"http://127.0.0.1:{port}"
+    pidfile = tmp_path / "grandchild.pid"
+    execution_id = _create_and_run(
+        base, f"{marker}\nfake: grandchild {pidfile}\nfake: lines 2 rate=100\nfake: sleep 120"
+    )
+    _read_stream(f"{base}/admin/executions/{execution_id}/stream", until_seq=2)
+    grandchild = int(pidfile.read_text())
+    server.signal_process(signal.SIGTERM)
+    server.wait(timeout=30)
+    assert "shutdown complete" in server.output
+    assert _processes_mentioning(marker) == [], "the CLI and its group are gone"
+    assert not Path(f"/proc/{grandchild}").exists() or _zombie(grandchild)
+
+    _, port = start_server(**fake_env)
+    stored = httpx.get(
+        f"http://127.0.0.1:{port}/admin/executions/{execution_id}", headers=AUTH
+    ).json()
+    assert stored["status"] == "interrupted"
+    assert stored["error_message"] == "the server shut down while it was running"
+    assert [line["seq"] for line in stored["logs"]] == [1, 2]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_a_client_that_never_reads_does_not_hold_up_the_run_or_other_viewers(
     start_server: StartServer, fake_env: dict[str, str], marker: str
 ) -> None:
