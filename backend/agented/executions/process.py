@@ -15,6 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 
 READ_CHUNK = 256 * 1024
 MAX_LINE_BYTES = 256 * 1024
@@ -56,6 +57,26 @@ def split_lines(pending: bytes, chunk: bytes) -> tuple[list[str], bytes]:
         lines.append(_decode(rest[:cut]))
         rest = rest[cut:]
     return lines, rest
+
+
+def process_start_time(pid: int) -> str | None:
+    """When `pid` started (clock ticks since boot, from /proc), to tell it from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def kill_orphaned_group(group: int, started: str) -> bool:
+    """SIGKILL a process group left by a crashed server, if its leader is still that process."""
+    if process_start_time(group) != started:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+        return True
+    return False
 
 
 class CliProcess:

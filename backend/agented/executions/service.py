@@ -29,7 +29,7 @@ from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .logs import ExecutionLogService
 from .output import OutputObserver, RateLimit
-from .process import CliProcess
+from .process import CliProcess, kill_orphaned_group, process_start_time
 from .templates import render
 
 logger = logging.getLogger(__name__)
@@ -206,10 +206,15 @@ class ExecutionService:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def recover(self) -> None:
-        """Mark what a crashed predecessor left active as `interrupted`."""
-        leftovers = await self._executions.interrupt_leftovers()
-        if leftovers:
-            logger.warning("marked %d execution(s) left by a crash as interrupted", len(leftovers))
+        """Mark what a crashed predecessor left active as `interrupted`; stop its CLIs."""
+        groups = await self._executions.interrupt_leftovers()
+        killed = sum(kill_orphaned_group(group, started) for group, started in groups)
+        if groups or killed:
+            logger.warning(
+                "a crashed server left executions running: marked them interrupted, "
+                "stopped %d CLI process group(s) still alive",
+                killed,
+            )
 
     async def _execute(self, run: _Run) -> None:
         outcome = Outcome("failed", error_message="internal error")
@@ -273,6 +278,9 @@ class ExecutionService:
             return Outcome(
                 "failed", error_message=f"{program}: cannot start: {error.strerror or error}"
             )
+        await self._executions.record_process(
+            run.execution.id, process.pid, process_start_time(process.pid)
+        )
 
         def sink(stream: str, lines: list[str], timestamp: float) -> None:
             for line in lines:

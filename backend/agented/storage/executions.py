@@ -16,7 +16,8 @@ INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 def _execution(row: sqlite3.Row) -> Execution:
     values = dict(row)
-    del values["seq"]  # storage order only
+    for internal in ("seq", "process_group", "process_started"):  # not part of the record
+        del values[internal]
     values["command"] = tuple(from_json(values["command"]))
     values["usage"] = from_json(values["usage"])
     return Execution(**values)
@@ -189,16 +190,26 @@ class ExecutionRepository:
 
         return await self._db.read(select)
 
-    async def interrupt_leftovers(self) -> list[str]:
-        """Mark executions a crashed server left queued or running as `interrupted`."""
+    async def record_process(self, execution_id: str, group: int, started: str | None) -> None:
+        await self._db.write(
+            lambda connection: connection.execute(
+                "UPDATE executions SET process_group = ?, process_started = ? WHERE id = ?",
+                (group, started, execution_id),
+            )
+        )
 
-        def update(connection: sqlite3.Connection) -> list[str]:
-            ids = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT id FROM executions WHERE status IN ('queued', 'running')"
-                )
-            ]
+    async def interrupt_leftovers(self) -> list[tuple[int, str]]:
+        """Mark what a crashed server left queued or running as `interrupted`.
+
+        Returns the process groups (and leader start times) those executions ran in.
+        """
+
+        def update(connection: sqlite3.Connection) -> list[tuple[int, str]]:
+            rows = connection.execute(
+                "SELECT id, process_group, process_started FROM executions"
+                " WHERE status IN ('queued', 'running')"
+            ).fetchall()
+            ids = [row[0] for row in rows]
             if ids:
                 connection.execute(
                     "UPDATE executions SET status = 'interrupted', finished_at = ?,"
@@ -206,7 +217,7 @@ class ExecutionRepository:
                     f" WHERE id IN ({placeholders(len(ids))})",
                     (iso(utc_now()), INTERRUPTED_BY_CRASH, *ids),
                 )
-            return ids
+            return [(row[1], row[2]) for row in rows if row[1] is not None and row[2]]
 
         return await self._db.write(update)
 

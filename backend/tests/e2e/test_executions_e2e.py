@@ -1,4 +1,4 @@
-"""Executions under a real Hypercorn server: crash recovery and a client that never reads."""
+"""Executions under a real Hypercorn server: crashes, graceful stops, a client that never reads."""
 
 from __future__ import annotations
 
@@ -103,8 +103,12 @@ def test_kill_9_mid_run_leaves_an_interrupted_execution_with_its_lines(
     )
     server.signal_group(signal.SIGKILL)
     server.wait(timeout=30)
+    assert _processes_mentioning(marker), "the CLI outlived the crashed server (own session)"
 
-    _restarted, port = start_server(**fake_env)
+    _, port = start_server(**fake_env)
+    _wait_until(  # SIGKILL was sent during startup; the kernel finishes it off
+        lambda: _processes_mentioning(marker) == [], "the next start to stop the orphaned CLI"
+    )
     stored = httpx.get(
         f"http://127.0.0.1:{port}/admin/executions/{execution_id}", headers=AUTH
     ).json()
