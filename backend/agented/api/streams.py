@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from quart import Blueprint, Quart, Response, current_app, jsonify
 from quart_schema import document_response, validate_request
 
-from ..events.sse import Receive, Send, send_json, stream_headers
+from ..events.sse import Receive, Send, StreamHub, send_json, stream_headers
 from ..executions.stream import ExecutionStream
 from ..models import iso_from_unix
 from ..runtime import runtime_of
@@ -59,6 +59,20 @@ class StreamRoutes:
         if match is None:
             await self._inner(scope, receive, send)
             return
+        opened = await self._open(scope, send, match.group(1))
+        if opened is None:
+            return
+        hub, source, cursor = opened
+        if await hub.serve(source, cursor, send, receive):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _open(
+        self, scope: dict[str, Any], send: Send, execution_id: str
+    ) -> tuple[StreamHub, ExecutionStream, int] | None:
+        """Check the request and start the response; None if it was answered with an error.
+
+        A separate coroutine, so that what it needed is freed before the (long) stream.
+        """
         request_id = choose_request_id(_header(scope, b"x-request-id"))
         extra = scope.get(RESPONSE_HEADERS, ())
 
@@ -69,25 +83,23 @@ class StreamRoutes:
             await refuse(
                 405, f"method {scope['method']} is not allowed on {scope['path']}", allow="GET"
             )
-            return
+            return None
         cursor = _resume_cursor(scope)
         if cursor is None:
             await refuse(400, "Last-Event-ID must be a non-negative integer")
-            return
+            return None
         services = runtime_of(self._app)
         if services is None or services.stopping.is_set():
             await refuse(503, "the server is not serving")
-            return
-        execution_id = match.group(1)
+            return None
         live = services.logs.topic(execution_id) is not None  # no database trip for live ones
         if not live and await services.executions.get(execution_id) is None:
             await refuse(404, f"execution {execution_id} not found")
-            return
+            return None
         headers = [*stream_headers(request_id), *extra]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         source = ExecutionStream(execution_id, services.logs, services.executions)
-        if await services.streams.serve(source, cursor, send, receive):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return services.streams, source, cursor
 
 
 blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")

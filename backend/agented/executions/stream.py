@@ -12,6 +12,8 @@ from .service import complete_event, status_event
 
 
 class ExecutionStream:
+    __slots__ = ("_execution_id", "_executions", "_logs")
+
     def __init__(
         self, execution_id: str, logs: ExecutionLogService, executions: ExecutionRepository
     ) -> None:
