@@ -15,11 +15,6 @@ ExecutionStatus = Literal[
 ]
 LogStream = Literal["stdout", "stderr"]
 
-ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "running"})
-FINAL_STATUSES: frozenset[str] = frozenset(
-    {"success", "failed", "timeout", "cancelled", "interrupted"}
-)
-
 
 def new_id(prefix: str) -> str:
     """An opaque, URL-safe id whose prefix tells what it names (bot_, exe_, rty_)."""
@@ -91,10 +86,6 @@ class Execution:
     retry_of: str | None
     attempt: int
     log_lines: int
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ that line, whether the execution is still running or long finished.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,8 +22,6 @@ from ..security.policy import POLICY_KEY, STREAM_PATH, SecurityPolicy
 from .errors import error_response
 from .request_id import choose_request_id
 from .schemas import StreamTokenOut, StreamTokenRequest
-
-EXECUTION_STREAM = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # = STREAM_PATH
 
 ASGIApp = Any
 
@@ -55,7 +52,7 @@ class StreamRoutes:
         self._inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        match = EXECUTION_STREAM.match(scope["path"]) if scope["type"] == "http" else None
+        match = STREAM_PATH.match(scope["path"]) if scope["type"] == "http" else None
         if match is None:
             await self._inner(scope, receive, send)
             return

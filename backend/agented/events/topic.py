@@ -32,14 +32,6 @@ class Topic:
         self._viewers: set[Wakeup] = set()
         self._wake_scheduled = False
 
-    @property
-    def closed(self) -> bool:
-        return self.final is not None
-
-    @property
-    def unpersisted(self) -> int:
-        return self.last_seq - self.persisted_seq
-
     def append(self, seq: int, payload: bytes) -> None:
         if seq != self.last_seq + 1:
             raise ValueError(f"topic {self.key}: expected event {self.last_seq + 1}, got {seq}")

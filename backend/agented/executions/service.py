@@ -111,13 +111,12 @@ class ExecutionService:
         logs: ExecutionLogService,
         *,
         max_concurrent: int,
-        on_rate_limited: RateLimitHandler | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self._executions = executions
         self._logs = logs
         self._max_concurrent = max_concurrent
-        self._on_rate_limited = on_rate_limited
+        self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
         self._environ = {
             k: v
             for k, v in (os.environ if environ is None else environ).items()

@@ -15,7 +15,7 @@ from .stream_tokens import StreamTokens
 RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-STREAM_PATH = re.compile(r"^/admin/executions/[^/]{1,100}/stream/?$")
+STREAM_PATH = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # group 1: the id
 POLICY_KEY = "agented.security"
 
 
