@@ -18,13 +18,14 @@ from .runtime import install_runtime
 from .secret_key import load_key, load_secret_key
 from .security.middleware import SecurityMiddleware
 from .security.policy import POLICY_KEY, SecurityPolicy
+from .security.routes import RouteTable
 
 
 def create_app(
     overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Quart:
     """Build the app from `environ` (default: the process environment) plus `overrides`."""
-    app = Quart("agented")
+    app = Quart("agented", static_folder=None)  # no /static route: nothing to serve
     app.config.update(load_settings(os.environ if environ is None else environ))
     app.config.update(overrides or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["AGENTED_MAX_REQUEST_BYTES"]
@@ -33,7 +34,9 @@ def create_app(
     )
     policy = SecurityPolicy.from_config(app.config, _api_keys(app.config))
     install_api(app)
-    app.asgi_app = SecurityMiddleware(app.asgi_app, policy)  # type: ignore[method-assign]
+    app.asgi_app = SecurityMiddleware(  # type: ignore[method-assign]
+        app.asgi_app, policy, RouteTable(app.url_map)
+    )
     app.extensions[POLICY_KEY] = policy
     install_runtime(app, policy)
     return app

@@ -4,7 +4,7 @@ from quart import Quart
 from quart_schema import APIKeySecurityScheme, QuartSchema, RequestSchemaValidationError
 
 from .. import __version__
-from . import bots, dashboard, executions, health, retries, streams, webhooks
+from . import bots, dashboard, docs, executions, health, retries, streams, webhooks
 from .errors import install_error_handlers
 from .request_id import install_request_ids
 from .streams import install_streams
@@ -17,12 +17,13 @@ def install_api(app: Quart) -> None:
         info={"title": "Agented API", "version": __version__},
         redoc_ui_path=None,
         scalar_ui_path=None,
+        swagger_ui_path=None,  # served by api/docs.py from a package, not a CDN
         security_schemes={"ApiKey": APIKeySecurityScheme(name="X-API-Key", in_="header")},
         security=[{"ApiKey": []}],
     )
     install_request_ids(app)
     install_error_handlers(app)
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
-    for module in (health, bots, executions, retries, webhooks, streams, dashboard):
+    for module in (health, bots, executions, retries, webhooks, streams, docs, dashboard):
         app.register_blueprint(module.blueprint)
     install_streams(app)

@@ -46,7 +46,7 @@ async def root() -> Response:
 
 @blueprint.get("/<path:path>")
 async def dashboard_path(path: str) -> Response:
-    if path.startswith(API_PREFIXES):
+    if path.lower().startswith(API_PREFIXES):  # any case: never the dashboard for an API path
         abort(404)
     candidate = (_dist() / path).resolve()
     if candidate.is_file() and candidate.is_relative_to(_dist().resolve()):

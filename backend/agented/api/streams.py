@@ -18,7 +18,8 @@ from ..executions.stream import ExecutionStream
 from ..models import iso_from_unix
 from ..runtime import runtime_of
 from ..security.middleware import RESPONSE_HEADERS
-from ..security.policy import POLICY_KEY, STREAM_PATH, SecurityPolicy
+from ..security.policy import POLICY_KEY, SecurityPolicy
+from ..security.routes import STREAM_PATH
 from .errors import error_response
 from .request_id import choose_request_id
 from .schemas import StreamTokenOut, StreamTokenRequest

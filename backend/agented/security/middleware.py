@@ -1,21 +1,27 @@
 """One ASGI layer in front of everything (Quart and the raw SSE routes) that enforces the policy.
 
-In order: a request id; the Host check (DNS rebinding); loopback-only when
-authentication is disabled; CORS preflights; rate limits; the API key (or a
-stream token on SSE routes, checked before any lookup, so a 401 never reveals
-whether something exists); JSON-only bodies on state-changing API routes; and
-security headers on every response.
+It reads like Hypercorn's own middlewares: a request is screened by an ordered
+list of small checks (`CHECKS`), the first that refuses answers with a JSON
+error, and security headers go on every response. In order: a canonical request
+target (so the checks and the router see one path), the Host (DNS rebinding),
+loopback-only when authentication is disabled, CORS preflights, the webhook rate
+limit, the API key (or a stream token on SSE routes, checked before any lookup,
+so a 401 never reveals whether something exists) with failed guesses limited per
+address, and JSON-only bodies. Which routes are public is decided by
+`routes.RouteTable` on the endpoint the router will dispatch to: deny by default.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from ..api.request_id import choose_request_id
 from ..events.sse import send_json
-from .policy import STREAM_PATH, SecurityPolicy, classify, host_of, is_loopback
+from .policy import SecurityPolicy, host_of, is_loopback
+from .routes import RouteKind, RouteTable, canonical_path_problem
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 Headers = tuple[tuple[bytes, bytes], ...]
@@ -24,17 +30,14 @@ BASE_CSP = (
     "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
     "form-action 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 )
-DOCS_CDN = "https://cdnjs.cloudflare.com"
-DOCS_CSP = (
-    "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
-    f"img-src 'self' data: {DOCS_CDN}; style-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"script-src 'self' 'unsafe-inline' {DOCS_CDN}"
-)
 CORS_ALLOW_HEADERS = "X-API-Key, Authorization, Content-Type, Last-Event-ID, X-Request-ID"
 CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KEYED_KINDS = frozenset({"admin", "stream", "readiness"})
 GENERATED_REQUEST_ID = "agented.generated_request_id"
+AUTHENTICATED = "agented.authenticated"
 RESPONSE_HEADERS = "agented.response_headers"
+JSON_ONLY = "the request body must be JSON (Content-Type: application/json)"
 
 
 class Answer:
@@ -60,15 +63,40 @@ class Answer:
             self.headers.append((b"www-authenticate", b"Bearer"))
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+@dataclass(slots=True)
+class Screening:
+    """What the checks know about one request: read once from the scope, passed to each."""
+
+    scope: dict[str, Any]
+    method: str
+    path: str
+    kind: RouteKind
+    headers: dict[str, str]
+    forwarded_for: list[str]
+    response_headers: Headers
+
+
+def _read_headers(scope: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The first value of each header (lower-cased names), and every X-Forwarded-For line."""
     found: dict[str, str] = {}
+    forwarded: list[str] = []
     for name, value in scope["headers"]:
-        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-    return found
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        found.setdefault(key, text)
+        if key == "x-forwarded-for":
+            forwarded.append(text)
+    return found, forwarded
 
 
 def _has_body(headers: dict[str, str]) -> bool:
     return headers.get("content-length", "0") not in {"", "0"} or "transfer-encoding" in headers
+
+
+def _is_json(headers: dict[str, str]) -> bool:
+    """Content-Type is application/json, compared case-insensitively, parameters allowed."""
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
 
 
 def _presented_key(headers: dict[str, str]) -> str:
@@ -78,23 +106,36 @@ def _presented_key(headers: dict[str, str]) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
+def _stream_token(scope: dict[str, Any]) -> str:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return (query.get("token") or [""])[0]
+
+
 class SecurityMiddleware:
-    def __init__(self, inner: ASGIApp, policy: SecurityPolicy) -> None:
+    def __init__(self, inner: ASGIApp, policy: SecurityPolicy, routes: RouteTable) -> None:
         self._inner = inner
         self.policy = policy
+        self._routes = routes
         hsts = (
             ((b"strict-transport-security", b"max-age=63072000; includeSubDomains"),)
             if policy.force_https
             else ()
         )
-        fixed = (
+        self._headers: Headers = (
+            (b"content-security-policy", BASE_CSP.encode()),
             (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             *hsts,
         )
-        self._headers: Headers = ((b"content-security-policy", BASE_CSP.encode()), *fixed)
-        self._docs_headers: Headers = ((b"content-security-policy", DOCS_CSP.encode()), *fixed)
+        self._checks: tuple[Callable[[Screening], Answer | None], ...] = (
+            self._check_host,
+            self._check_loopback_only,
+            self._check_preflight,
+            self._check_webhook_rate,
+            self._check_credentials,
+            self._check_json_body,
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -102,11 +143,11 @@ class SecurityMiddleware:
             return
         # The checks run in a plain function, so nothing they looked at stays alive for as
         # long as a (possibly hours-long) stream does.
-        request_id, extra, answer = self._screen(scope)
+        request_id, extra, kind, answer = self._screen(scope)
         if answer is not None:
             await self._answer(send, request_id, extra, answer)
             return
-        if STREAM_PATH.match(scope["path"]):
+        if kind == "stream":
             # Streams add the headers themselves: no extra call on every chunk they write.
             scope[RESPONSE_HEADERS] = extra
             await self._inner(scope, receive, send)
@@ -119,67 +160,129 @@ class SecurityMiddleware:
 
         await self._inner(scope, receive, send_with_headers)
 
-    def _screen(self, scope: dict[str, Any]) -> tuple[str, Headers, Answer | None]:
-        """Apply the policy: the request id, the response headers, and a refusal if any."""
-        policy = self.policy
-        headers = _headers(scope)
+    def _screen(self, scope: dict[str, Any]) -> tuple[str, Headers, RouteKind, Answer | None]:
+        """The request id, the response headers, the route's kind, and a refusal if any."""
+        headers, forwarded_for = _read_headers(scope)
         request_id = choose_request_id(headers.get("x-request-id", ""))
         scope[GENERATED_REQUEST_ID] = request_id != headers.get("x-request-id")
         scope["headers"] = [
             *(h for h in scope["headers"] if h[0].lower() != b"x-request-id"),
             (b"x-request-id", request_id.encode()),
         ]
+        scope[AUTHENTICATED] = False
+        if problem := canonical_path_problem(scope):
+            return request_id, self._headers, "admin", Answer(400, problem)
         method, path = scope["method"], scope["path"]
-        kind = classify(method, path)
-        extra = self._response_headers(path, kind, headers.get("origin", ""))
-        if host_of(headers.get("host", "")) not in policy.allowed_hosts:
-            return (
-                request_id,
-                extra,
-                Answer(400, "this Host is not served here (see AGENTED_ALLOWED_HOSTS)"),
-            )
-        server = scope.get("server") or ("", 0)
-        if not policy.auth_enabled and server[0] and not is_loopback(server[0]):
-            return (
-                request_id,
-                extra,
-                Answer(403, "authentication is disabled, so only loopback is served"),
-            )
-        if method == "OPTIONS" and "access-control-request-method" in headers:
-            return request_id, extra, self._preflight(extra)
-        peer = (scope.get("client") or ("unknown", 0))[0]
-        client = policy.client_address(peer, headers.get("x-forwarded-for", ""))
-        if kind == "webhook" and (wait := policy.webhook_limit.take(client)):
-            return request_id, extra, Answer(429, "too many webhook requests", retry_after=wait)
-        if kind in {"admin", "stream"} and (wait := policy.failure_limit.retry_after(client)):
-            return (
-                request_id,
-                extra,
-                Answer(429, "too many failed authentications", retry_after=wait),
-            )
-        if kind in {"admin", "stream", "readiness"}:
-            key = self._authenticate(scope, headers, kind)
-            scope["agented.authenticated"] = key is not None
-            if key is None and kind != "readiness":
-                if _presented_key(headers) or b"token=" in scope.get("query_string", b""):
-                    policy.failure_limit.take(client)  # a guess; a missing key is not one
-                return request_id, extra, Answer(401, "missing or invalid API key", bearer=True)
-            bucket = key if policy.auth_enabled else client  # without keys, per address
-            if kind == "admin" and (wait := policy.admin_limit.take(bucket or "")):
-                return request_id, extra, Answer(429, "too many requests", retry_after=wait)
-        content_type = headers.get("content-type", "").split(";")[0].strip()
-        if (
-            kind == "admin"
-            and method in STATE_CHANGING
-            and _has_body(headers)
-            and content_type != "application/json"
-        ):
-            return (
-                request_id,
-                extra,
-                Answer(415, "the request body must be JSON (Content-Type: application/json)"),
-            )
-        return request_id, extra, None
+        kind = self._routes.kind(method, path)
+        extra = self._response_headers(kind, headers.get("origin", ""))
+        screening = Screening(scope, method, path, kind, headers, forwarded_for, extra)
+        for check in self._checks:
+            if (answer := check(screening)) is not None:
+                return request_id, extra, kind, answer
+        return request_id, extra, kind, None
+
+    # The checks, in the order they run. Each returns a refusal, or None to go on.
+
+    def _check_host(self, request: Screening) -> Answer | None:
+        if host_of(request.headers.get("host", "")) in self.policy.allowed_hosts:
+            return None
+        return Answer(400, "this Host is not served here (see AGENTED_ALLOWED_HOSTS)")
+
+    def _check_loopback_only(self, request: Screening) -> Answer | None:
+        server = request.scope.get("server") or ("", 0)
+        if self.policy.auth_enabled or not server[0] or is_loopback(server[0]):
+            return None
+        return Answer(403, "authentication is disabled, so only loopback is served")
+
+    def _check_preflight(self, request: Screening) -> Answer | None:
+        if request.method != "OPTIONS" or "access-control-request-method" not in request.headers:
+            return None
+        if not any(name == b"access-control-allow-origin" for name, _ in request.response_headers):
+            return Answer(403, "origin not allowed")
+        return Answer(
+            204,
+            None,
+            headers=(
+                (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
+                (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
+                (b"access-control-max-age", b"600"),
+            ),
+        )
+
+    def _check_webhook_rate(self, request: Screening) -> Answer | None:
+        if request.kind != "webhook":
+            return None
+        if wait := self.policy.webhook_limit.take(self._client(request)):
+            return Answer(429, "too many webhook requests", retry_after=wait)
+        return None
+
+    def _check_credentials(self, request: Screening) -> Answer | None:
+        """A valid key (or stream token) always passes; wrong ones are limited per address.
+
+        The failure limit never blocks a right key: all local clients share one
+        address, and one bad script must not lock the dashboard out. Guessing is
+        kept out by the keys themselves (256 random bits when generated).
+        """
+        if request.kind not in KEYED_KINDS:
+            return None
+        policy = self.policy
+        key = self._authenticate(request)
+        if key is not None:
+            request.scope[AUTHENTICATED] = True
+            bucket = key if policy.auth_enabled else self._client(request)  # no keys: per address
+            if request.kind == "admin" and (wait := policy.admin_limit.take(bucket)):
+                return Answer(429, "too many requests", retry_after=wait)
+            return None
+        guessed = bool(_presented_key(request.headers)) or (
+            request.kind == "stream" and bool(_stream_token(request.scope))
+        )
+        if guessed and (wait := policy.failure_limit.take(self._client(request))):
+            return Answer(429, "too many failed authentications", retry_after=wait)
+        if request.kind == "readiness" and not guessed:
+            return None  # anonymous readiness: the short answer, no details
+        return Answer(401, "missing or invalid API key", bearer=True)
+
+    def _check_json_body(self, request: Screening) -> Answer | None:
+        """JSON only where a browser could otherwise post a form or text cross-site.
+
+        Webhook receivers take JSON always (a cross-site `text/plain` POST needs no
+        preflight, so without this any web page could fire a bot); admin routes
+        whenever a state-changing request carries a body.
+        """
+        if request.method not in STATE_CHANGING or _is_json(request.headers):
+            return None
+        if request.kind == "webhook" or (request.kind == "admin" and _has_body(request.headers)):
+            return Answer(415, JSON_ONLY)
+        return None
+
+    def _client(self, request: Screening) -> str:
+        peer = (request.scope.get("client") or ("unknown", 0))[0]
+        return self.policy.client_address(peer, request.forwarded_for)
+
+    def _authenticate(self, request: Screening) -> str | None:
+        """The matching key (or a stand-in for a valid stream token or disabled auth), else None."""
+        policy = self.policy
+        if not policy.auth_enabled:
+            return "anonymous"
+        presented = _presented_key(request.headers)
+        if presented and (key := policy.key_matching(presented)):
+            return key
+        if request.kind == "stream":
+            token = _stream_token(request.scope)
+            if token and policy.stream_tokens.allows(token, request.path):
+                return "stream-token"
+        return None
+
+    def _response_headers(self, kind: RouteKind, origin: str) -> Headers:
+        """The security headers (shared, built once) plus CORS headers for allowed origins."""
+        if not (origin and kind in KEYED_KINDS and origin in self.policy.cors_origins):
+            return self._headers
+        return (
+            *self._headers,
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-expose-headers", b"X-Request-ID"),
+            (b"vary", b"Origin"),
+        )
 
     @staticmethod
     async def _answer(send: Any, request_id: str, extra: Headers, answer: Answer) -> None:
@@ -194,48 +297,4 @@ class SecurityMiddleware:
             {"error": answer.message},
             request_id,
             extra=[*extra, *answer.headers],
-        )
-
-    def _authenticate(
-        self, scope: dict[str, Any], headers: dict[str, str], kind: str
-    ) -> str | None:
-        """The matching key (or a stand-in for a valid stream token or disabled auth), else None."""
-        policy = self.policy
-        if not policy.auth_enabled:
-            return "anonymous"
-        presented = _presented_key(headers)
-        if presented and (key := policy.key_matching(presented)):
-            return key
-        if kind == "stream":
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            token = (query.get("token") or [""])[0]
-            if token and policy.stream_tokens.allows(token, scope["path"]):
-                return "stream-token"
-        return None
-
-    def _response_headers(self, path: str, kind: str, origin: str) -> Headers:
-        """The security headers (shared, built once) plus CORS headers for allowed origins."""
-        shared = self._docs_headers if path == "/docs" else self._headers
-        api = kind in {"admin", "stream", "readiness"}
-        if not (origin and api and origin in self.policy.cors_origins):
-            return shared
-        return (
-            *shared,
-            (b"access-control-allow-origin", origin.encode()),
-            (b"access-control-expose-headers", b"X-Request-ID"),
-            (b"vary", b"Origin"),
-        )
-
-    @staticmethod
-    def _preflight(extra: Headers) -> Answer:
-        if not any(name == b"access-control-allow-origin" for name, _ in extra):
-            return Answer(403, "origin not allowed")
-        return Answer(
-            204,
-            None,
-            headers=[
-                (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
-                (b"access-control-allow-headers", CORS_ALLOW_HEADERS.encode()),
-                (b"access-control-max-age", b"600"),
-            ],
         )

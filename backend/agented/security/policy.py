@@ -1,4 +1,4 @@
-"""Who may reach what: the request classes, the allowed hosts, the keys and the limits."""
+"""Who may reach the server: the allowed hosts, the keys, the client address and the limits."""
 
 from __future__ import annotations
 
@@ -7,29 +7,13 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from .rate_limit import RateLimiter
 from .stream_tokens import StreamTokens
 
-RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
-
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-STREAM_PATH = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # group 1: the id
 POLICY_KEY = "agented.security"
-
-
-def classify(method: str, path: str) -> RouteKind:
-    """Which rules apply to a request, from its method and path alone."""
-    if path.startswith("/api/webhooks/") or (path == "/" and method == "POST"):
-        return "webhook"
-    if path == "/health/readiness":
-        return "readiness"
-    if STREAM_PATH.match(path):
-        return "stream"
-    if path.startswith(("/admin/", "/api/")) or path in {"/admin", "/api"}:
-        return "admin"
-    return "public"
 
 
 def is_loopback(host: str) -> bool:
@@ -41,12 +25,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def host_of(header: str) -> str:
-    """The host name of a Host header, without port or IPv6 brackets, lower-cased."""
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_.])?")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def host_of(header: str) -> str | None:
+    """The host of a Host header, lower-cased, without port or IPv6 brackets; None if malformed.
+
+    Strict on purpose: anything after the closing bracket of an IPv6 literal other
+    than a port (`[::1]junk`), or a name with characters no host name has, must not
+    be read as one of the allowed hosts.
+    """
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+        address, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not (rest[0] == ":" and _PORT.fullmatch(rest[1:]))):
+            return None
+        return address if _is_ipv6(address) else None
+    if header.count(":") > 1:  # a bare IPv6 literal, as some clients send it
+        return header if _is_ipv6(header) else None
+    name, colon, port = header.partition(":")
+    if colon and not _PORT.fullmatch(port):
+        return None
+    return name if _HOST_NAME.fullmatch(name) else None
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -93,19 +101,46 @@ class SecurityPolicy:
                 found = key
         return found
 
-    def client_address(self, peer: str, forwarded_for: str) -> str:
-        """The client's IP: the peer, or behind a trusted proxy the last untrusted forwarded hop."""
-        if not (forwarded_for and self._trusted(peer)):
+    def client_address(self, peer: str, forwarded_for: Iterable[str]) -> str:
+        """The client's IP: the peer, or behind trusted proxies the right-most untrusted hop.
+
+        `forwarded_for` is every X-Forwarded-For header in order: a proxy may append
+        its own header line after one the client sent, so reading only the first
+        would let the client choose its address. Hops are read from the right
+        (nearest) while they are trusted proxies; the first that is not is the
+        client. A hop that is not an IP address ends the walk at the last good one:
+        nothing to the left of a forged hop can be believed.
+        """
+        if not self._trusted(peer):
             return peer
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        hops = [hop.strip() for line in forwarded_for for hop in line.split(",")]
+        client = peer
         for hop in reversed(hops):
-            if not self._trusted(hop):
-                return hop
-        return hops[0] if hops else peer
+            address = _ip_text(hop)
+            if address is None:
+                return client
+            client = address
+            if not self._trusted(address):
+                return address
+        return client
 
     def _trusted(self, address: str) -> bool:
+        if not self.trusted_proxies:
+            return False
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
         return any(ip in network for network in self.trusted_proxies)
+
+
+def _ip_text(hop: str) -> str | None:
+    """The IP address in one forwarded hop (`1.2.3.4`, `1.2.3.4:5678`, `[::1]:80`), else None."""
+    if hop.startswith("["):
+        hop = hop[1:].partition("]")[0]
+    elif hop.count(":") == 1:
+        hop = hop.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(hop))
+    except ValueError:
+        return None

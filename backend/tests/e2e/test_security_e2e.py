@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import httpx
@@ -63,3 +64,41 @@ def test_keys_in_query_strings_never_reach_the_access_log(start_server: StartSer
     server.wait_for_output(r'"GET /health/liveness 1\.1" 200', timeout=10)
     assert secret not in server.output
     assert TEST_API_KEY not in server.output
+
+
+def raw_request(port: int, target: str, *, method: str = "GET", host: str = "127.0.0.1") -> int:
+    """Send a request line exactly as written (no client normalises it) and return the status."""
+    body = b'{"name": "x", "prompt_template": "id", "backend_type": "command"}'
+    head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+    if method == "POST":
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head.encode() + b"\r\n" + (body if method == "POST" else b""))
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return int(received.split(b" ", 2)[1])
+
+
+def test_no_spelling_of_an_admin_path_passes_without_a_key_on_a_real_server(
+    start_server: StartServer,
+) -> None:
+    _, port = start_server()
+    for target in (
+        "//admin/triggers",
+        "/%2Fadmin/triggers",
+        "/%2fadmin/triggers",
+        "http://anything/admin/triggers",
+        "/./admin/triggers",
+        "/x/../admin/triggers",
+        "/admin/triggers%00",
+    ):
+        assert raw_request(port, target) == 400, target
+        assert raw_request(port, target, method="POST") == 400, target
+    assert raw_request(port, "/admin/triggers") == 401
+    assert raw_request(port, "/admin/triggers/") == 404, "the dashboard, which has no such file"
+    assert raw_request(port, "/ADMIN/triggers") == 404
+    assert raw_request(port, "/admin/triggers", host="[::1]junk") == 400
+    assert raw_request(port, "/health/liveness") == 200
+    bots = httpx.get(f"http://127.0.0.1:{port}/admin/triggers", headers=AUTH, timeout=10)
+    assert bots.json()["triggers"] == [], "no bot was created by any of them"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.keys import TEST_API_KEY
 
 NO_KEY = {"X-API-Key": ""}
+STREAM = "/admin/executions/exe_none/stream"
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +59,7 @@ async def test_several_keys_allow_rotation(make_app) -> None:
         assert (await client.get(BOTS, headers={"X-API-Key": "new-key-123"})).status_code == 401
 
 
-async def test_failed_authentications_are_rate_limited(make_app) -> None:
+async def test_failed_authentications_are_rate_limited_per_address(make_app) -> None:
     app = make_app(AGENTED_RATE_LIMIT_AUTH_FAILURES=(3, 60))
     async with app.test_app():
         client = app.test_client()
@@ -66,8 +68,42 @@ async def test_failed_authentications_are_rate_limited(make_app) -> None:
         blocked = await client.get(BOTS, headers={"X-API-Key": "guess"})
         assert blocked.status_code == 429
         assert int(blocked.headers["Retry-After"]) > 0
-        locked_out = await client.get(BOTS)
-        assert locked_out.status_code == 429, "no more guesses, not even a right one, for a while"
+        assert await blocked.get_json() == {"error": "too many failed authentications"}
+        token = await client.get(f"{STREAM}?token=forged", headers=NO_KEY)
+        assert token.status_code == 429, "forged stream tokens count as guesses too"
+        elsewhere = await client.get(
+            BOTS, headers={"X-API-Key": "guess"}, scope_base={"client": ("192.0.2.9", 1)}
+        )
+        assert elsewhere.status_code == 401, "another address is not limited"
+
+
+async def test_a_valid_key_always_passes_even_from_a_locked_out_address(make_app) -> None:
+    app = make_app(AGENTED_RATE_LIMIT_AUTH_FAILURES=(2, 60))
+    async with app.test_app():
+        client = app.test_client()
+        for _ in range(3):
+            await client.get(BOTS, headers={"X-API-Key": "guess"})
+        assert (await client.get(BOTS, headers={"X-API-Key": "guess"})).status_code == 429
+        assert (await client.get(BOTS)).status_code == 200, "the dashboard is not locked out"
+        assert (await client.get("/health/readiness")).status_code == 200
+        path = f"{STREAM}"
+        issued = await client.post("/admin/stream-tokens", json={"path": path})
+        token = (await issued.get_json())["token"]
+        assert await stream_status(client, f"{path}?token={token}", NO_KEY) == 404, "token ok"
+
+
+async def test_readiness_counts_wrong_keys_like_every_route(make_app) -> None:
+    app = make_app(AGENTED_RATE_LIMIT_AUTH_FAILURES=(2, 60))
+    async with app.test_app():
+        client = app.test_client()
+        statuses = [
+            (await client.get("/health/readiness", headers={"X-API-Key": "guess"})).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [401, 401, 429], "a wrong key is refused, not answered in short"
+        anonymous = await client.get("/health/readiness", headers=NO_KEY)
+        assert anonymous.status_code == 200, "no key at all is not a guess"
+        assert set(await anonymous.get_json()) == {"status", "timestamp"}
 
 
 async def test_requests_without_a_key_are_not_counted_as_guesses(make_app) -> None:
@@ -109,6 +145,34 @@ async def test_webhook_receivers_need_no_key(client) -> None:
     github = await client.post("/api/webhooks/github", json={}, headers=NO_KEY)
     assert github.status_code == 401
     assert "GITHUB_WEBHOOK_SECRET" in (await github.get_json())["error"], "its own check, not ours"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""],
+)
+@pytest.mark.parametrize("path", ["/", "/api/webhooks/bots/bot_x", "/api/webhooks/github"])
+async def test_webhook_receivers_take_only_json(client, path: str, content_type: str) -> None:
+    headers = {**NO_KEY, "Content-Type": content_type} if content_type else NO_KEY
+    response = await client.post(path, data='{"text": "from a web page"}', headers=headers)
+    assert response.status_code == 415
+    assert "application/json" in (await response.get_json())["error"]
+    executions = await client.get("/admin/executions")
+    assert (await executions.get_json())["executions"] == [], "nothing fired"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "Application/JSON", "application/json; charset=utf-8"]
+)
+async def test_json_media_types_are_compared_case_insensitively(client, content_type) -> None:
+    headers = {**NO_KEY, "Content-Type": content_type}
+    assert (await client.post("/", data='{"text": "hi"}', headers=headers)).status_code == 200
+    created = await client.post(
+        BOTS,
+        data=json.dumps({"name": "x", "prompt_template": "y"}),
+        headers={"Content-Type": content_type},
+    )
+    assert created.status_code == 201
 
 
 async def test_readiness_shows_details_only_with_a_key(client) -> None:
@@ -173,6 +237,13 @@ def test_stream_tokens_expire_and_carry_their_scope() -> None:
         ("evil.example", 400),
         ("127.0.0.1.evil.example", 400),
         ("", 400),
+        ("[::1]junk", 400),
+        ("[::1]:20000junk", 400),
+        ("[::1].evil.example", 400),
+        ("localhost:http", 400),
+        ("localhost:20000:1", 400),
+        ("local host", 400),
+        ("localhost\\@evil.example", 400),
     ],
 )
 async def test_only_allowed_hosts_are_served(make_app, host: str, status: int) -> None:
@@ -188,6 +259,14 @@ def test_host_of_strips_ports_and_brackets() -> None:
     assert host_of("Example.COM:8080") == "example.com"
     assert host_of("[::1]:20000") == "::1"
     assert host_of("::1") == "::1"
+    assert host_of("[::1]") == "::1"
+
+
+@pytest.mark.parametrize(
+    "header", ["[::1]junk", "[::1", "[127.0.0.1]", "a b", "x:", "x:99999999", ":80", "::zz"]
+)
+def test_host_of_refuses_what_is_not_a_host(header: str) -> None:
+    assert host_of(header) is None
 
 
 @pytest.mark.parametrize(
@@ -240,8 +319,27 @@ async def test_security_headers_on_every_kind_of_response(client) -> None:
         assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
         assert "Strict-Transport-Security" not in response.headers
     docs = await client.get("/docs")
-    assert "cdnjs.cloudflare.com" in docs.headers["Content-Security-Policy"]
-    assert "cdnjs" not in responses[0].headers["Content-Security-Policy"]
+    assert (
+        docs.headers["Content-Security-Policy"] == responses[0].headers["Content-Security-Policy"]
+    ), "the docs page gets the same strict policy: no CDN, no inline script"
+
+
+async def test_docs_are_served_from_an_installed_package_with_no_third_party_origin(
+    client,
+) -> None:
+    page = await client.get("/docs", headers=NO_KEY)
+    assert page.status_code == 200
+    html = (await page.get_data()).decode()
+    assert "http" not in html.replace('<html lang="en">', ""), "no absolute URL: same origin only"
+    assert "<script>" not in html, "no inline script"
+    for asset in re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', html):
+        response = await client.get(asset, headers=NO_KEY)
+        assert response.status_code == 200, asset
+        assert len(await response.get_data()) > 0
+    bundle = await client.get("/docs/assets/swagger-ui-bundle.js", headers=NO_KEY)
+    assert b"SwaggerUIBundle" in await bundle.get_data()
+    assert (await client.get("/docs/assets/..%2Fdocs.py", headers=NO_KEY)).status_code == 400
+    assert (await client.get("/docs/assets/index.css", headers=NO_KEY)).status_code == 404
 
 
 async def test_hsts_when_https_is_forced(make_app) -> None:
@@ -289,6 +387,27 @@ async def test_forwarded_for_is_honoured_from_trusted_proxies(make_app) -> None:
                 scope_base=proxy,
             )
             assert response.status_code == expected
+
+
+async def test_a_client_cannot_pick_its_address_with_its_own_forwarded_for_line(make_app) -> None:
+    from ipaddress import ip_network
+
+    app = make_app(
+        AGENTED_RATE_LIMIT_WEBHOOKS=(1, 60), AGENTED_TRUSTED_PROXIES=(ip_network("127.0.0.1"),)
+    )
+    async with app.test_app():
+        client = app.test_client()
+        for forged in ("198.51.100.1", "198.51.100.2", "garbage, 198.51.100.3"):
+            # The client's own line comes first; the proxy appends the real address after it.
+            headers = [("X-Forwarded-For", forged), ("X-Forwarded-For", "203.0.113.7")]
+            response = await client.post("/", json={"forged": forged}, headers=headers)
+            expected = 200 if forged == "198.51.100.1" else 429
+            assert response.status_code == expected, forged
+        policy = app.extensions["agented.security"]
+        assert policy.client_address("127.0.0.1", ["1.1.1.1, 203.0.113.7:4711"]) == "203.0.113.7"
+        assert policy.client_address("127.0.0.1", ["1.1.1.1, forged, 127.0.0.1"]) == "127.0.0.1"
+        assert policy.client_address("127.0.0.1", ["[2001:db8::1]:80"]) == "2001:db8::1"
+        assert policy.client_address("203.0.113.9", ["1.1.1.1"]) == "203.0.113.9"
 
 
 async def test_disabled_auth_opens_the_api_on_loopback_only(make_app) -> None:

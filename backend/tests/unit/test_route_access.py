@@ -1,0 +1,139 @@
+"""Deny by default: every route the app registers needs a key unless it is on the public list.
+
+The walk covers whatever routes exist, so a route added tomorrow is checked too;
+each protected route is also tried through every spelling of its path that a
+prefix check and the router could read differently.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from quart import Quart
+
+from agented.security.routes import PUBLIC_ENDPOINTS
+
+from ..support.asgi import RawResponse, call_asgi
+from ..support.keys import TEST_API_KEY
+
+JSON = {"content-type": "application/json"}
+ARGUMENT = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
+STREAM = "/admin/executions/exe_1/stream"
+
+
+def registered_routes(app: Quart) -> list[tuple[str, str, str]]:
+    """(method, path, endpoint) for every rule, with arguments filled in."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        path = ARGUMENT.sub("x1", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, path, rule.endpoint))
+    return routes
+
+
+def refused_for_the_key(response: RawResponse) -> bool:
+    """Our 401 (a route's own 401, like GitHub's signature check, names its reason)."""
+    return response.status == 401 and response.json() == {"error": "missing or invalid API key"}
+
+
+async def send(app: Quart, method: str, path: str, **kwargs) -> RawResponse:
+    body = b"{}" if method in {"POST", "PUT"} else b""
+    return await call_asgi(app, method, path, headers=JSON, body=body, **kwargs)
+
+
+async def test_every_route_refuses_a_request_without_a_key_unless_it_is_public(
+    serving_app: Quart,
+) -> None:
+    routes = registered_routes(serving_app)
+    assert {endpoint for _, _, endpoint in routes} >= set(PUBLIC_ENDPOINTS), "list is current"
+    assert len(routes) > len(PUBLIC_ENDPOINTS), "the walk found the private routes"
+    for method, path, endpoint in routes:
+        response = await send(serving_app, method, path)
+        if endpoint in PUBLIC_ENDPOINTS:
+            assert not refused_for_the_key(response), (method, path)
+        else:
+            assert refused_for_the_key(response), (method, path, response.status)
+    assert refused_for_the_key(await send(serving_app, "GET", STREAM))
+
+
+async def test_unknown_paths_and_methods_need_a_key_too(serving_app: Quart) -> None:
+    for method, path in [
+        ("POST", "/nothing/here"),
+        ("DELETE", "/"),
+        ("PUT", "/api/webhooks/github"),
+    ]:
+        assert refused_for_the_key(await send(serving_app, method, path)), (method, path)
+
+
+def spellings(path: str) -> list[tuple[str, bytes]]:
+    """(decoded path, raw path) pairs that name `path` in other ways."""
+    rest = path[1:]
+    return [
+        (f"/{path}", f"/{path}".encode()),  # //admin/...
+        (f"/{path}", f"/%2F{rest}".encode()),  # /%2Fadmin/...
+        (f"/{path}", f"/%2f{rest}".encode()),
+        (f"/./{rest}", f"/./{rest}".encode()),
+        (f"/admin/../{rest}", f"/admin/../{rest}".encode()),
+        (f"http://anything{path}", f"http://anything{path}".encode()),  # absolute-form
+        (f"{path}\x00", f"{path}%00".encode()),
+        (f"{path}/", f"{path}/".encode()),  # trailing slash
+        (path.upper(), path.upper().encode()),  # case
+    ]
+
+
+async def test_no_spelling_of_a_private_path_reaches_its_route_without_a_key(
+    serving_app: Quart,
+) -> None:
+    private = [
+        (method, path)
+        for method, path, endpoint in registered_routes(serving_app)
+        if endpoint not in PUBLIC_ENDPOINTS
+    ]
+    private.append(("GET", STREAM))
+    for method, path in private:
+        for decoded, raw in spellings(path):
+            response = await send(serving_app, method, decoded, raw_path=raw)
+            assert response.status in {400, 401, 404}, (method, raw, response.status)
+            assert "error" in response.json(), (method, raw)
+
+
+@pytest.mark.parametrize(
+    ("decoded", "raw", "reason"),
+    [
+        ("//admin/triggers", b"//admin/triggers", "repeated slashes"),
+        ("//admin/triggers", b"/%2Fadmin/triggers", "encoded slashes"),
+        ("/admin/./triggers", b"/admin/./triggers", "segments"),
+        ("/admin/triggers/..", b"/admin/triggers/..", "segments"),
+        ("http://x/admin/triggers", b"http://x/admin/triggers", "absolute-form"),
+        ("/bots\x00.js", b"/bots%00.js", "control characters"),
+        ("/admin\\triggers", b"/admin%5Ctriggers", "encoded slashes"),
+    ],
+)
+async def test_non_canonical_targets_are_refused_with_the_reason_even_with_a_key(
+    serving_app: Quart, decoded: str, raw: bytes, reason: str
+) -> None:
+    response = await call_asgi(
+        serving_app, "GET", decoded, raw_path=raw, headers={"X-API-Key": TEST_API_KEY}
+    )
+    assert response.status == 400
+    assert reason in response.json()["error"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_key_still_opens_every_private_route_by_its_canonical_path(
+    serving_app: Quart,
+) -> None:
+    for method, path, endpoint in registered_routes(serving_app):
+        if endpoint in PUBLIC_ENDPOINTS:
+            continue
+        response = await call_asgi(
+            serving_app,
+            method,
+            path,
+            headers={**JSON, "X-API-Key": TEST_API_KEY},
+            body=b"{}" if method in {"POST", "PUT"} else b"",
+        )
+        assert response.status not in {401, 403}, (method, path, response.body)
+        if response.status == 400:  # the route's own validation, not a refused path
+            assert "not allowed in the path" not in response.json()["error"], (method, path)
