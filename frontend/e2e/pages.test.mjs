@@ -1,7 +1,7 @@
 // The overview, bots, bot and schedules pages with real data: they render without console errors.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertNoProblems, screenshotBoth } from './browser.mjs'
+import { assertNoProblems, screenshot, screenshotBoth } from './browser.mjs'
 import { createBot, runBot, setupSuite, waitForExecution, waitForFinish, withPage } from './suite.mjs'
 
 const seeded = {}
@@ -91,4 +91,25 @@ test('the bots list and a bot page render every bot and its history', { timeout:
     await screenshotBoth(page, 'bot-detail', () => settled(page))
     assertNoProblems(problems)
   })
+})
+
+test('the API docs render from the server itself under the strict Content-Security-Policy', { timeout: 60_000 }, async (t) => {
+  await withPage(
+    env,
+    t,
+    async ({ page, problems }) => {
+      const origins = new Set()
+      page.on('request', (request) => origins.add(new URL(request.url()).origin))
+      const response = await page.goto(`${env.server.url}/docs`)
+      assert.match(response.headers()['content-security-policy'], /^default-src 'self'/)
+      assert.doesNotMatch(response.headers()['content-security-policy'], /unsafe-eval|https?:/)
+      await page.locator('.swagger-ui .info .title').filter({ hasText: 'Agented API' }).waitFor()
+      await page.locator('.opblock').first().waitFor()
+      assert.ok((await page.locator('.opblock').count()) > 10, 'the operations are listed')
+      assert.deepEqual([...origins], [env.server.url], 'no request left the server')
+      await screenshot(page, 'api-docs') // Swagger UI's own layout: no overflow check
+      assertNoProblems(problems)
+    },
+    { signedIn: false },
+  )
 })
