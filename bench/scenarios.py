@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from httpio import Api, request_json
+from probes import LivenessProbe, read_stream
 from procstat import (
     MB,
     CpuWindow,
@@ -39,6 +40,11 @@ from sse_load import (
 )
 
 EMITTER = BENCH_DIR / "emit.py"
+NUL_EMITTER = BENCH_DIR / "emit_nul.py"
+NUL_LINE_BYTES = 256 * 1024  # the longest line the server keeps whole (MAX_LINE_BYTES)
+HOSTILE_VIEWERS = 3
+TARGET_LIVENESS_P99_MS = 100.0
+TARGET_RSS_GROWTH_MB = 128.0
 LINE_BYTES = 100  # size of each emitted line, newline included
 SCHEDULE_MARGIN_S = 3.0  # the load goes on this long past the minute boundary
 SCHEDULE_LATE_TARGET_MS = 1000  # "on time" for a job with minute granularity
@@ -499,6 +505,90 @@ async def flood(settings: Settings, lines: int) -> dict:
     }
 
 
+async def hostile_output(settings: Settings, total_bytes: int) -> dict:
+    """A CLI printing `total_bytes` in lines of 256 KiB NUL bytes (each a ~1.5 MB event once
+    JSON-escaped) to one live viewer, then HOSTILE_VIEWERS viewers replaying it all at once
+    from the database; /health/liveness is polled every 50 ms throughout."""
+    if settings.quick:
+        total_bytes = 32 * MB
+    lines = total_bytes // NUL_LINE_BYTES
+    timeout = 600.0
+    async with serving(settings) as (server, workdir):
+        api = Api(server.port, server.api_key)
+        go_file = workdir / "go-hostile"
+        bot = await api.create_command_bot(
+            "hostile", [sys.executable, str(NUL_EMITTER), "{prompt}"], timeout_seconds=900
+        )
+        params = {"lines": lines, "line_bytes": NUL_LINE_BYTES, "go_file": str(go_file)}
+        execution = await api.run(bot, json.dumps(params))
+        path = stream_path(execution)
+        await asyncio.sleep(1.0)  # let the run start and the worker settle
+        rss_before = rss_bytes(server.worker_pid)
+        live_probe = LivenessProbe(server.port)
+        live_probe.start()
+        emitting = Measurement(server)
+        live_viewer = asyncio.ensure_future(read_stream(server.port, path, server.api_key, timeout))
+        await asyncio.sleep(0.5)  # the live viewer is connected before the first line
+        go_file.touch()
+        log(f"printing {lines} lines of {NUL_LINE_BYTES} NUL bytes to one live viewer")
+        live = await live_viewer
+        await emitting.stop()
+        liveness_emitting = await live_probe.stop()
+        state = await api.execution(execution)
+        log(f"replaying them to {HOSTILE_VIEWERS} viewers at once")
+        replay_probe = LivenessProbe(server.port)
+        replay_probe.start()
+        replaying = Measurement(server)
+        client_cpu = own_cpu_seconds()
+        replays = await asyncio.gather(
+            *(
+                read_stream(server.port, path, server.api_key, timeout)
+                for _ in range(HOSTILE_VIEWERS)
+            )
+        )
+        await replaying.stop()
+        client_cpu = own_cpu_seconds() - client_cpu
+        liveness_replaying = await replay_probe.stop()
+        rss_after = rss_bytes(server.worker_pid)
+    peak = max(emitting.sampler.peak_rss, replaying.sampler.peak_rss)
+    growth = mb(peak - rss_before)
+    return {
+        "lines": lines,
+        "line_bytes": NUL_LINE_BYTES,
+        "output_mb": mb(lines * NUL_LINE_BYTES),
+        "execution": {k: state[k] for k in ("status", "log_lines", "duration_ms")},
+        "live_viewer": vars(live),
+        "replay_viewers": [vars(replay) for replay in replays],
+        "liveness_ms": {"while_emitting": liveness_emitting, "while_replaying": liveness_replaying},
+        "server_worker": {
+            "rss_mb_before": mb(rss_before),
+            "rss_mb_peak": mb(peak),
+            "rss_mb_after": mb(rss_after),
+            "rss_mb_growth": growth,
+            "while_emitting": emitting.worker_figures(line=lines),
+            "while_replaying": replaying.worker_figures(line=lines * HOSTILE_VIEWERS),
+        },
+        "client_cpu_percent_while_replaying": round(
+            100 * client_cpu / replaying.usage.wall_seconds, 1
+        ),
+        "machine_while_replaying": replaying.machine_figures(client_cpu),
+        "targets": {
+            "liveness_p99_ms_while_replaying": target(
+                liveness_replaying["p99"], "<=", TARGET_LIVENESS_P99_MS
+            ),
+            "liveness_p99_ms_while_emitting": target(
+                liveness_emitting["p99"], "<=", TARGET_LIVENESS_P99_MS
+            ),
+            "worker_rss_growth_mb": target(growth, "<=", TARGET_RSS_GROWTH_MB),
+            "every_viewer_got_every_line": target(
+                sum(c.log_events == lines and c.completed for c in (live, *replays)),
+                "==",
+                1 + HOSTILE_VIEWERS,
+            ),
+        },
+    }
+
+
 async def quart_baseline(settings: Settings, subscribers: int, rate: float, seconds: float) -> dict:
     """fanout_100's load on a textbook Quart SSE app (bench/quart_baseline.py)."""
     if settings.quick:
@@ -555,6 +645,12 @@ DEFAULT_SCENARIOS = (
         "flood",
         "1,000,000 lines (quick: 200,000) as fast as possible, 1 subscriber",
         lambda s: flood(s, 1_000_000),
+    ),
+    Scenario(
+        "hostile_output",
+        "256 MB (quick: 32 MB) of 256 KiB NUL-byte lines, then 3 viewers replay it;"
+        " liveness polled",
+        lambda s: hostile_output(s, 256 * MB),
     ),
 )
 QUART_BASELINE = Scenario(

@@ -29,6 +29,7 @@ def create_app(
     app.config.update(load_settings(os.environ if environ is None else environ))
     app.config.update(overrides or {})
     app.config["MAX_CONTENT_LENGTH"] = app.config["AGENTED_MAX_REQUEST_BYTES"]
+    app.config["BODY_TIMEOUT"] = app.config["AGENTED_BODY_TIMEOUT_SECONDS"]  # then 408
     app.config["SECRET_KEY"] = load_secret_key(
         app.config["SECRET_KEY"], app.config["AGENTED_SECRET_KEY_FILE"]
     )

@@ -29,7 +29,7 @@ def _path(value: str) -> Path:
     return Path(value).expanduser().resolve()
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
+def _int_at_least(minimum: int, *, maximum: int | None = None) -> Callable[[str], int]:
     def parse(value: str) -> int:
         try:
             number = int(value.strip())
@@ -37,6 +37,8 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
             raise ValueError(f"must be an integer, got {value!r}") from None
         if number < minimum:
             raise ValueError(f"must be at least {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be at most {maximum}, got {number}")
         return number
 
     return parse
@@ -67,6 +69,25 @@ def _optional_text(value: str) -> str | None:
 
 def _words(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+MIN_API_KEY_LENGTH = 16
+
+
+def _api_keys(value: str) -> tuple[str, ...]:
+    """Comma-separated keys, each long enough that guessing it is hopeless.
+
+    A valid key is never locked out (see security/middleware.py), so the
+    failure limit slows guessing but cannot stop it: the keys' length must.
+    """
+    keys = _words(value)
+    for key in keys:
+        if len(key) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"keys must be at least {MIN_API_KEY_LENGTH} characters, got one of {len(key)} "
+                "(generate one with: openssl rand -hex 32)"
+            )
+    return keys
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -151,7 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "AGENTED_API_KEY",
-        _words,
+        _api_keys,
         "",
         "Comma-separated API keys (several allow rotation); unset: the key file is used",
     ),
@@ -227,6 +248,14 @@ SETTINGS: tuple[Setting, ...] = (
         _int_at_least(1),
         str(10 * 1024 * 1024),
         "Largest request body accepted (413 above it)",
+    ),
+    Setting(
+        "AGENTED_BODY_TIMEOUT_SECONDS",
+        # Capped: a body that takes longer is an attack on the connection limit,
+        # not an upload (bodies are small JSON documents).
+        _int_at_least(1, maximum=60),
+        "10",
+        "Seconds a request body may take to arrive in full (408 after that)",
     ),
 )
 

@@ -24,6 +24,7 @@ from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
 from .hypercorn_worker import bound_addresses
+from .limits import raise_open_file_limit
 from .paths import MIGRATIONS_DIR
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
@@ -78,6 +79,7 @@ class Runtime:
     async def start(self) -> None:
         config = self._config
         on_serving(self._policy, bound_addresses())
+        raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
             lock = ServerLock(config["AGENTED_DB_PATH"])
             lock.acquire()

@@ -1,4 +1,8 @@
-"""Every error leaves as JSON `{"error": ...}` with the right status, never as a traceback."""
+"""Every error leaves as JSON `{"error": ...}` with the right status, never as a traceback.
+
+A full disk is not a crash: it answers 503 "disk full: ..." and is logged by
+the storage layer once a minute, not here once per request.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import logging
 
 from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from ..storage.disk_full import StorageFull
+from .json_body import JsonRequest
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +40,21 @@ def _message(error: HTTPException) -> str:
 
 
 def install_error_handlers(app: Quart) -> None:
+    """JSON answers for every error, and a 400 (not a crash) for every unreadable JSON body."""
+    app.request_class = JsonRequest
+
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:
         response = error_response(error.code or 500, _message(error))
         for name, value in error.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(StorageFull)
+    async def storage_full(error: StorageFull) -> Response:
+        response = error_response(503, str(error))
+        response.headers["Retry-After"] = "60"
         return response
 
     @app.errorhandler(Exception)

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
 from ..runtime import runtime_of
+from ..storage.disk_full import StorageFull
 from .errors import error_response
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
@@ -47,6 +48,8 @@ async def _readiness_problem() -> str | None:
     try:
         async with asyncio.timeout(READINESS_DB_TIMEOUT):
             await runtime.database.ping()
+    except StorageFull as error:  # answers, but cannot write: not ready for webhooks or runs
+        return f"database unavailable: {error}"
     except Exception as error:  # any failure to answer means "not ready"
         return f"database unavailable: {type(error).__name__}"
     return None

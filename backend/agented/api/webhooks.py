@@ -14,8 +14,10 @@ from quart import Blueprint, Response, abort, jsonify, request
 from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
+from ..models import Bot
 from ..security.middleware import GENERATED_REQUEST_ID
 from ..triggers.github import GitHubRejected
+from ..triggers.signatures import MalformedHeader
 from ..triggers.webhooks import Outcome
 from .errors import error_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
@@ -37,11 +39,22 @@ async def _json_object() -> tuple[bytes, dict[str, Any]]:
     body = await request.get_data()
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         abort(400, "the body must be a JSON object")
     if not isinstance(payload, dict):
         abort(400, "the body must be a JSON object")
     return body, payload
+
+
+async def _receive(
+    payload: dict[str, Any], body: bytes, only: Bot | None = None
+) -> tuple[Response, int]:
+    """Hand the delivery to the webhook service; an unreadable signature header is a 400."""
+    try:
+        outcome = await runtime().webhooks.receive(payload, body, _sender_headers(), only=only)
+    except MalformedHeader as malformed:
+        return error_response(400, str(malformed)), 400
+    return _answer(outcome)
 
 
 def _answer(outcome: Outcome) -> tuple[Response, int]:
@@ -60,8 +73,7 @@ async def generic_webhook() -> tuple[Response, int]:
     body, payload = await _json_object()
     if payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str):
         return jsonify({"challenge": payload["challenge"]}), 200
-    outcome = await runtime().webhooks.receive(payload, body, _sender_headers())
-    return _answer(outcome)
+    return await _receive(payload, body)
 
 
 @blueprint.post("/api/webhooks/bots/<bot_id>")
@@ -74,7 +86,7 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     if not bot.enabled:
         return error_response(409, f"bot {bot.name!r} is disabled"), 409
     body, payload = await _json_object()
-    return _answer(await services.webhooks.receive(payload, body, _sender_headers(), only=bot))
+    return await _receive(payload, body, only=bot)
 
 
 @blueprint.post("/api/webhooks/github")

@@ -28,8 +28,12 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0
 SEND_TIMEOUT = 30.0
+# What one write holds, from the tail or a replay page: bounded in bytes of encoded
+# events (a viewer holds at most one chunk, and overshoots by at most one event),
+# and in rows for replay pages of short lines.
 MAX_CHUNK_BYTES = 256 * 1024
-REPLAY_PAGE = 2000
+REPLAY_PAGE_BYTES = MAX_CHUNK_BYTES
+REPLAY_PAGE_ROWS = 2000
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -43,7 +47,11 @@ class StreamSource(Protocol):
     def live(self) -> Topic | None: ...
 
     async def replay(self, after: int) -> tuple[bytes, int]:
-        """Stored events after `after` (a page of them), and the id of the last one."""
+        """Stored events after `after` (a page of them), and the id of the last one.
+
+        A page holds at most REPLAY_PAGE_ROWS events and no more than one event
+        past REPLAY_PAGE_BYTES, and is encoded off the event loop.
+        """
         ...
 
     async def stored_state(self) -> tuple[bytes, bytes]:

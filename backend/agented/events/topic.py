@@ -3,10 +3,13 @@
 The producer appends encoded events; viewers hold only a cursor (the last id
 they sent) and take everything after it in one piece, so a viewer that fell
 behind catches up in a single write and costs nothing while it waits. The
-in-memory tail is bounded: events leave it once they are persisted and the
-tail is over its size, and a viewer whose cursor fell out of it reads the
-database until it is back in the tail. Wake-ups are coalesced to one per loop
-iteration however many events arrive in it.
+in-memory tail is bounded in bytes, not events (one line may be 256 KiB of
+NUL bytes, a 1.5 MB event once JSON-escaped): events leave it once they are
+persisted and the tail is over its budget, and a viewer whose cursor fell out
+of it reads the database until it is back in the tail. Events not yet
+persisted always stay; the log writer bounds how many bytes of those there are.
+Wake-ups are coalesced to one per loop iteration however many events arrive in
+it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import asyncio
 
 from .wakeup import Wakeup
 
-TAIL_EVENTS = 4096
+# About 10,000 events of 100-byte lines (5,000 to 10,000 are held once persisted):
+# tens of milliseconds of a flood, a minute of a chatty CLI, for viewers a little
+# behind; one event of escaped NUL bytes.
+TAIL_BYTES = 2 * 1024 * 1024
 
 
 class Topic:
-    def __init__(self, key: str, last_seq: int = 0, tail_events: int = TAIL_EVENTS) -> None:
+    def __init__(self, key: str, last_seq: int = 0, tail_bytes: int = TAIL_BYTES) -> None:
         self.key = key
         self.last_seq = last_seq
         self.persisted_seq = last_seq
@@ -28,7 +34,8 @@ class Topic:
         self.status_version = 0
         self._tail: list[bytes] = []  # encoded events, consecutive seqs from _first_seq
         self._first_seq = last_seq + 1
-        self._tail_events = tail_events
+        self._tail_size = 0  # bytes in _tail
+        self._tail_bytes = tail_bytes
         self._viewers: set[Wakeup] = set()
         self._wake_scheduled = False
 
@@ -37,6 +44,7 @@ class Topic:
             raise ValueError(f"topic {self.key}: expected event {self.last_seq + 1}, got {seq}")
         self.last_seq = seq
         self._tail.append(payload)
+        self._tail_size += len(payload)
         self._wake_viewers()
 
     def set_status(self, payload: bytes) -> None:
@@ -48,22 +56,41 @@ class Topic:
         self.final = final
         self._wake_viewers()
 
+    @property
+    def tail_size(self) -> int:
+        """Bytes of encoded events held in memory."""
+        return self._tail_size
+
     def mark_persisted(self, seq: int) -> None:
         """Events up to `seq` are in the database: the tail may let them go.
 
-        Trimming happens in steps of a whole tail's length, so its cost is spread
-        thinly over the appends rather than paid on every flush.
+        Once the tail is over its budget it is cut to half of it (the oldest
+        persisted events go), so the cost of trimming is spread thinly over the
+        appends rather than paid on every flush, and a persisted tail never holds
+        more than its budget.
         """
         self.persisted_seq = max(self.persisted_seq, seq)
-        excess = len(self._tail) - self._tail_events
-        if excess >= self._tail_events:
-            drop = min(excess, self.persisted_seq - self._first_seq + 1)
-            if drop > 0:
-                del self._tail[:drop]
-                self._first_seq += drop
+        if self._tail_size <= self._tail_bytes:
+            return
+        tail = self._tail
+        keep = self._tail_bytes // 2
+        persisted = min(self.persisted_seq - self._first_seq + 1, len(tail))
+        size = self._tail_size
+        drop = 0
+        while drop < persisted and size > keep:
+            size -= len(tail[drop])
+            drop += 1
+        if drop:
+            del tail[:drop]
+            self._first_seq += drop
+            self._tail_size = size
 
     def read_after(self, cursor: int, max_bytes: int) -> tuple[bytes, int] | None:
-        """Events after `cursor` from the tail, up to about `max_bytes`; None if they left it."""
+        """Events after `cursor` from the tail; None if they left it.
+
+        At least one event when any is owed, and no more than one event past
+        `max_bytes`.
+        """
         if cursor >= self.last_seq:
             return b"", cursor
         start = cursor + 1 - self._first_seq

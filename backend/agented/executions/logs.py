@@ -5,6 +5,12 @@ SQLite in small batches while the process runs (at most `flush_interval`
 behind, so a crash loses about that much), never one row per round trip. When
 the database falls behind, producers wait for room instead of buffering
 without bound, which in turn makes the CLI block on its pipe.
+
+Room is counted in rows and in bytes of encoded events: a line may be 256 KiB
+of NUL bytes, which JSON-escapes to 1.5 MB, so a bound in rows alone would let
+a hostile CLI hold gigabytes. Until persisted, a line is held twice (its row
+and its event in the topic's tail); the row's text is never longer than its
+event, so the memory held is at most about twice `max_pending_bytes`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 from ..events.encoding import encode_log
 from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
+from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository
 from ..tasks import cancel_and_wait
 
@@ -30,14 +37,19 @@ class ExecutionLogService:
         flush_interval: float = 0.25,
         batch_rows: int = 5000,
         max_pending_rows: int = 50_000,
+        batch_bytes: int = 4 * 1024 * 1024,
+        max_pending_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self._repository = repository
         self._flush_interval = flush_interval
         self._batch_rows = batch_rows
         self._max_pending_rows = max_pending_rows
+        self._batch_bytes = batch_bytes
+        self._max_pending_bytes = max_pending_bytes
         self._topics: dict[str, Topic] = {}
         self._pending: dict[str, list[tuple]] = {}
         self._pending_rows = 0
+        self._pending_bytes = 0  # of the encoded events of the pending rows
         self._flush_lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._room = asyncio.Event()
@@ -64,15 +76,30 @@ class ExecutionLogService:
         stamp = iso_from_unix(timestamp)
         rows = self._pending.setdefault(topic.key, [])
         seq = topic.last_seq
+        size = 0
         for content in lines:
             seq += 1
             rows.append((seq, stream, content, timestamp))
-            topic.append(seq, encode_log(seq, stream, content, stamp))
+            event = encode_log(seq, stream, content, stamp)
+            size += len(event)
+            topic.append(seq, event)
         self._pending_rows += len(lines)
-        if self._pending_rows >= self._batch_rows:
+        self._pending_bytes += size
+        if self._pending_rows >= self._batch_rows or self._pending_bytes >= self._batch_bytes:
             self._kick.set()
-        if self._pending_rows >= self._max_pending_rows:
+        if self._full():
             self._room.clear()
+
+    @property
+    def pending(self) -> tuple[int, int]:
+        """Rows not yet persisted, and the bytes of their encoded events."""
+        return self._pending_rows, self._pending_bytes
+
+    def _full(self) -> bool:
+        return (
+            self._pending_rows >= self._max_pending_rows
+            or self._pending_bytes >= self._max_pending_bytes
+        )
 
     async def wait_for_room(self) -> None:
         """Return once the database has caught up enough to take more lines."""
@@ -91,16 +118,19 @@ class ExecutionLogService:
                 return
             batches, self._pending = self._pending, {}
             count, self._pending_rows = self._pending_rows, 0
+            size, self._pending_bytes = self._pending_bytes, 0
             try:
                 await self._repository.append_lines(batches)
-            except Exception:
-                logger.exception("could not persist %d log lines; will retry", count)
+            except Exception as error:
+                if not isinstance(error, StorageFull):  # that one the database logs once a minute
+                    logger.exception("could not persist %d log lines; will retry", count)
                 for key, rows in batches.items():
                     self._pending[key] = rows + self._pending.get(key, [])
                 self._pending_rows += count
+                self._pending_bytes += size
                 raise
             finally:
-                if self._pending_rows < self._max_pending_rows:
+                if not self._full():
                     self._room.set()
             for key, rows in batches.items():
                 topic = self._topics.get(key)

@@ -5,17 +5,23 @@ function run there inside a transaction, so a multi-statement change is a
 single hop and cannot interleave with another coroutine's statements. A reader
 thread owns a second connection; in WAL mode it reads committed data while the
 writer works.
+
+A write that finds the disk full raises `StorageFull` (see `disk_full`), and
+the database stays marked full, for readiness, until a write succeeds again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
+
+from .disk_full import DiskFullState, StorageFull, is_full
 
 T = TypeVar("T")
 
@@ -46,6 +52,7 @@ class Database:
         self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="agented-db-reader")
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
+        self.disk = DiskFullState(path)
 
     @classmethod
     async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> Database:
@@ -84,18 +91,26 @@ class Database:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 result = work(connection)
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                # SQLite may already have rolled back (it does on some SQLITE_FULL
+                # errors); a failed COMMIT must not leave the transaction open, or
+                # every later BEGIN would fail too.
+                if connection.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+            self.disk.succeeded()
             return result
 
-        return await self._run(self._writer_thread, transaction)
+        return await self._run(self._writer_thread, self._full_as_storage_full(transaction))
 
     async def write_script(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the writer thread with no surrounding transaction (it manages its own)."""
         connection = self._require(self._writer)
-        return await self._run(self._writer_thread, lambda: work(connection))
+        return await self._run(
+            self._writer_thread, self._full_as_storage_full(lambda: work(connection))
+        )
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the reader thread, which sees only committed data."""
@@ -103,8 +118,29 @@ class Database:
         return await self._run(self._reader_thread, lambda: work(connection))
 
     async def ping(self) -> None:
-        """Raise unless both connections answer (callers bound the wait)."""
-        await asyncio.gather(self.read(_probe), self.write_script(_probe))
+        """Raise unless both connections answer and the disk is not full (callers bound it)."""
+        writer = self._require(self._writer)
+
+        def probe_writer() -> None:
+            _probe(writer)
+            self.disk.recheck(writer)
+
+        await asyncio.gather(self.read(_probe), self._run(self._writer_thread, probe_writer))
+
+    def _full_as_storage_full(self, work: Callable[[], T]) -> Callable[[], T]:
+        """`work`, with SQLite's SQLITE_FULL raised as StorageFull (and reported once a minute)."""
+
+        def guarded() -> T:
+            try:
+                return work()
+            except StorageFull:
+                raise
+            except sqlite3.Error as error:
+                if is_full(error):
+                    raise self.disk.failed(error) from error
+                raise
+
+        return guarded
 
     async def close(self) -> None:
         for attribute, thread in (

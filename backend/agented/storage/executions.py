@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +187,47 @@ class ExecutionRepository:
 
         def select(connection: sqlite3.Connection) -> list[LogLine]:
             return [LogLine(*row) for row in connection.execute(sql, parameters)]
+
+        return await self._db.read(select)
+
+    async def read_encoded_lines(
+        self,
+        execution_id: str,
+        after_seq: int,
+        encode: Callable[[int, str, str, float], bytes],
+        *,
+        max_rows: int,
+        max_bytes: int,
+    ) -> tuple[bytes, int]:
+        """Lines after `after_seq` put through `encode(seq, stream, content, timestamp)` and
+        joined, and the seq of the last one (`after_seq` if none).
+
+        At most `max_rows` lines, and no more than one line past `max_bytes` of
+        encoded output. `encode` runs on the reader thread, not the event loop, and
+        rows are fetched one at a time, so a page of very long lines stops at the
+        byte budget without reading (or holding) the rest.
+        """
+        sql = (
+            "SELECT seq, stream, content, timestamp FROM execution_logs"
+            " WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+
+        def select(connection: sqlite3.Connection) -> tuple[bytes, int]:
+            parts: list[bytes] = []
+            size = 0
+            last = after_seq
+            cursor = connection.execute(sql, (execution_id, after_seq, max_rows))
+            try:
+                for seq, stream, content, timestamp in cursor:
+                    encoded = encode(seq, stream, content, timestamp)
+                    parts.append(encoded)
+                    last = seq
+                    size += len(encoded)
+                    if size >= max_bytes:
+                        break
+            finally:
+                cursor.close()  # ends the read (and its snapshot) even when stopped early
+            return b"".join(parts), last
 
         return await self._db.read(select)
 

@@ -2,10 +2,18 @@
 
 The secret comes from GITHUB_WEBHOOK_SECRET at request time, so rotating it
 needs no restart; without one, every delivery is refused.
+
+X-Hub-Signature-256 covers the body only, so X-GitHub-Delivery is not
+authenticated: a captured delivery resent with a fresh id would still verify.
+A delivery is therefore a repeat if its delivery id *or* its body hash was seen
+within the window (GitHub's own redeliveries repeat both, and two genuine
+events never share a body: each carries its own timestamps and ids). GitHub
+always sends the id, so a signed delivery without one is refused outright.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -127,12 +135,17 @@ class GitHubService:
             raise GitHubRejected(401, "GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)")
         if not verify_hex_signature(secret, body, headers.get("X-Hub-Signature-256")):
             raise GitHubRejected(401, "invalid or missing X-Hub-Signature-256")
+        delivery = headers.get("X-GitHub-Delivery", "").strip()
+        if not delivery:
+            raise GitHubRejected(
+                400, "X-GitHub-Delivery is required: without it a replay cannot be told apart"
+            )
         event = headers.get("X-GitHub-Event", "")
         if event == "ping":
             return GitHubOutcome(200, {"message": "pong"})
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise GitHubRejected(400, "the body is not valid JSON") from None
         if not isinstance(payload, dict):
             raise GitHubRejected(400, "the body must be a JSON object")
@@ -141,9 +154,8 @@ class GitHubService:
         pull = parse_pull_request(payload)
         if pull.action not in FIRING_ACTIONS:
             return GitHubOutcome(200, {"message": "ignored", "reason": f"action {pull.action!r}"})
-        delivery = headers.get("X-GitHub-Delivery", "").strip()
-        key = f"github:id:{delivery}" if delivery else None
-        if key and not await self._deliveries.claim(key, time.time(), self._window):
+        keys = (f"github:id:{delivery[:200]}", f"github:sha256:{hashlib.sha256(body).hexdigest()}")
+        if not await self._deliveries.claim(keys, time.time(), self._window):
             return GitHubOutcome(200, {"message": "ignored", "reason": "duplicate delivery"})
         execution_ids: list[str] = []
         skipped: list[dict[str, str]] = []

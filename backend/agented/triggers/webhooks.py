@@ -4,6 +4,20 @@ A bot with a webhook secret fires only for a request signed with it (our
 `X-Webhook-Signature-256: sha256=<hex>` or Standard Webhooks). A delivery is
 recorded only once some bot accepted it, so a forged request cannot burn the
 delivery id of a genuine one; a repeated delivery within the window fires nothing.
+
+What counts as "repeated" follows what the signature authenticates, because
+anyone who captured a signed request can resend it with other unsigned headers:
+
+- body-only HMAC: the body hash *and* the delivery id (when given); either one
+  seen before makes a repeat, so a fresh `X-Delivery-Id` does not re-fire it;
+- Standard Webhooks: `webhook-id`, which is signed together with the timestamp
+  and body, so a replay must carry the same id. The body hash is deliberately
+  not a key: distinct messages may have identical bodies, and the spec makes
+  the id the idempotency key;
+- unsigned: the delivery id, else the body hash (anyone may send anything).
+
+Signed keys are scoped to the bot whose secret verified them (on either URL),
+so an unsigned request can never claim them in advance.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from ..models import Bot
 from ..secret_box import SecretBox
 from ..storage.bots import BotRepository
 from ..storage.deliveries import DeliveryRepository
-from .signatures import verify_any
+from .signatures import Scheme, standard_timestamp, verified_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +51,34 @@ class Outcome:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def delivery_key(source: str, headers: Mapping[str, str], body: bytes) -> str:
-    """The sender's delivery id when it gives one, else a hash of the body."""
+def delivery_id(headers: Mapping[str, str]) -> str | None:
+    """The sender's delivery id, from the first of DELIVERY_ID_HEADERS it gives."""
     for name in DELIVERY_ID_HEADERS:
         if value := headers.get(name, "").strip():
-            return f"{source}:id:{value[:200]}"
-    return f"{source}:sha256:{hashlib.sha256(body).hexdigest()}"
+            return value[:200]
+    return None
+
+
+def delivery_key(source: str, headers: Mapping[str, str], body_hash: str) -> str:
+    """An unsigned delivery's key: the delivery id when the sender gives one, else the body hash."""
+    if (found := delivery_id(headers)) is not None:
+        return f"{source}:id:{found}"
+    return f"{source}:sha256:{body_hash}"
+
+
+def dedup_keys(
+    source: str, bot: Bot, scheme: Scheme | None, headers: Mapping[str, str], body_hash: str
+) -> tuple[str, ...]:
+    """The keys that identify this delivery for `bot`, given how it was signed (module doc)."""
+    if scheme is None:
+        return (delivery_key(source, headers, body_hash),)
+    scope = f"signed:{bot.id}"
+    if scheme is Scheme.STANDARD:
+        return (f"{scope}:webhook-id:{headers['webhook-id'].strip()[:200]}",)
+    keys = [f"{scope}:sha256:{body_hash}"]
+    if (found := delivery_id(headers)) is not None:
+        keys.append(f"{scope}:id:{found}")
+    return tuple(keys)
 
 
 def as_text(value: Any) -> str:
@@ -73,38 +109,53 @@ class WebhookService:
         *,
         only: Bot | None = None,
     ) -> Outcome:
-        """Fire every enabled webhook bot (or just `only`) that this delivery is for."""
+        """Fire every enabled webhook bot (or just `only`) that this delivery is for.
+
+        Raises MalformedHeader for an unreadable signature header, whichever bots exist.
+        """
+        standard_timestamp(headers)
         outcome = Outcome()
         candidates = [only] if only else await self._bots.list()
+        source = f"bot:{only.id}" if only else "webhook"
         now = time.time()
-        chosen: list[tuple[Bot, str]] = []
+        accepted: list[tuple[Bot, str, Scheme | None]] = []
         for bot in candidates:
             if not (bot.enabled and bot.trigger_source == "webhook"):
                 continue
-            if bot.webhook_secret_sealed and not verify_any(
-                self._box.open(bot.webhook_secret_sealed), body, headers, now
-            ):
-                outcome.signature_failed = True
-                logger.info("webhook for bot %s: signature missing or wrong", bot.id)
-                continue
+            scheme: Scheme | None = None
+            if bot.webhook_secret_sealed:
+                scheme = verified_scheme(
+                    self._box.open(bot.webhook_secret_sealed), body, headers, now
+                )
+                if scheme is None:
+                    outcome.signature_failed = True
+                    logger.info("webhook for bot %s: signature missing or wrong", bot.id)
+                    continue
             message = self._match(bot, payload)
             if message is not None:
-                chosen.append((bot, message))
-        if not chosen:
+                accepted.append((bot, message, scheme))
+        if not accepted:
             return outcome
-        source = f"bot:{only.id}" if only else "webhook"
-        if not await self._deliveries.claim(delivery_key(source, headers, body), now, self._window):
-            outcome.duplicate = True
-            return outcome
-        for bot, message in chosen:
-            try:
-                execution = await self._runs.start(
-                    bot, "webhook", {"message": message, "payload": payload}
-                )
-            except RunRefused as refused:
-                outcome.skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+        body_hash = hashlib.sha256(body).hexdigest()
+        # Bots sharing the same keys (the unsigned ones) stand or fall together.
+        chosen: dict[tuple[str, ...], list[tuple[Bot, str]]] = {}
+        for bot, message, scheme in accepted:
+            keys = dedup_keys(source, bot, scheme, headers, body_hash)
+            chosen.setdefault(keys, []).append((bot, message))
+        fresh = await self._deliveries.claim_each(list(chosen), now, self._window)
+        for is_fresh, bots in zip(fresh, chosen.values(), strict=True):
+            if not is_fresh:
+                outcome.duplicate = True
                 continue
-            outcome.execution_ids.append(execution.id)
+            for bot, message in bots:
+                try:
+                    execution = await self._runs.start(
+                        bot, "webhook", {"message": message, "payload": payload}
+                    )
+                except RunRefused as refused:
+                    outcome.skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+                    continue
+                outcome.execution_ids.append(execution.id)
         return outcome
 
     @staticmethod

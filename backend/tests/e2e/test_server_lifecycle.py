@@ -13,7 +13,7 @@ import pytest
 from agented.paths import REPO_DIR
 
 from .conftest import StartServer
-from .server import QUART, ServerProcess, free_port, server_env
+from .server import AUTH, QUART, ServerProcess, free_port, server_env
 
 GRACEFUL_TIMEOUT = tomllib.loads((REPO_DIR / "hypercorn.toml").read_text())["graceful_timeout"]
 EXIT_DEADLINE = GRACEFUL_TIMEOUT + 5
@@ -53,7 +53,7 @@ class StreamWatcher:
     def _read(self, url: str) -> None:
         try:
             timeout = httpx.Timeout(10, read=EXIT_DEADLINE + 30)
-            with httpx.stream("GET", url, timeout=timeout) as response:
+            with httpx.stream("GET", url, headers=AUTH, timeout=timeout) as response:
                 for line in response.iter_lines():
                     self.lines.append(line)
                     if line == ": connected":

@@ -1,6 +1,7 @@
 """The production ASGI app plus one SSE route, for lifecycle tests under real Hypercorn.
 
-The route holds a stream open until the runtime says the server is stopping,
+The route (private, like every route not on the public list: clients send the
+test key) holds a stream open until the runtime says the server is stopping,
 then ends it with a final event, which is what every Agented stream must do.
 """
 

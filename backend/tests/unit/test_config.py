@@ -45,9 +45,12 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ("AGENTED_DB_BUSY_TIMEOUT_MS", "soon", "must be an integer"),
         ("AGENTED_DB_BUSY_TIMEOUT_MS", "-1", "at least 0"),
         ("AGENTED_MAX_REQUEST_BYTES", "0", "at least 1"),
+        ("AGENTED_BODY_TIMEOUT_SECONDS", "0", "at least 1"),
+        ("AGENTED_BODY_TIMEOUT_SECONDS", "61", "at most 60"),
         ("LOG_LEVEL", "LOUD", "must be one of"),
         ("CORS_ALLOWED_ORIGINS", "example.com", "is not an origin"),
         ("CORS_ALLOWED_ORIGINS", "https://a.example/path", "is not an origin"),
+        ("AGENTED_API_KEY", "a-long-enough-key-1234,short", "at least 16 characters"),
     ],
 )
 def test_invalid_value_names_the_variable(name: str, value: str, message: str) -> None:
@@ -56,6 +59,14 @@ def test_invalid_value_names_the_variable(name: str, value: str, message: str) -
     assert str(caught.value).startswith(name)
     with pytest.raises(ConfigError, match=name):
         create_app(environ={name: value})
+
+
+def test_request_bodies_must_arrive_within_ten_seconds_unless_configured(make_app) -> None:
+    assert load_settings({})["AGENTED_BODY_TIMEOUT_SECONDS"] == 10
+    assert make_app().config["BODY_TIMEOUT"] == 10, "Quart's own default is 60 s"
+    configured = load_settings({"AGENTED_BODY_TIMEOUT_SECONDS": " 3 "})
+    assert configured["AGENTED_BODY_TIMEOUT_SECONDS"] == 3
+    assert make_app(AGENTED_BODY_TIMEOUT_SECONDS=3).config["BODY_TIMEOUT"] == 3
 
 
 def test_every_setting_is_documented_in_env_example() -> None:

@@ -35,12 +35,11 @@ def payload(name: str, **changes: Any) -> dict[str, Any]:
 async def deliver(
     client, event: str, data: Any, *, secret: str | None = SECRET, delivery: str | None = None
 ):
+    """Post like GitHub; `delivery=""` leaves X-GitHub-Delivery out, None makes a fresh one."""
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    headers = {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "Content-Type": "application/json",
-    }
+    headers = {"X-GitHub-Event": event, "Content-Type": "application/json"}
+    if delivery != "":
+        headers["X-GitHub-Delivery"] = delivery or str(uuid.uuid4())
     if secret is not None:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers["X-Hub-Signature-256"] = f"sha256={digest}"
@@ -217,3 +216,49 @@ async def test_fired_prs_are_recorded_as_reviews(client) -> None:
     ):
         listed = await (await client.get("/api/pr-reviews", query_string=query)).get_json()
         assert len(listed["reviews"]) == count
+
+
+@pytest.mark.parametrize(
+    ("event", "name"), [("ping", "ping.payload"), ("pull_request", "pull_request.opened.payload")]
+)
+async def test_a_signed_delivery_without_a_delivery_id_is_refused(
+    client, event: str, name: str
+) -> None:
+    await github_bot(client)
+    for delivery in ("", "   "):
+        response = await deliver(client, event, payload(name), delivery=delivery)
+        assert response.status_code == 400
+        assert "X-GitHub-Delivery" in (await response.get_json())["error"]
+    listed = await (await client.get("/admin/executions")).get_json()
+    assert listed["executions"] == []
+
+
+async def test_an_unsigned_delivery_without_an_id_is_still_a_signature_failure(client) -> None:
+    response = await deliver(client, "ping", payload("ping.payload"), secret=None, delivery="")
+    assert response.status_code == 401
+
+
+async def test_a_replayed_body_with_a_fresh_delivery_id_fires_nothing(client) -> None:
+    await github_bot(client)
+    data = payload("pull_request.opened.payload")
+    first = await deliver(client, "pull_request", data, delivery="gh-1")
+    assert first.status_code == 202
+    await finished(client, first)
+    replay = await deliver(client, "pull_request", data, delivery="gh-2")
+    assert replay.status_code == 200
+    assert await replay.get_json() == {"message": "ignored", "reason": "duplicate delivery"}
+
+
+async def test_a_redelivered_id_with_another_body_fires_nothing(client) -> None:
+    await github_bot(client)
+    first = await deliver(
+        client, "pull_request", payload("pull_request.opened.payload"), delivery="gh-1"
+    )
+    await finished(client, first)
+    changed = payload("pull_request.synchronize.payload")
+    again = await deliver(client, "pull_request", changed, delivery="gh-1")
+    assert (await again.get_json())["reason"] == "duplicate delivery"
+    # The refused delivery recorded nothing: its body still fires under its own id.
+    fresh = await deliver(client, "pull_request", changed, delivery="gh-2")
+    assert fresh.status_code == 202
+    await finished(client, fresh)

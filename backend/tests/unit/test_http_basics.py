@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import logging
 
@@ -11,6 +13,8 @@ from quart import Quart, request
 
 from agented.log import build_handler
 from agented.runtime import runtime_of
+
+from ..support.bots import BOTS, make_bot, put_fakes_on_path
 
 
 async def test_liveness(client) -> None:
@@ -172,3 +176,87 @@ async def test_root_answers_probes_before_the_dashboard_is_built(make_app, tmp_p
         response = await app.test_client().get("/")
     assert response.status_code == 200
     assert (await response.get_json())["api_docs"] == "/docs"
+
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+NOT_UTF8 = b'{"name": "caf\xe9 \xff\xfe"}'
+GITHUB_SECRET = "github-test-secret"
+
+
+def _github_headers(body: bytes) -> dict[str, str]:
+    digest = hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": f"delivery-{hashlib.sha256(body).hexdigest()[:12]}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(DEEP_JSON, "nested too deeply"), (NOT_UTF8, "not valid UTF-8")],
+    ids=["nested-100000-deep", "invalid-utf8"],
+)
+async def test_unreadable_json_bodies_are_400_on_admin_and_webhook_routes(
+    client, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str
+) -> None:
+    put_fakes_on_path(monkeypatch)
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET)
+    bot = await make_bot(client, "echo {message}", backend_type="codex", trigger_source="webhook")
+    json_type = {"Content-Type": "application/json"}
+    routes = {
+        BOTS: json_type,
+        f"{BOTS}/{bot['id']}": json_type,
+        "/": json_type,
+        f"/api/webhooks/bots/{bot['id']}": json_type,
+        "/api/webhooks/github": {**json_type, **_github_headers(body)},
+    }
+    for path, headers in routes.items():
+        method = client.put if path == f"{BOTS}/{bot['id']}" else client.post
+        response = await method(path, data=body, headers=headers)
+        assert response.status_code == 400, (path, await response.get_data(as_text=True))
+        error = (await response.get_json())["error"]
+        expected = message if path.startswith("/admin") else "JSON"  # receivers say less
+        assert expected in error, (path, error)
+
+
+async def test_a_body_that_never_arrives_is_json_408_after_the_body_timeout(make_app) -> None:
+    app = make_app(AGENTED_BODY_TIMEOUT_SECONDS=1)
+    assert app.config["BODY_TIMEOUT"] == 1
+    async with app.test_app():
+        connection = app.test_client().request(
+            BOTS,
+            method="POST",
+            headers={"Content-Type": "application/json", "Content-Length": "100"},
+        )
+        async with asyncio.timeout(30):  # generous: the server gives up after 1 s
+            async with connection:
+                await connection.send(b'{"name": ')  # ...and never the rest
+            response = await connection.as_response()
+    assert response.status_code == 408
+    assert "error" in await response.get_json()
+
+
+async def test_a_full_disk_answers_writes_with_503_and_fails_readiness(
+    serving_app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_fakes_on_path(monkeypatch)
+    client = serving_app.test_client()
+    database = runtime_of(serving_app).database
+    pages = await database.write_script(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await database.write_script(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
+    bot = {"name": "big", "prompt_template": "x" * 100_000, "backend_type": "codex"}
+
+    refused = await client.post(BOTS, json=bot)
+    assert refused.status_code == 503
+    assert await refused.get_json() == {"error": "disk full: database or disk is full"}
+    readiness = await client.get("/health/readiness")
+    assert readiness.status_code == 503
+    assert (await readiness.get_json())["error"].startswith("database unavailable: disk full")
+    anonymous = await client.get("/health/readiness", headers={"X-API-Key": ""})
+    assert anonymous.status_code == 503
+    assert (await client.get("/health/liveness")).status_code == 200, "alive, just not ready"
+
+    await database.write_script(lambda c: c.execute("PRAGMA max_page_count = 1000000"))
+    assert (await client.get("/health/readiness")).status_code == 200
+    assert (await client.post(BOTS, json=bot)).status_code == 201

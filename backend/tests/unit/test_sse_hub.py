@@ -93,7 +93,7 @@ async def test_live_viewer_catches_up_in_one_write_then_follows_and_completes() 
 
 async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> None:
     hub = StreamHub()
-    topic = Topic("t", tail_events=2)
+    topic = Topic("t", tail_bytes=8)
     stored = publish(topic, 1, 10)
     topic.mark_persisted(10)
     topic.close(b"[complete]")
@@ -158,3 +158,22 @@ async def test_stalled_viewer_is_dropped_without_holding_up_others(
     topic.close(b"[complete]")
     assert await asyncio.wait_for(healthy_task, 10) is True
     hub.stop()
+
+
+async def test_a_live_viewer_behind_on_huge_events_writes_one_bounded_chunk_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sse, "MAX_CHUNK_BYTES", 1000)
+    hub = StreamHub()
+    topic = Topic("t")
+    events = {seq: b"<%d>" % seq + b"\0" * 597 for seq in range(1, 6)}  # 600 bytes each
+    for seq, payload in events.items():
+        topic.append(seq, payload)
+    topic.close(b"[complete]")
+    client = Client()
+    await hub.serve(Source(topic, events), 0, client.send, client.receive)
+    assert client.chunks == [
+        events[1] + events[2],
+        events[3] + events[4],
+        events[5] + b"[complete]",
+    ], "each write stops at the first event past the limit"

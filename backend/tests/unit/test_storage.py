@@ -1,16 +1,20 @@
-"""SQLite connection settings and versioned migrations."""
+"""SQLite connection settings, versioned migrations, and a full disk."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from agented.executions.logs import ExecutionLogService
 from agented.paths import MIGRATIONS_DIR
 from agented.storage import Database, MigrationError, migrate
+from agented.storage.disk_full import DiskFullState, StorageFull
 from agented.storage.migrations import discover
 
 
@@ -125,3 +129,141 @@ async def test_closed_database_raises_a_database_error(tmp_path: Path) -> None:
     await db.close()
     with pytest.raises(sqlite3.Error, match="is closed"):
         await db.read(_pragma("user_version"))
+
+
+class _Records(logging.Handler):
+    """Collects what one logger emits, whatever the root logger is configured to do."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._logger = logging.getLogger(name)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> _Records:
+        self._previous_level = self._logger.level
+        self._logger.addHandler(self)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._previous_level)
+
+    def messages(self, level: int = logging.DEBUG) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno >= level]
+
+
+BLOB = "INSERT INTO filler VALUES (zeroblob(3000))"  # needs a page of its own
+
+
+async def _fill_until_full(database: Database, extra_pages: int = 2) -> int:
+    """Cap the database at a few more pages than it has; return how many blobs fitted."""
+    await database.write(lambda c: c.execute("CREATE TABLE filler (data BLOB)"))
+    pages = await database.write_script(_pragma("page_count"))
+    await database.write_script(_pragma(f"max_page_count = {pages + extra_pages}"))
+    for fitted in range(extra_pages + 1):
+        try:
+            await database.write(lambda c: c.execute(BLOB))
+        except StorageFull:
+            return fitted
+    raise AssertionError(f"{extra_pages + 1} pages fitted under a limit of {extra_pages} more")
+
+
+async def _make_room(database: Database) -> None:
+    await database.write_script(_pragma("max_page_count = 1000000"))
+
+
+async def test_a_full_database_raises_storage_full_and_keeps_what_was_committed(
+    database: Database,
+) -> None:
+    fitted = await _fill_until_full(database)
+    with pytest.raises(StorageFull, match=r"^disk full: database or disk is full$") as caught:
+        await database.write(lambda c: c.execute(BLOB))
+    assert isinstance(caught.value, sqlite3.OperationalError), "old `except sqlite3.Error` holds"
+    assert database.disk.full
+    assert not await database.write_script(lambda c: c.in_transaction), "rolled back, not left open"
+    await _make_room(database)
+    await database.write(lambda c: c.execute(BLOB))
+    count = await database.read(lambda c: c.execute("SELECT count(*) FROM filler").fetchone()[0])
+    assert count == fitted + 1
+    assert not database.disk.full
+
+
+async def test_ping_reports_a_full_database_until_there_is_room_again(database: Database) -> None:
+    await database.ping()
+    await _fill_until_full(database)
+    with pytest.raises(StorageFull, match="page limit"):
+        await database.ping()
+    await _make_room(database)
+    await database.ping()  # no write needed: readiness recovers on its own
+    assert not database.disk.full
+
+
+async def test_a_full_disk_is_logged_once_a_minute_without_a_traceback(
+    database: Database,
+) -> None:
+    now = [1000.0]
+    database.disk = DiskFullState(database.path, clock=lambda: now[0])
+    with _Records("agented") as log:
+        await _fill_until_full(database)  # the first failure: reported at once
+        for second in (0.25, 10, 59):  # the log batcher retries every 250 ms
+            now[0] = 1000 + second
+            with pytest.raises(StorageFull):
+                await database.write(lambda c: c.execute(BLOB))
+        assert len(log.messages()) == 1
+        now[0] = 1061
+        with pytest.raises(StorageFull):
+            await database.write(lambda c: c.execute(BLOB))
+        await _make_room(database)
+        await database.write(lambda c: c.execute(BLOB))
+        await database.write(lambda c: c.execute(BLOB))
+    errors = log.messages(logging.ERROR)
+    assert len(errors) == 2
+    assert all(message.startswith("disk full: ") for message in errors)
+    assert "3 more failed writes since the last report" in errors[1]
+    assert log.messages(logging.WARNING)[2:] == [
+        f"disk space is back: writes to the database {database.path} succeed again"
+    ], "said once, not per write"
+    assert not any(record.exc_info for record in log.records)
+
+
+class _FillingRepository:
+    """Stands in for the executions repository; fails like a full disk while `full` is set."""
+
+    def __init__(self) -> None:
+        self.full = True
+        self.rows: dict[str, list[tuple]] = {}
+
+    async def append_lines(self, batches: dict[str, list[tuple]]) -> None:
+        if self.full:
+            raise StorageFull("disk full: database or disk is full")
+        for key, rows in batches.items():
+            self.rows.setdefault(key, []).extend(rows)
+
+
+async def test_log_lines_accepted_while_the_disk_is_full_are_written_once_there_is_room() -> None:
+    repository = _FillingRepository()
+    service = ExecutionLogService(repository)  # type: ignore[arg-type]
+    topic = service.open("exe_1")
+    with _Records("agented") as log:
+        service.append(topic, "stdout", ["one", "two"], time.time())
+        for _ in range(3):
+            with pytest.raises(StorageFull):
+                await service.flush()
+        service.append(topic, "stderr", ["three"], time.time())
+        with pytest.raises(StorageFull):
+            await service.flush()
+    assert log.messages(logging.ERROR) == [], "the database reports a full disk, not each retry"
+    assert service.pending[0] == 3
+    repository.full = False
+    await service.flush()
+    assert [(seq, stream, text) for seq, stream, text, _ in repository.rows["exe_1"]] == [
+        (1, "stdout", "one"),
+        (2, "stdout", "two"),
+        (3, "stderr", "three"),
+    ]
+    assert service.pending[0] == 0
+    assert topic.persisted_seq == 3

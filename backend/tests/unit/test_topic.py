@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 from agented.events.topic import Topic
 from agented.events.wakeup import Wakeup
@@ -27,15 +28,50 @@ async def test_read_after_respects_the_chunk_limit() -> None:
     assert (chunk, cursor) == (b"e1;e2;", 2)
 
 
+async def test_read_after_goes_at_most_one_event_past_its_byte_limit() -> None:
+    topic = Topic("x")
+    for seq in range(1, 11):
+        topic.append(seq, b"%d" % seq + b"\0" * 999)  # 1000-byte events
+    chunk, cursor = topic.read_after(0, 2500)
+    assert (len(chunk), cursor) == (3000, 3)
+    chunk, cursor = topic.read_after(3, 10)
+    assert (len(chunk), cursor) == (1000, 4), "an event over the limit still goes, alone"
+
+
 async def test_tail_keeps_unpersisted_events_and_lets_persisted_ones_go() -> None:
-    topic = Topic("x", tail_events=3)
-    _fill(topic, 10)
+    topic = Topic("x", tail_bytes=12)
+    _fill(topic, 10)  # 31 bytes
     topic.mark_persisted(4)
     assert topic.read_after(3, 1 << 20) is None, "events 1-4 left the tail"
     assert topic.read_after(4, 1 << 20) == (b"e5;e6;e7;e8;e9;e10;", 10)
     topic.mark_persisted(10)
-    assert topic.read_after(7, 1 << 20) == (b"e8;e9;e10;", 10)
-    assert topic.read_after(6, 1 << 20) is None
+    assert topic.read_after(9, 1 << 20) == (b"e10;", 10), "cut to half its budget"
+    assert topic.read_after(8, 1 << 20) is None
+    assert topic.tail_size == 4
+
+
+async def test_unpersisted_events_stay_in_the_tail_whatever_their_size() -> None:
+    topic = Topic("x", tail_bytes=1000)
+    for seq in range(1, 6):
+        topic.append(seq, b"\0" * 1500)
+    topic.mark_persisted(0)
+    assert topic.tail_size == 7500
+    assert topic.read_after(0, 1) == (b"\0" * 1500, 1)
+
+
+async def test_a_persisted_tail_never_holds_more_than_its_byte_budget() -> None:
+    budget = 100_000
+    topic = Topic("x", tail_bytes=budget)
+    sizes = random.Random(7).choices([10, 150, 4_000, 60_000, 1_572_900], k=400)
+    for seq, size in enumerate(sizes, 1):
+        topic.append(seq, b"\0" * size)
+        if seq % 7 == 0:
+            topic.mark_persisted(seq)
+            assert topic.tail_size <= budget
+    first_held = next(
+        cursor for cursor in range(len(sizes) + 1) if topic.read_after(cursor, 1) is not None
+    )
+    assert topic.tail_size == sum(sizes[first_held:]), "the byte count matches what is held"
 
 
 async def test_viewers_are_woken_once_per_loop_iteration() -> None:

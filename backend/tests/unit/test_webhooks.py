@@ -8,9 +8,12 @@ import hmac
 import json
 import sqlite3
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from agented.triggers import webhooks as webhooks_module
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.sse import stream_events
@@ -23,15 +26,32 @@ def fake_clis_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     put_fakes_on_path(monkeypatch)
 
 
+class Clock:
+    """The webhook service's view of the time, moved forward by `offset` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(webhooks_module, "time", SimpleNamespace(time=fake.time))
+    return fake
+
+
 def hex_signature(body: bytes, secret: str = SECRET) -> dict[str, str]:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Webhook-Signature-256": f"sha256={digest}"}
 
 
 def standard_signature(
-    body: bytes, secret: str, message_id: str = "msg_1", timestamp: int | None = None
+    body: bytes, secret: str, message_id: str = "msg_1", timestamp: int | str | None = None
 ) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    stamp = str(int(time.time())) if timestamp is None else str(timestamp)
     key = (
         base64.b64decode(secret.removeprefix("whsec_"))
         if secret.startswith("whsec_")
@@ -246,3 +266,158 @@ async def test_oversized_body_is_413(make_app) -> None:
     async with app.test_app():
         response = await post(app.test_client(), {"text": "x" * 100})
     assert response.status_code == 413
+
+
+DUPLICATE = {"execution_ids": [], "duplicate": True, "skipped": []}
+
+
+async def test_a_replayed_signed_body_with_a_fresh_delivery_id_is_a_duplicate(client) -> None:
+    await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "deploy"}).encode()
+    first = await post(client, body, headers={"X-Delivery-Id": "d-1", **hex_signature(body)})
+    assert first.status_code == 202
+    for fresh_id in ({"X-Delivery-Id": "d-2"}, {"webhook-id": "d-3"}, {}):
+        replay = await post(client, body, headers={**fresh_id, **hex_signature(body)})
+        assert await replay.get_json() == DUPLICATE, fresh_id
+    await prompts_of(client, first)
+
+
+async def test_a_signed_delivery_id_seen_before_is_a_duplicate_and_records_nothing(
+    client,
+) -> None:
+    await webhook_bot(client, webhook_secret=SECRET)
+    first_body = json.dumps({"text": "one"}).encode()
+    first = await post(
+        client, first_body, headers={"X-Delivery-Id": "d-1", **hex_signature(first_body)}
+    )
+    await prompts_of(client, first)
+    other_body = json.dumps({"text": "two"}).encode()
+    reused_id = await post(
+        client, other_body, headers={"X-Delivery-Id": "d-1", **hex_signature(other_body)}
+    )
+    assert await reused_id.get_json() == DUPLICATE
+    # The refused delivery recorded none of its keys, so its body still fires under a new id.
+    fresh = await post(
+        client, other_body, headers={"X-Delivery-Id": "d-2", **hex_signature(other_body)}
+    )
+    assert await prompts_of(client, fresh) == ["echo two"]
+
+
+async def test_a_signed_body_replayed_to_the_bots_own_url_is_a_duplicate(client) -> None:
+    bot = await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "once"}).encode()
+    first = await post(client, body, headers=hex_signature(body))
+    await prompts_of(client, first)
+    replay = await post(client, body, f"/api/webhooks/bots/{bot['id']}", hex_signature(body))
+    assert await replay.get_json() == DUPLICATE
+
+
+async def test_standard_webhooks_dedupe_on_the_signed_id_not_on_the_body(client) -> None:
+    await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "tick"}).encode()
+    signed = standard_signature(body, SECRET, message_id="msg_a")
+    first = await post(client, body, headers=signed)
+    await prompts_of(client, first)
+    for extra in ({}, {"X-Delivery-Id": "fresh"}):
+        assert await (await post(client, body, headers={**signed, **extra})).get_json() == DUPLICATE
+    # Another message may have the same body; the spec makes the id the idempotency key.
+    second = await post(client, body, headers=standard_signature(body, SECRET, message_id="msg_b"))
+    assert await prompts_of(client, second) == ["echo tick"]
+
+
+async def test_an_unsigned_request_cannot_use_up_a_signed_bots_delivery(client) -> None:
+    await webhook_bot(client, "open {message}")
+    signed_bot = await webhook_bot(client, "signed {message}", webhook_secret=SECRET)
+    body = json.dumps({"text": "release"}).encode()
+    squatter = await post(client, body, headers={"X-Delivery-Id": "d-7"})
+    assert await prompts_of(client, squatter) == ["open release"]
+    genuine = await post(client, body, headers={"X-Delivery-Id": "d-7", **hex_signature(body)})
+    assert genuine.status_code == 202
+    [execution_id] = (await genuine.get_json())["execution_ids"]
+    details = await (await client.get(f"/admin/executions/{execution_id}")).get_json()
+    assert details["trigger_id"] == signed_bot["id"]
+    await prompts_of(client, genuine)
+
+
+async def test_a_standard_webhooks_replay_is_remembered_while_its_signature_verifies(
+    make_app, clock: Clock
+) -> None:
+    app = make_app(AGENTED_WEBHOOK_DEDUP_SECONDS=1)
+    async with app.test_app():
+        client = app.test_client()
+        await webhook_bot(client, webhook_secret=SECRET)
+        body = json.dumps({"text": "std"}).encode()
+        signed = standard_signature(body, SECRET)
+        first = await post(client, body, headers=signed)
+        await prompts_of(client, first)
+        # Past the configured 1 s window, but the signature is still inside its 5 minutes.
+        clock.offset = 240
+        assert await (await post(client, body, headers=signed)).get_json() == DUPLICATE
+
+
+async def test_a_body_signed_replay_fires_again_once_the_window_has_passed(
+    make_app, clock: Clock
+) -> None:
+    app = make_app(AGENTED_WEBHOOK_DEDUP_SECONDS=3600)
+    async with app.test_app():
+        client = app.test_client()
+        await webhook_bot(client, webhook_secret=SECRET)
+        body = json.dumps({"text": "hourly"}).encode()
+        first = await post(client, body, headers=hex_signature(body))
+        await prompts_of(client, first)
+        clock.offset = 3599
+        assert await (await post(client, body, headers=hex_signature(body))).get_json() == DUPLICATE
+        # A body-only signature carries no time: the window is all that stops a replay.
+        clock.offset = 3601
+        again = await post(client, body, headers=hex_signature(body))
+        assert await prompts_of(client, again) == ["echo hourly"]
+
+
+MALFORMED_TIMESTAMPS = [
+    "\u00b2",
+    "1\u00b2",
+    "\u00b9\u00b2\u00b3",
+    "-5",
+    "+5",
+    "1e9",
+    "",
+    "12 34",
+    "1" * 16,
+    "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("stamp", MALFORMED_TIMESTAMPS)
+async def test_an_unreadable_webhook_timestamp_is_400(client, stamp: str) -> None:
+    signed_bot = await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "x"}).encode()
+    headers = {**standard_signature(body, SECRET), "webhook-timestamp": stamp}
+    for path in ("/", f"/api/webhooks/bots/{signed_bot['id']}"):
+        response = await post(client, body, path, headers)
+        assert response.status_code == 400, path
+        assert await response.get_json() == {
+            "error": "webhook-timestamp must be Unix time in seconds (1 to 15 ASCII digits)"
+        }
+
+
+async def test_an_unreadable_webhook_timestamp_is_400_even_without_signed_bots(client) -> None:
+    await webhook_bot(client)
+    response = await post(client, {"text": "x"}, headers={"webhook-timestamp": "\u00b2"})
+    assert response.status_code == 400
+    assert "webhook-timestamp" in (await response.get_json())["error"]
+
+
+@pytest.mark.parametrize("stamp", ["0", "999999999999999"])
+async def test_a_readable_timestamp_far_from_now_is_a_signature_failure(client, stamp: str) -> None:
+    await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "x"}).encode()
+    response = await post(client, body, headers=standard_signature(body, SECRET, timestamp=stamp))
+    assert response.status_code == 401
+
+
+async def test_the_timestamp_is_verified_as_sent_including_leading_zeros(client) -> None:
+    await webhook_bot(client, webhook_secret=SECRET)
+    body = json.dumps({"text": "zeros"}).encode()
+    padded = f"00{int(time.time())}"
+    response = await post(client, body, headers=standard_signature(body, SECRET, timestamp=padded))
+    assert await prompts_of(client, response) == ["echo zeros"]

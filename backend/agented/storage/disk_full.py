@@ -1,0 +1,119 @@
+"""A full disk as one domain error, one readiness fact and one log line a minute.
+
+When SQLite cannot grow the database (the disk is full, or `max_page_count` is
+reached) it answers SQLITE_FULL. Every write would then fail the same way, and
+the log batcher retries every 250 ms: logging each failure with a traceback
+floods the very disk that is full. Instead the failure becomes `StorageFull`
+(which the HTTP edge answers with 503 "disk full"), the database remembers that
+it is full until a write succeeds again (readiness reports it), and the log says
+"disk full" at most once per minute, with a count of what it left unsaid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+REPORT_INTERVAL_SECONDS = 60.0
+# Readiness calls the disk usable again only with at least this much free: a
+# disk with a few kilobytes left fails the next checkpoint all the same.
+MIN_FREE_BYTES = 1024 * 1024
+
+
+class StorageFull(sqlite3.OperationalError):
+    """SQLite could not write because the disk (or the database's page limit) is full."""
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether `error` is SQLite's SQLITE_FULL (any extended form of it)."""
+    if isinstance(error, StorageFull):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.Error) and code is not None and code & 0xFF == sqlite3.SQLITE_FULL
+    )
+
+
+class DiskFullState:
+    """Whether the database is full, shared by the writer thread and the event loop."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        report_interval: float = REPORT_INTERVAL_SECONDS,
+    ) -> None:
+        self._path = path
+        self._clock = clock
+        self._interval = report_interval
+        self._lock = threading.Lock()
+        self._full = False
+        self._last_report: float | None = None
+        self._unreported = 0
+        self._reported_since_recovery = False
+
+    @property
+    def full(self) -> bool:
+        return self._full
+
+    def failed(self, error: sqlite3.Error) -> StorageFull:
+        """Record a write that found the disk full; the error to raise in its place."""
+        with self._lock:
+            self._full = True
+            now = self._clock()
+            if self._last_report is not None and now - self._last_report < self._interval:
+                self._unreported += 1
+            else:
+                unreported, self._unreported = self._unreported, 0
+                self._last_report = now
+                self._reported_since_recovery = True
+                logger.error(
+                    "disk full: cannot write to the database %s (%s); writes answer 503 and "
+                    "log lines wait in memory until space is freed%s",
+                    self._path,
+                    error,
+                    f" ({unreported} more failed writes since the last report)"
+                    if unreported
+                    else "",
+                )
+        return StorageFull(f"disk full: {error}")
+
+    def succeeded(self) -> None:
+        """Record a committed write: whatever was full has room again."""
+        if not self._full:  # the common case costs one attribute read
+            return
+        with self._lock:
+            self._full = False
+            if self._reported_since_recovery:
+                self._reported_since_recovery = False
+                logger.warning(
+                    "disk space is back: writes to the database %s succeed again", self._path
+                )
+
+    def recheck(self, connection: sqlite3.Connection) -> None:
+        """While marked full, raise StorageFull unless there is visibly room again.
+
+        Readiness would otherwise stay failed until some write happens to succeed.
+        Room means the database may grow a page (or has free pages) and the
+        file system has MIN_FREE_BYTES for the file and its write-ahead log.
+        """
+        if not self._full:
+            return
+        pages, limit, free_pages = (
+            connection.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("page_count", "max_page_count", "freelist_count")
+        )
+        if pages >= limit and free_pages == 0:
+            raise StorageFull(f"disk full: the database has reached its {limit}-page limit")
+        disk = os.statvfs(self._path.parent)
+        if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+            raise StorageFull(f"disk full: less than {MIN_FREE_BYTES} bytes free")
+        self.succeeded()

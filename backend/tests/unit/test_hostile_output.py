@@ -1,0 +1,212 @@
+"""Hostile output: lines of NUL bytes, 1.5 MB each once JSON-escaped, bounded in bytes everywhere.
+
+Replay pages, the log writer's pending lines and live chunks are all budgeted in
+bytes of encoded events, and replay pages are encoded off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agented.events.encoding import encode_log
+from agented.events.sse import REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS, StreamHub
+from agented.events.topic import TAIL_BYTES
+from agented.executions.logs import ExecutionLogService
+from agented.executions.process import MAX_LINE_BYTES
+from agented.executions.stream import ExecutionStream
+from agented.paths import MIGRATIONS_DIR
+from agented.storage import Database, migrate
+from agented.storage.executions import ExecutionRepository
+
+NUL_LINE = "\0" * MAX_LINE_BYTES  # the longest line the reader keeps whole
+EVENT_IDS = re.compile(rb"^id: (\d+)\n", re.MULTILINE)
+
+
+@pytest.fixture
+async def repository(tmp_path: Path) -> AsyncIterator[ExecutionRepository]:
+    database = await Database.open(tmp_path / "test.db")
+    await migrate(database, MIGRATIONS_DIR)
+    await database.write(
+        lambda connection: connection.execute(
+            "INSERT INTO executions (id, seq, trigger_name, trigger_type, status, backend_type,"
+            " prompt, command, created_at) VALUES ('e1', 1, 'bot', 'manual', 'success',"
+            " 'command', '', '[]', '2026-01-01T00:00:00Z')"
+        )
+    )
+    yield ExecutionRepository(database)
+    await database.close()
+
+
+async def _store(logs: ExecutionLogService, lines: list[str]) -> None:
+    topic = logs.open("e1")
+    logs.append(topic, "stdout", lines, 1_700_000_000.0)
+    await logs.flush()
+    await logs.close("e1", b"")
+
+
+def _ids(chunk: bytes) -> list[int]:
+    return [int(found) for found in EVENT_IDS.findall(chunk)]
+
+
+def _event(seq: int, content: str) -> bytes:
+    return encode_log(seq, "stdout", content, "2023-11-14T22:13:20.000Z")
+
+
+async def test_a_nul_line_becomes_an_event_six_times_its_size() -> None:
+    assert len(_event(1, NUL_LINE)) > 6 * MAX_LINE_BYTES
+
+
+async def test_replay_pages_of_nul_lines_stop_one_event_past_their_byte_budget(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, ["\0" * 20_000] * 7)  # 120 kB events: three make a page
+    stream = ExecutionStream("e1", logs, repository)
+    cursor, seen = 0, []
+    while True:
+        page, cursor = await stream.replay(cursor)
+        if not page:
+            break
+        events = _ids(page)
+        last = page[page.rindex(b"id: ") :]
+        assert len(page) - len(last) < REPLAY_PAGE_BYTES, "over budget before its last event"
+        assert len(events) == 3 or events[-1] == 7
+        seen.extend(events)
+    assert seen == list(range(1, 8))
+    assert cursor == 7
+
+
+async def test_one_huge_line_still_makes_a_page_of_its_own(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, [NUL_LINE, "short"])
+    page, cursor = await ExecutionStream("e1", logs, repository).replay(0)
+    assert (_ids(page), cursor) == ([1], 1)
+    assert len(page) > REPLAY_PAGE_BYTES
+
+
+async def test_replay_pages_of_short_lines_are_bounded_in_rows(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, [f"line {n}" for n in range(REPLAY_PAGE_ROWS + 5)])
+    page, cursor = await ExecutionStream("e1", logs, repository).replay(0)
+    assert cursor == REPLAY_PAGE_ROWS
+    assert _ids(page) == list(range(1, REPLAY_PAGE_ROWS + 1))
+
+
+async def test_replay_pages_are_encoded_off_the_event_loop(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, ["a", "b"])
+    threads: list[int] = []
+
+    def encode(seq: int, stream: str, content: str, timestamp: float) -> bytes:
+        threads.append(threading.get_ident())
+        return content.encode()
+
+    page = await repository.read_encoded_lines("e1", 0, encode, max_rows=10, max_bytes=100)
+    assert page == (b"ab", 2)
+    assert threads
+    assert threading.get_ident() not in threads
+
+
+async def test_a_replay_of_huge_lines_lets_other_coroutines_run_between_pages(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, [NUL_LINE] * 6)
+    turns = 0
+    stop = asyncio.Event()
+
+    async def other_work() -> None:
+        nonlocal turns
+        while not stop.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    writes: list[tuple[int, bytes]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        writes.append((turns, message["body"]))
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {}
+
+    other = asyncio.ensure_future(other_work())
+    try:
+        await asyncio.wait_for(
+            StreamHub().serve(ExecutionStream("e1", logs, repository), 0, send, receive), 30
+        )
+    finally:
+        stop.set()
+        await other
+    pages = [(turn, body) for turn, body in writes if b"event: log" in body]
+    assert [_ids(body) for _, body in pages] == [[seq] for seq in range(1, 7)]
+    turns_seen = [turn for turn, _ in pages]
+    assert all(b > a for a, b in itertools.pairwise(turns_seen)), turns_seen
+
+
+class _BlockedRepository:
+    """Stands in for the database: every batch waits until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.batches: list[dict[str, list[tuple]]] = []
+
+    async def append_lines(self, batches: dict[str, list[tuple]]) -> None:
+        self.batches.append(batches)
+        await self.release.wait()
+
+
+async def test_pending_lines_are_bounded_in_bytes_of_their_events_not_only_rows() -> None:
+    database = _BlockedRepository()
+    logs = ExecutionLogService(
+        database,  # type: ignore[arg-type]
+        max_pending_rows=50_000,
+        max_pending_bytes=4 * 1024 * 1024,
+    )
+    topic = logs.open("e1")
+    for _ in range(2):
+        logs.append(topic, "stdout", [NUL_LINE], 0.0)
+    held, _ = topic.read_after(0, 1 << 30)
+    assert logs.pending == (2, len(held))
+    assert len(held) > 2 * 6 * MAX_LINE_BYTES
+    room = asyncio.ensure_future(logs.wait_for_room())
+    await asyncio.sleep(0)
+    assert room.done(), "3 MB pending is under the 4 MiB budget"
+    logs.append(topic, "stdout", [NUL_LINE], 0.0)
+    room = asyncio.ensure_future(logs.wait_for_room())
+    await asyncio.sleep(0)
+    assert not room.done(), "three events of 1.5 MB fill the budget after three rows"
+    flushing = asyncio.ensure_future(logs.flush())
+    await asyncio.sleep(0)
+    assert not room.done(), "no room while the batch is being written"
+    database.release.set()
+    await asyncio.wait_for(flushing, 10)
+    await asyncio.wait_for(room, 10)
+    assert logs.pending == (0, 0)
+    assert [len(rows) for rows in database.batches[0].values()] == [3]
+
+
+async def test_persisted_nul_lines_leave_the_tail_within_its_budget() -> None:
+    database = _BlockedRepository()
+    database.release.set()
+    logs = ExecutionLogService(database)  # type: ignore[arg-type]
+    topic = logs.open("e1")
+    for _ in range(20):
+        logs.append(topic, "stdout", [NUL_LINE], 0.0)
+        await logs.flush()
+    assert topic.last_seq == 20
+    assert topic.tail_size <= TAIL_BYTES

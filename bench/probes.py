@@ -1,0 +1,111 @@
+"""Probes for the hostile-output scenario: a liveness poller and a raw, counting SSE reader.
+
+The fanout subscribers (sse_load.py) parse every event for its seq and stamp; a stream
+of 1.5 MB events of escaped NUL bytes needs none of that, only to be read as fast as
+the server writes it, counted, and checked for its closing `complete` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from httpio import HttpError, key_header, request_json
+
+LIVENESS_PATH = "/health/liveness"
+LOG_EVENT = b"\nevent: log\n"
+COMPLETE_EVENT = b"event: complete"
+READ_BYTES = 1 << 20
+
+
+def percentiles(samples: list[float]) -> dict[str, float | int | None]:
+    ordered = sorted(samples)
+
+    def at(fraction: float) -> float | None:
+        if not ordered:
+            return None
+        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1)
+
+    return {"samples": len(ordered), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)}
+
+
+@dataclass
+class LivenessProbe:
+    """GET /health/liveness every `interval` seconds (a new connection each time), timed.
+
+    A probe that gets no answer within `within` seconds counts as that long.
+    """
+
+    port: int
+    interval: float = 0.05
+    within: float = 30.0
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: int = 0
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> dict[str, float | int | None]:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        return {**percentiles(self.latencies_ms), "failures": self.failures}
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                status, _ = await request_json(self.port, "GET", LIVENESS_PATH, within=self.within)
+                if status != 200:
+                    self.failures += 1
+            except (OSError, TimeoutError, ValueError, HttpError):
+                self.failures += 1
+            elapsed = time.monotonic() - started
+            self.latencies_ms.append(elapsed * 1000)
+            await asyncio.sleep(max(0.0, self.interval - elapsed))
+
+
+@dataclass
+class StreamCount:
+    bytes_read: int = 0
+    log_events: int = 0
+    completed: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+
+
+async def read_stream(port: int, path: str, api_key: str, within: float) -> StreamCount:
+    """Read one SSE stream to its end as fast as possible, counting bytes and log events."""
+    count = StreamCount()
+    started = time.monotonic()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{key_header(api_key)}"
+        "Accept: text/event-stream\r\nConnection: close\r\n\r\n"
+    ).encode()
+    carry = b""  # the end of the last read, for events split between two reads
+    try:
+        async with asyncio.timeout(within):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=READ_BYTES)
+            try:
+                writer.write(request)
+                while data := await reader.read(READ_BYTES):
+                    count.bytes_read += len(data)
+                    count.log_events += data.count(LOG_EVENT) + _spanning(carry, data, LOG_EVENT)
+                    if COMPLETE_EVENT in data or _spanning(carry, data, COMPLETE_EVENT):
+                        count.completed = True
+                    carry = data[-64:]
+            finally:
+                writer.close()
+    except (OSError, TimeoutError) as error:
+        count.error = f"{type(error).__name__}: {error}"
+    count.seconds = round(time.monotonic() - started, 2)
+    return count
+
+
+def _spanning(before: bytes, after: bytes, pattern: bytes) -> int:
+    """Occurrences of `pattern` that start in `before` and end in `after`."""
+    edge = len(pattern) - 1  # too short to hold one on either side alone
+    return (before[-edge:] + after[:edge]).count(pattern) if before else 0
