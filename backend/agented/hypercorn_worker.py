@@ -15,6 +15,8 @@ from typing import Any, Protocol
 class EventLike(Protocol):
     def is_set(self) -> bool: ...
 
+    def set(self) -> None: ...
+
 
 def _worker_arguments() -> dict[str, Any]:
     process = multiprocessing.current_process()
@@ -28,7 +30,16 @@ def _worker_arguments() -> dict[str, Any]:
 def shutdown_event() -> EventLike | None:
     """The supervisor's shutdown event, if this process is a Hypercorn worker."""
     event = _worker_arguments().get("shutdown_event")
-    return event if callable(getattr(event, "is_set", None)) else None
+    has_methods = callable(getattr(event, "is_set", None)) and callable(getattr(event, "set", None))
+    return event if has_methods else None
+
+
+def supervisor_pid() -> int | None:
+    """The pid of the Hypercorn supervisor that started this worker, if this is a worker."""
+    if not _worker_arguments():
+        return None
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else None
 
 
 def bound_addresses() -> list[tuple[str, int]] | None:

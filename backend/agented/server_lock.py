@@ -6,6 +6,15 @@ every schedule twice. `flock` on a side file is released by the kernel when
 the process exits for any reason, `kill -9` included, so a crash never leaves
 a stale lock behind. The holder writes its pid into the file for the message
 the next contender prints.
+
+The side file only covers one path to the database. A hard link (or a second
+mount) reaches the same file by another path, so the database file itself is
+locked too: `flock` belongs to the file, not to its name. SQLite's own locks
+are POSIX record locks, which are independent of `flock` on Linux. That lock is
+taken after the side file and dropped before it, and only while this process
+has no SQLite connection on the file: closing any descriptor of a file drops
+the process's POSIX locks on it, SQLite's included. A contender that meets
+only the database lock names its holder from /proc/locks.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ class ServerLock:
         self.database = database
         self.path = database.with_name(database.name + ".lock")
         self._fd: int | None = None
+        self._database_fd: int | None = None
 
     def acquire(self) -> None:
         """Take the lock without waiting, or raise ServerLockError naming the holder."""
@@ -46,9 +56,35 @@ class ServerLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid={os.getpid()} host={socket.gethostname()}\n".encode(), 0)
         self._fd = fd
+        try:
+            self._database_fd = self._lock_database()
+        except BaseException:
+            self.release()
+            raise
+
+    def _lock_database(self) -> int:
+        """Lock the database file itself, whatever path (hard link, mount) reaches it."""
+        fd = os.open(self.database, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _flock_holder(os.fstat(fd))
+            os.close(fd)
+            raise ServerLockError(
+                f"database {self.database} is already served by another Agented process "
+                f"({holder}) through another path to the same file (a hard link?); "
+                "stop it first, or set AGENTED_DB_PATH to a different database"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def release(self) -> None:
         """Drop the lock; the file stays, so a waiting contender never locks an unlinked inode."""
+        if self._database_fd is not None:
+            database_fd, self._database_fd = self._database_fd, None
+            os.close(database_fd)
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
@@ -62,4 +98,16 @@ def _read_holder(fd: int) -> str:
         text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
         if text:
             return text
+    return "holder unknown"
+
+
+def _flock_holder(stat: os.stat_result) -> str:
+    """`pid=N` of a process holding a flock on the file `stat` describes, from /proc/locks."""
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+            if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
+                return f"pid={fields[4]}"
     return "holder unknown"

@@ -13,6 +13,11 @@ in order to end them at once. Two gaps are covered here:
   handles SIGTERM, a loop handler takes it, tells the app, and forwards it to
   the supervisor, which then shuts the worker down the graceful way.
 
+* the worker outlives a supervisor killed with SIGKILL, still serving on the
+  sockets it inherited, and nobody would ever set the event. The same poll
+  notices the worker's parent pid change (it was re-parented) and sets the
+  event itself, so Hypercorn and the app stop the graceful way.
+
 Elsewhere (`hypercorn -w 0`, `quart run`) the server already handles signals
 and none of this is installed.
 """
@@ -27,7 +32,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from .hypercorn_worker import EventLike, shutdown_event
+from .hypercorn_worker import EventLike, shutdown_event, supervisor_pid
 from .tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -48,14 +53,21 @@ class ShutdownNotifier:
         if event is None:
             return
         loop = asyncio.get_running_loop()
-        self._watcher = loop.create_task(self._watch(event), name="agented-shutdown-watcher")
+        supervisor = supervisor_pid()
+        self._watcher = loop.create_task(
+            self._watch(event, supervisor), name="agented-shutdown-watcher"
+        )
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
             self._sigterm_installed = True
 
-    async def _watch(self, event: EventLike) -> None:
+    async def _watch(self, event: EventLike, supervisor: int | None) -> None:
         # A multiprocessing event cannot be awaited; poll it as Hypercorn does.
-        while not event.is_set():  # noqa: ASYNC110
+        while not event.is_set():
+            if supervisor is not None and os.getppid() != supervisor:
+                logger.warning("the Hypercorn supervisor (pid %d) is gone; stopping", supervisor)
+                event.set()  # Hypercorn's own worker loop polls the same event
+                break
             await asyncio.sleep(POLL_SECONDS)
         self._on_stop()
 

@@ -5,7 +5,8 @@ Manual runs, webhooks, GitHub events, schedules and retries all call
 renders the prompt, records the execution and returns at once; a task then
 waits for one of the server-wide run slots (the execution is `queued` until
 it gets one), runs the CLI through `CliProcess`, and records how it ended.
-Cancel, timeout and shutdown all stop the CLI's whole process group.
+Cancel, timeout and shutdown all stop the CLI and everything it started,
+whether or not it left the CLI's process group (see `containment`).
 """
 
 from __future__ import annotations
@@ -21,24 +22,28 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import GITHUB_SECRET_VARIABLE, SETTINGS
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
 from ..storage.executions import ExecutionRepository, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
+from .containment import Leftover, process_start_time, stop_leftovers
 from .logs import ExecutionLogService
 from .output import OutputObserver, RateLimit
-from .process import CliProcess, kill_orphaned_group, process_start_time
+from .process import CliProcess
 from .templates import render
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_CAP = 5.0
-# Variables of Agented's own that a CLI has no business seeing.
+# Agented's own settings (keys, key files, the database) are none of a CLI's business:
+# every declared setting, anything else named AGENTED_*, and the secrets read when used.
 PRIVATE_ENVIRONMENT = frozenset(
-    {"SECRET_KEY", "AGENTED_API_KEY", "GITHUB_WEBHOOK_SECRET", "AGENTED_SECRET_KEY_FILE"}
+    {setting.name for setting in SETTINGS} | {"SECRET_KEY", GITHUB_SECRET_VARIABLE}
 )
+PRIVATE_PREFIX = "AGENTED_"
 
 STOP_MESSAGES = {
     "cancelled": "cancelled by a user",
@@ -120,7 +125,7 @@ class ExecutionService:
         self._environ = {
             k: v
             for k, v in (os.environ if environ is None else environ).items()
-            if k not in PRIVATE_ENVIRONMENT
+            if k not in PRIVATE_ENVIRONMENT and not k.startswith(PRIVATE_PREFIX)
         }
         self._runs: dict[str, _Run] = {}
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
@@ -206,14 +211,17 @@ class ExecutionService:
 
     async def recover(self) -> None:
         """Mark what a crashed predecessor left active as `interrupted`; stop its CLIs."""
-        groups = await self._executions.interrupt_leftovers()
-        killed = sum(kill_orphaned_group(group, started) for group, started in groups)
-        if groups or killed:
-            logger.warning(
-                "a crashed server left executions running: marked them interrupted, "
-                "stopped %d CLI process group(s) still alive",
-                killed,
-            )
+        rows = await self._executions.interrupt_leftovers()
+        if not rows:
+            return
+        leftovers = [Leftover(*row) for row in rows]
+        killed = await asyncio.to_thread(stop_leftovers, leftovers)
+        logger.warning(
+            "a crashed server left %d execution(s) active: marked them interrupted, "
+            "killed %d process(es) they left running",
+            len(leftovers),
+            killed,
+        )
 
     async def _execute(self, run: _Run) -> None:
         outcome = Outcome("failed", error_message="internal error")
@@ -271,7 +279,10 @@ class ExecutionService:
             )
         try:
             process = await CliProcess.spawn(
-                run.argv, cwd=run.bot.paths[0] if run.bot.paths else None, env=self._environ
+                run.argv,
+                cwd=run.bot.paths[0] if run.bot.paths else None,
+                env=self._environ,
+                execution_id=run.execution.id,
             )
         except OSError as error:
             return Outcome(
@@ -301,7 +312,8 @@ class ExecutionService:
                 await process.stop(grace)
             else:
                 reason = None
-                process.signal_group(signal.SIGKILL)  # helpers left behind, e.g. MCP servers
+            # Helpers left behind (e.g. MCP servers), also those that left the group.
+            await process.signal_all(signal.SIGKILL)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await asyncio.shield(pump)
@@ -309,7 +321,7 @@ class ExecutionService:
             stop.cancel()
             exited.cancel()
             await cancel_and_wait(pump)
-        exit_code = process.returncode
+            exit_code = await process.release()
         return self._outcome(run, reason, exit_code, observer)
 
     @staticmethod

@@ -239,13 +239,13 @@ class ExecutionRepository:
             )
         )
 
-    async def interrupt_leftovers(self) -> list[tuple[int, str]]:
+    async def interrupt_leftovers(self) -> list[tuple[str, int | None, str | None]]:
         """Mark what a crashed server left queued or running as `interrupted`.
 
-        Returns the process groups (and leader start times) those executions ran in.
+        Returns their ids, with the process group (and its leader's start time) each ran in.
         """
 
-        def update(connection: sqlite3.Connection) -> list[tuple[int, str]]:
+        def update(connection: sqlite3.Connection) -> list[tuple[str, int | None, str | None]]:
             rows = connection.execute(
                 "SELECT id, process_group, process_started FROM executions"
                 " WHERE status IN ('queued', 'running')"
@@ -258,7 +258,7 @@ class ExecutionRepository:
                     f" WHERE id IN ({placeholders(len(ids))})",
                     (iso(utc_now()), INTERRUPTED_BY_CRASH, *ids),
                 )
-            return [(row[1], row[2]) for row in rows if row[1] is not None and row[2]]
+            return [(row[0], row[1], row[2]) for row in rows]
 
         return await self._db.write(update)
 

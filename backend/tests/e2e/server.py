@@ -112,8 +112,16 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def start_hypercorn(
-    env: dict[str, str], port: int, app_path: str = "agented.asgi:app"
+    env: dict[str, str],
+    port: int,
+    app_path: str = "agented.asgi:app",
+    worker_class: str | None = None,
 ) -> ServerProcess:
-    """Start `hypercorn -c hypercorn.toml -b 127.0.0.1:PORT APP` from the repository root."""
+    """Start `hypercorn -c hypercorn.toml -b 127.0.0.1:PORT APP` from the repository root.
+
+    `worker_class` (asyncio, uvloop) overrides the one hypercorn.toml names."""
     config = str(REPO_DIR / "hypercorn.toml")
-    return ServerProcess([str(HYPERCORN), "-c", config, "-b", f"127.0.0.1:{port}", app_path], env)
+    worker = ["-k", worker_class] if worker_class else []
+    return ServerProcess(
+        [str(HYPERCORN), "-c", config, *worker, "-b", f"127.0.0.1:{port}", app_path], env
+    )

@@ -31,6 +31,28 @@ def test_second_holder_is_refused_with_the_database_and_holder_named(tmp_path: P
     second.release()
 
 
+def test_a_hard_link_to_the_database_is_refused_as_the_same_database(tmp_path: Path) -> None:
+    database = tmp_path / "agented.db"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = elsewhere / "linked.db"
+    first = ServerLock(database)
+    first.acquire()
+    try:
+        os.link(database, link)  # another name for the same file, with its own side lock file
+        with pytest.raises(ServerLockError) as caught:
+            ServerLock(link).acquire()
+        message = str(caught.value)
+        assert str(link) in message
+        assert f"pid={os.getpid()}" in message
+        assert "hard link" in message
+    finally:
+        first.release()
+    second = ServerLock(link)
+    second.acquire()
+    second.release()
+
+
 def test_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
     database = tmp_path / "agented.db"
     holder = subprocess.Popen(
