@@ -76,12 +76,12 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     execution = await services.executions.get(execution_id)
     if execution is None:
         abort(404, f"execution {execution_id} not found")
-    lines = await services.logs.read(
-        execution_id, query_args.after_seq, query_args.limit + 1, query_args.q
+    lines, more = await services.logs.read(
+        execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
     body = execution_json(execution)
-    body["logs"] = [line.as_dict() for line in lines[: query_args.limit]]
-    body["logs_truncated"] = len(lines) > query_args.limit
+    body["logs"] = [line.as_dict() for line in lines]
+    body["logs_truncated"] = more
     return jsonify(body)
 
 

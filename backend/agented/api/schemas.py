@@ -203,7 +203,10 @@ class LogLineOut(BaseModel):
 
 class ExecutionDetail(ExecutionOut):
     logs: list[LogLineOut]
-    logs_truncated: bool
+    logs_truncated: bool = Field(
+        description="More lines follow: ask again with after_seq set to the last seq. A page "
+        "ends at `limit` lines or at about 512 KiB of log text, whichever comes first."
+    )
 
 
 class ExecutionPage(BaseModel):

@@ -28,6 +28,10 @@ from ..tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
+# Characters of log text one page of `read` may hold (see ExecutionRepository.read_lines):
+# at most about 3 MB of JSON even when every character is escaped sixfold.
+PAGE_CHARS = 512 * 1024
+
 
 class ExecutionLogService:
     def __init__(
@@ -139,8 +143,11 @@ class ExecutionLogService:
 
     async def read(
         self, execution_id: str, after_seq: int, limit: int, query: str | None = None
-    ) -> list[LogLine]:
-        return await self._repository.read_lines(execution_id, after_seq, limit, query)
+    ) -> tuple[list[LogLine], bool]:
+        """A page of stored lines (see `read_lines`), and whether more follow."""
+        return await self._repository.read_lines(
+            execution_id, after_seq, limit, query, max_chars=PAGE_CHARS
+        )
 
     async def _run(self) -> None:
         while True:

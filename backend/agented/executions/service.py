@@ -26,6 +26,7 @@ from ..config import GITHUB_SECRET_VARIABLE, SETTINGS
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
+from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
@@ -38,6 +39,7 @@ from .templates import render
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_CAP = 5.0
+FULL_DISK_RETRY_SECONDS = 5.0
 # Agented's own settings (keys, key files, the database) are none of a CLI's business:
 # every declared setting, anything else named AGENTED_*, and the secrets read when used.
 PRIVATE_ENVIRONMENT = frozenset(
@@ -132,6 +134,7 @@ class ExecutionService:
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._accepting = True
+        self.full_disk_retry_seconds = FULL_DISK_RETRY_SECONDS  # tests shorten it
 
     def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
         self._on_rate_limited = handler
@@ -342,12 +345,28 @@ class ExecutionService:
         message = observer.result_error or f"exited with code {exit_code}"
         return Outcome("failed", exit_code, message, usage)
 
+    async def _record_outcome(self, execution_id: str, outcome: Outcome) -> Execution:
+        """Store how a run ended; on a full disk, try again until there is room.
+
+        An outcome is small and worth waiting for: without it the run would show
+        `running` until the next start. The database reports the full disk once a
+        minute. A shutdown stops the waiting; the next start then marks the run
+        `interrupted`.
+        """
+        while True:
+            try:
+                return await self._executions.finish(execution_id, outcome)
+            except StorageFull:
+                if not self._accepting:
+                    raise
+            await asyncio.sleep(self.full_disk_retry_seconds)
+
     async def _finish(self, run: _Run, outcome: Outcome) -> None:
         """Record the outcome, arm a retry if rate limited, then tell the viewers."""
         try:
             with contextlib.suppress(Exception):  # logged by the log service
                 await self._logs.flush()
-            run.execution = await self._executions.finish(run.execution.id, outcome)
+            run.execution = await self._record_outcome(run.execution.id, outcome)
             if run.rate_limit is not None and self._on_rate_limited is not None:
                 try:
                     await self._on_rate_limited(run.execution, run.bot, run.rate_limit, run.context)

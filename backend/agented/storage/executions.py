@@ -173,9 +173,23 @@ class ExecutionRepository:
         await self._db.write(insert)
 
     async def read_lines(
-        self, execution_id: str, after_seq: int, limit: int, query: str | None = None
-    ) -> list[LogLine]:
-        """Up to `limit` lines after `after_seq`, optionally only those containing `query`."""
+        self,
+        execution_id: str,
+        after_seq: int,
+        limit: int,
+        query: str | None = None,
+        *,
+        max_chars: int,
+    ) -> tuple[list[LogLine], bool]:
+        """Up to `limit` lines after `after_seq` (only those containing `query`, if given),
+        and whether more follow.
+
+        The page also stops once its lines hold `max_chars` characters (at least one
+        line is always returned): a line may be 256 KiB of NUL bytes, which JSON
+        escapes sixfold, so a page bounded in rows alone could make the answer
+        gigabytes long and its encoding stall the loop. Rows are fetched one at a
+        time, so what is past the budget is never read.
+        """
         sql = "SELECT seq, stream, content, timestamp FROM execution_logs"
         sql += " WHERE execution_id = ? AND seq > ?"
         parameters: list[Any] = [execution_id, after_seq]
@@ -183,10 +197,21 @@ class ExecutionRepository:
             sql += " AND instr(lower(content), lower(?)) > 0"
             parameters.append(query)
         sql += " ORDER BY seq LIMIT ?"
-        parameters.append(limit)
+        parameters.append(limit + 1)
 
-        def select(connection: sqlite3.Connection) -> list[LogLine]:
-            return [LogLine(*row) for row in connection.execute(sql, parameters)]
+        def select(connection: sqlite3.Connection) -> tuple[list[LogLine], bool]:
+            lines: list[LogLine] = []
+            size = 0
+            cursor = connection.execute(sql, parameters)
+            try:
+                for row in cursor:
+                    if len(lines) == limit or (lines and size >= max_chars):
+                        return lines, True
+                    lines.append(LogLine(*row))
+                    size += len(row[2])
+            finally:
+                cursor.close()  # ends the read (and its snapshot) when stopped early
+            return lines, False
 
         return await self._db.read(select)
 

@@ -9,7 +9,6 @@ it answers is measured by bench/'s `hostile_output`, not asserted here.)
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from ..support.procs import worker_pid
 from .conftest import StartServer
 from .server import AUTH
 
@@ -28,18 +28,6 @@ VIEWERS = 3
 RSS_GROWTH_LIMIT = 128 * 1024 * 1024
 DEADLINE = 120.0
 PRINT_NUL_LINES = f"import sys; sys.stdout.buffer.write((b'\\0' * {LINE_BYTES} + b'\\n') * {LINES})"
-
-
-def _worker_pid(master: int) -> int:
-    """The Hypercorn worker: the master's child started by multiprocessing's spawn_main."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            if parent == master and b"spawn_main" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-    raise AssertionError(f"no Hypercorn worker under process {master}")
 
 
 def _rss(pid: int) -> int:
@@ -88,7 +76,7 @@ def test_nul_byte_output_keeps_the_worker_within_its_memory_budget(
 ) -> None:
     server, port = start_server()
     base = f"http://127.0.0.1:{port}"
-    worker = _worker_pid(server.process.pid)
+    worker = worker_pid(server.process.pid)
     bot = httpx.post(
         f"{base}/admin/triggers",
         headers=AUTH,

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support.procs import alive
 from .server import AUTH, ServerProcess, free_port, server_env, start_hypercorn
 
 PROBE = Path(__file__).resolve().parent.parent / "fakes" / "isolation_probe.py"
@@ -66,15 +67,6 @@ def wait_until(check: Callable[[], Any], what: str) -> Any:
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
     return result
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie awaiting its reaper counts as dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def run_command_bot(base: str, *args: str) -> dict[str, Any]:

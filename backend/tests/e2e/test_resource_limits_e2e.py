@@ -8,7 +8,6 @@ are cut off by the body timeout (408, then the connection closes).
 
 from __future__ import annotations
 
-import contextlib
 import resource
 import selectors
 import socket
@@ -22,6 +21,7 @@ import pytest
 
 from agented.paths import REPO_DIR
 
+from ..support.procs import worker_pid
 from .server import AUTH, HYPERCORN, ServerProcess, free_port, server_env
 
 SLOW_CLIENTS = 1000
@@ -75,18 +75,6 @@ def stingy_server(tmp_path: Path, room_for_clients: None) -> Iterator[tuple[Serv
         yield server, port
     finally:
         server.stop()
-
-
-def _worker_pid(master: int) -> int:
-    """The Hypercorn worker: the master's child started by multiprocessing's spawn_main."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            if parent == master and b"spawn_main" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-    raise AssertionError(f"no Hypercorn worker under process {master}")
 
 
 def _open_files_limits(pid: int) -> tuple[int, int]:
@@ -148,7 +136,7 @@ def test_a_thousand_stalled_bodies_leave_liveness_and_admin_answering_until_they
 ) -> None:
     server, port = stingy_server
     raised = server.wait_for_output(r"open-file limit raised from (\d+) to (\d+)")
-    worker = _worker_pid(server.process.pid)
+    worker = worker_pid(server.process.pid)
     soft, hard = _open_files_limits(worker)
     assert int(raised[1]) == LOW_SOFT_LIMIT
     assert soft == hard == int(raised[2]), "the worker runs with its hard limit"

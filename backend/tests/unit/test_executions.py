@@ -13,8 +13,10 @@ import pytest
 from quart import Quart
 
 from agented.runtime import runtime_of
+from agented.storage.disk_full import StorageFull
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
+from ..support.procs import alive
 from ..support.sse import log_seqs, stream_events
 
 
@@ -100,23 +102,14 @@ async def test_cancel_kills_the_whole_process_group(client, tmp_path: Path) -> N
     execution_id = await run(client, bot)
     await stream_events(client, execution_id, stop_after_seq=1)
     grandchild = int(pidfile.read_text())
-    assert _alive(grandchild)
+    assert alive(grandchild)
     response = await client.post(f"/admin/executions/{execution_id}/cancel")
     assert response.status_code == 202
     events = await stream_events(client, execution_id)
     assert final(events)["status"] == "cancelled"
-    assert not _alive(grandchild)
+    assert not alive(grandchild)
     again = await client.post(f"/admin/executions/{execution_id}/cancel")
     assert again.status_code == 409
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie awaiting its reaper counts as dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 async def test_sigterm_ignoring_cli_is_killed_after_the_grace_period(client) -> None:
@@ -384,3 +377,28 @@ async def test_simultaneous_runs_of_one_bot_start_it_once(client) -> None:
         assert (await refused.get_json())["execution_id"] == execution_id
     await client.post(f"/admin/executions/{execution_id}/cancel")
     await stream_events(client, execution_id)
+
+
+async def test_a_run_that_ends_on_a_full_disk_records_its_outcome_once_there_is_room(
+    serving_app: Quart, client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = runtime_of(serving_app)
+    assert services is not None
+    real_finish = services.executions.finish
+    attempts = 0
+
+    async def full_twice(execution_id: str, outcome: Any) -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:
+            raise StorageFull("disk full: database or disk is full")
+        return await real_finish(execution_id, outcome)
+
+    monkeypatch.setattr(services.executions, "finish", full_twice)
+    services.runs.full_disk_retry_seconds = 0.01
+    bot = await make_bot(client, "fake: print done", backend_type="codex")
+    execution_id = await run(client, bot)
+    events = await stream_events(client, execution_id)
+    assert final(events)["status"] == "success", "viewers learn the stored outcome"
+    assert attempts == 3
+    assert (await details(client, execution_id))["status"] == "success"

@@ -23,8 +23,11 @@ from agented.executions.logs import ExecutionLogService
 from agented.executions.process import MAX_LINE_BYTES
 from agented.executions.stream import ExecutionStream
 from agented.paths import MIGRATIONS_DIR
+from agented.runtime import runtime_of
 from agented.storage import Database, migrate
 from agented.storage.executions import ExecutionRepository
+
+from ..support.bots import make_bot
 
 NUL_LINE = "\0" * MAX_LINE_BYTES  # the longest line the reader keeps whole
 EVENT_IDS = re.compile(rb"^id: (\d+)\n", re.MULTILINE)
@@ -210,3 +213,47 @@ async def test_persisted_nul_lines_leave_the_tail_within_its_budget() -> None:
         await logs.flush()
     assert topic.last_seq == 20
     assert topic.tail_size <= TAIL_BYTES
+
+
+async def test_pages_of_stored_lines_for_the_api_stop_at_their_character_budget(
+    repository: ExecutionRepository,
+) -> None:
+    logs = ExecutionLogService(repository)
+    await _store(logs, [NUL_LINE] * 6 + ["short"])
+    lines, more = await logs.read("e1", 0, 1000)
+    assert more
+    assert [line.seq for line in lines] == [1, 2], "512 KiB of text: two 256 KiB lines"
+    seen = [line.seq for line in lines]
+    while more:
+        lines, more = await logs.read("e1", seen[-1], 1000)
+        assert lines, "a page holds at least one line"
+        seen += [line.seq for line in lines]
+    assert seen == list(range(1, 8)), "paging by after_seq reaches every line once"
+    assert await logs.read("e1", 0, 3, "short") == ([await _line(logs, 7)], False)
+
+
+async def _line(logs: ExecutionLogService, seq: int) -> Any:
+    [line], _ = await logs.read("e1", seq - 1, 1)
+    return line
+
+
+async def test_the_execution_api_answers_hostile_logs_in_bounded_pages(make_app) -> None:
+    app = make_app()
+    async with app.test_app():
+        client = app.test_client()
+        services = runtime_of(app)
+        assert services is not None
+        bot = await make_bot(client, "fake: exit 0", backend_type="codex")
+        execution = await services.executions.create(
+            "exe_nul", await services.bots.get(bot["id"]), "manual", "p", ["x"], status="success"
+        )
+        topic = services.logs.open(execution.id)
+        services.logs.append(topic, "stdout", [NUL_LINE] * 8, 1_700_000_000.0)
+        await services.logs.flush()
+        await services.logs.close(execution.id, b"")
+        response = await client.get(f"/admin/executions/{execution.id}?limit=10000")
+        assert response.status_code == 200
+        body = await response.get_json()
+        assert [line["seq"] for line in body["logs"]] == [1, 2]
+        assert body["logs_truncated"] is True
+        assert len(await response.get_data()) < 4 * 1024 * 1024, "about 3 MB of JSON at most"

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +19,8 @@ from agented.executions.containment import (
     process_start_time,
     stop_leftovers,
 )
+
+from ..support.procs import alive
 
 
 def test_only_the_recorded_process_group_is_killed() -> None:
@@ -51,14 +52,6 @@ FORK_AND_LEAVE = (
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 def _wait_until(check, what: str) -> None:
     deadline = time.monotonic() + 30
     while not check():
@@ -84,7 +77,7 @@ def test_recovery_kills_a_leftover_group_whose_leader_is_gone_but_spares_strange
     )
     try:
         assert leader.wait(timeout=30) == 0
-        assert _alive(member)
+        assert alive(member)
         assert os.getpgid(member) == leader.pid
         killed = stop_leftovers(
             [
@@ -94,7 +87,7 @@ def test_recovery_kills_a_leftover_group_whose_leader_is_gone_but_spares_strange
             ]
         )
         assert killed == 1
-        _wait_until(lambda: not _alive(member), "the leaderless group's member to die")
+        _wait_until(lambda: not alive(member), "the leaderless group's member to die")
         assert stranger.poll() is None, "an unrelated process is spared"
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -22,6 +22,7 @@ from agented.executions.containment import RUN_MARKER, RunCgroup
 from agented.executions.process import CliProcess
 
 from ..support.bots import BOTS, make_bot
+from ..support.procs import alive
 from ..support.sse import stream_events
 
 PROBE = Path(__file__).resolve().parent.parent / "fakes" / "isolation_probe.py"
@@ -48,15 +49,6 @@ def containment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     elif not cgroups_work():
         pytest.skip("no writable cgroup v2 here")
     return request.param
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie awaiting its reaper counts as dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def own_cgroup() -> str:
