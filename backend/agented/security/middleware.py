@@ -173,7 +173,7 @@ class SecurityMiddleware:
         if problem := canonical_path_problem(scope):
             return request_id, self._headers, "admin", Answer(400, problem)
         method, path = scope["method"], scope["path"]
-        kind = self._routes.kind(method, path)
+        kind = self._routes.kind(method, path, scope.get("root_path", ""))
         extra = self._response_headers(kind, headers.get("origin", ""))
         screening = Screening(scope, method, path, kind, headers, forwarded_for, extra)
         for check in self._checks:

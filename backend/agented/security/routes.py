@@ -72,9 +72,13 @@ class RouteTable:
         # The map is read at match time, so routes registered after this still count.
         self._adapter = url_map.bind("agented.invalid")
 
-    def kind(self, method: str, path: str) -> RouteKind:
+    def kind(self, method: str, path: str, root_path: str = "") -> RouteKind:
         if STREAM_PATH.match(path):
             return "stream"
+        if root_path:  # Quart routes the path below the mount point, and so must we
+            if path == root_path or not path.startswith(root_path + "/"):
+                return "admin"  # Quart answers 404: nothing public to reach
+            path = path[len(root_path) :]
         try:
             endpoint, _ = self._adapter.match(path, method)
         except HTTPException:  # not found, wrong method or a redirect: no public endpoint

@@ -12,7 +12,7 @@ import re
 import pytest
 from quart import Quart
 
-from agented.security.routes import PUBLIC_ENDPOINTS
+from agented.security.routes import PUBLIC_ENDPOINTS, RouteTable
 
 from ..support.asgi import RawResponse, call_asgi
 from ..support.keys import TEST_API_KEY
@@ -137,3 +137,14 @@ async def test_a_key_still_opens_every_private_route_by_its_canonical_path(
         assert response.status not in {401, 403}, (method, path, response.body)
         if response.status == 400:  # the route's own validation, not a refused path
             assert "not allowed in the path" not in response.json()["error"], (method, path)
+
+
+def test_routes_below_a_mount_point_are_classified_as_quart_routes_them(
+    serving_app: Quart,
+) -> None:
+    routes = RouteTable(serving_app.url_map)
+    assert routes.kind("GET", "/agented/health/liveness", "/agented") == "public"
+    assert routes.kind("POST", "/agented/api/webhooks/github", "/agented") == "webhook"
+    assert routes.kind("GET", "/agented/admin/triggers", "/agented") == "admin"
+    assert routes.kind("GET", "/health/liveness", "/agented") == "admin", "outside the mount"
+    assert routes.kind("GET", "/agentedx/health/liveness", "/agented") == "admin"
