@@ -35,7 +35,7 @@ def create_app(
     )
     policy = SecurityPolicy.from_config(app.config, _api_keys(app.config))
     install_api(app)
-    app.asgi_app = SecurityMiddleware(  # type: ignore[method-assign]
+    app.asgi_app = SecurityMiddleware(  # type: ignore[method-assign,assignment]
         app.asgi_app, policy, RouteTable(app.url_map)
     )
     app.extensions[POLICY_KEY] = policy

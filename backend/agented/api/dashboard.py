@@ -20,7 +20,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _dist() -> Path:
-    return current_app.config["AGENTED_DASHBOARD_DIR"]
+    directory: Path = current_app.config["AGENTED_DASHBOARD_DIR"]
+    return directory
 
 
 async def _index() -> Response:

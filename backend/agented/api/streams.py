@@ -30,7 +30,7 @@ ASGIApp = Any
 def _header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope["headers"]:
         if key.lower() == name:
-            return value.decode("latin-1")
+            return str(value, "latin-1")
     return ""
 
 
@@ -120,4 +120,4 @@ async def issue_stream_token(data: StreamTokenRequest) -> Response:
 
 
 def install_streams(app: Quart) -> None:
-    app.asgi_app = StreamRoutes(app, app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = StreamRoutes(app, app.asgi_app)  # type: ignore[method-assign,assignment]

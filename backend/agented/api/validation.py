@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ _MESSAGES = {
 }
 
 
-def _describe(detail: dict[str, Any]) -> tuple[str | None, str]:
+def _describe(detail: Mapping[str, Any]) -> tuple[str | None, str]:
     location = [str(part) for part in detail.get("loc", ())]
     message = _MESSAGES.get(detail.get("type", ""), detail.get("msg", "is invalid"))
     message = message.removeprefix("Value error, ")

@@ -8,7 +8,8 @@ Content-Length over the cap is refused before the body is read).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from quart import Blueprint, Response, abort, jsonify, request
 from quart_schema import document_response, validate_querystring
@@ -26,17 +27,22 @@ from .services import runtime
 blueprint = Blueprint("webhooks", __name__)
 
 
-def _sender_headers() -> Headers:
+def _sender_headers() -> Mapping[str, str]:
     """The request's headers as the sender sent them (without a request id we made up)."""
     if not request.scope.get(GENERATED_REQUEST_ID):
-        return request.headers
+        return _as_mapping(request.headers)
     headers = request.headers.copy()
     del headers["X-Request-ID"]
-    return headers
+    return _as_mapping(headers)
+
+
+def _as_mapping(headers: Headers) -> Mapping[str, str]:
+    """werkzeug's Headers: a case-insensitive mapping in behaviour, though not typed as one."""
+    return cast(Mapping[str, str], headers)
 
 
 async def _json_object() -> tuple[bytes, dict[str, Any]]:
-    body = await request.get_data()
+    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deeply
@@ -91,9 +97,9 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
 
 @blueprint.post("/api/webhooks/github")
 async def github_webhook() -> tuple[Response, int]:
-    body = await request.get_data()
+    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     try:
-        outcome = await runtime().github.receive(body, request.headers)
+        outcome = await runtime().github.receive(body, _as_mapping(request.headers))
     except GitHubRejected as rejected:
         return error_response(rejected.status, str(rejected)), rejected.status
     return jsonify(outcome.body), outcome.status

@@ -23,7 +23,7 @@ from ..events.encoding import encode_log
 from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
 from ..storage.disk_full import StorageFull
-from ..storage.executions import ExecutionRepository
+from ..storage.executions import ExecutionRepository, LogRow
 from ..tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class ExecutionLogService:
         self._batch_bytes = batch_bytes
         self._max_pending_bytes = max_pending_bytes
         self._topics: dict[str, Topic] = {}
-        self._pending: dict[str, list[tuple]] = {}
+        self._pending: dict[str, list[LogRow]] = {}
         self._pending_rows = 0
         self._pending_bytes = 0  # of the encoded events of the pending rows
         self._flush_lock = asyncio.Lock()

@@ -175,7 +175,7 @@ class CliProcess:
         self._tracked: dict[int, ProcessEntry] = {}
         self._exit: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pidfd = -1
-        self._exit_waiter: asyncio.Future[object] | None = None
+        self._exit_waiter: asyncio.Future[object] | None = None  # without a pidfd
         self._watch_exit()
         self._tracker = None if cgroup is not None else asyncio.ensure_future(self._track())
 
@@ -212,10 +212,11 @@ class CliProcess:
         try:
             self._pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):  # no pidfds (not Linux 5.3+): a thread waits instead
-            self._exit_waiter = asyncio.ensure_future(
+            waiter: asyncio.Future[object] = asyncio.ensure_future(
                 asyncio.to_thread(os.waitid, os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
             )
-            self._exit_waiter.add_done_callback(lambda _: _resolve(self._exit))
+            waiter.add_done_callback(lambda _: _resolve(self._exit))
+            self._exit_waiter = waiter
         else:
             loop.add_reader(self._pidfd, _resolve, self._exit)
 

@@ -52,7 +52,7 @@ STOP_MESSAGES = {
     "interrupted": "the server shut down while it was running",
 }
 
-RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[None]]
+RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[object]]
 
 
 class RunRefused(Exception):
@@ -256,8 +256,9 @@ class ExecutionService:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         stop = asyncio.ensure_future(run.stop_requested.wait())
+        waiters: set[asyncio.Future[Any]] = {turn, stop}
         try:
-            await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
         if turn.done():
@@ -309,7 +310,7 @@ class ExecutionService:
             )
             if exited not in done:
                 reason = run.stop_reason or "timeout"
-                grace = run.bot.sigterm_grace_seconds
+                grace: float = run.bot.sigterm_grace_seconds
                 if reason == "interrupted":
                     grace = min(grace, SHUTDOWN_GRACE_CAP)
                 await process.stop(grace)

@@ -23,7 +23,8 @@ from ..events.sse import send_json
 from .policy import SecurityPolicy, host_of, is_loopback
 from .routes import RouteKind, RouteTable, canonical_path_problem
 
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+# Quart's own app takes its typed Scope; the layers around it see plain dicts.
+ASGIApp = Callable[..., Awaitable[None]]
 Headers = tuple[tuple[bytes, bytes], ...]
 
 BASE_CSP = (
@@ -108,7 +109,8 @@ def _presented_key(headers: dict[str, str]) -> str:
 
 def _stream_token(scope: dict[str, Any]) -> str:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (query.get("token") or [""])[0]
+    tokens: list[str] = query.get("token") or [""]
+    return tokens[0]
 
 
 class SecurityMiddleware:

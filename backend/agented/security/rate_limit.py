@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 MAX_CLIENTS = 50_000
 
@@ -12,7 +13,9 @@ MAX_CLIENTS = 50_000
 class RateLimiter:
     """At most `count` events per `seconds` for each client, refilled continuously."""
 
-    def __init__(self, count: int, seconds: float, clock=time.monotonic) -> None:
+    def __init__(
+        self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._capacity = float(count)
         self._rate = count / seconds
         self._clock = clock

@@ -11,6 +11,9 @@ from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
 from .database import Database
 from .rows import from_json, placeholders, to_json
 
+# One stored log line as it is written: (seq, stream, content, unix timestamp).
+LogRow = tuple[int, str, str, float]
+
 INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 
@@ -163,7 +166,7 @@ class ExecutionRepository:
 
         return await self._db.write(update)
 
-    async def append_lines(self, batches: dict[str, list[tuple]]) -> None:
+    async def append_lines(self, batches: dict[str, list[LogRow]]) -> None:
         """Persist `(seq, stream, content, timestamp)` rows of several executions at once."""
 
         def insert(connection: sqlite3.Connection) -> None:
@@ -321,7 +324,7 @@ def _fetch(connection: sqlite3.Connection, execution_id: str) -> Execution:
     )
 
 
-def _insert_lines(connection: sqlite3.Connection, execution_id: str, lines: list[tuple]) -> None:
+def _insert_lines(connection: sqlite3.Connection, execution_id: str, lines: list[LogRow]) -> None:
     connection.executemany(
         "INSERT INTO execution_logs (execution_id, seq, stream, content, timestamp)"
         " VALUES (?, ?, ?, ?, ?)",
