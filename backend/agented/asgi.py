@@ -22,7 +22,8 @@ from .secret_key import KeyFileError
 load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
 
 try:
-    configure_logging(load_settings(os.environ)["LOG_LEVEL"])
+    settings = load_settings(os.environ)
+    configure_logging(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
     app = create_app()
 except (ConfigError, KeyFileError) as error:
     print(f"agented: cannot start: {error}", file=sys.stderr, flush=True)

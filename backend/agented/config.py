@@ -165,6 +165,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOG_LEVEL", _log_level, "INFO", "Level of the agented loggers"),
     Setting(
+        "LOG_FORMAT",
+        _choice("text", "json"),
+        "text",
+        "`json`: every log line (Hypercorn's too) is one JSON object, for log collectors",
+    ),
+    Setting(
         "AGENTED_AUTH",
         _choice("enabled", "disabled"),
         "enabled",

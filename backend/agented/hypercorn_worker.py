@@ -27,6 +27,11 @@ def _worker_arguments() -> dict[str, Any]:
     return {}
 
 
+def hypercorn_config() -> Any:
+    """The worker's Hypercorn `Config` (untyped here: only its `log` is used), if any."""
+    return _worker_arguments().get("config")
+
+
 def shutdown_event() -> EventLike | None:
     """The supervisor's shutdown event, if this process is a Hypercorn worker."""
     event = _worker_arguments().get("shutdown_event")

@@ -18,6 +18,7 @@ from typing import Any
 from quart import Quart
 
 from .bot_service import BotService
+from .console import console
 from .events.sse import StreamHub
 from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
@@ -78,7 +79,8 @@ class Runtime:
 
     async def start(self) -> None:
         config = self._config
-        on_serving(self._policy, bound_addresses())
+        binds = bound_addresses()
+        notice = on_serving(self._policy, binds, config["LOG_FORMAT"])
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
             lock = ServerLock(config["AGENTED_DB_PATH"])
@@ -143,6 +145,10 @@ class Runtime:
             notifier = ShutdownNotifier(self.begin_stopping)
             notifier.install()
             stack.push_async_callback(notifier.uninstall)
+            # Last, so the sign-in notice only shows for a server that really serves.
+            stack.enter_context(
+                console(notice, len(binds) if binds else None, config["LOG_FORMAT"])
+            )
 
             self._exit_stack = stack.pop_all()
         # Everything built so far lives as long as the process: keep it out of the cyclic

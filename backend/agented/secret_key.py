@@ -30,11 +30,11 @@ def load_key(env_value: str | None, key_file: Path, label: str) -> str:
     """Return the key from `env_value`, else `key_file`, else a freshly persisted one."""
     if env_value:
         return env_value
-    existing = _read_key_file(key_file, label)
+    existing = read_key_file(key_file, label)
     if existing is not None:
         return existing
     _create_key_file(key_file, label)
-    created = _read_key_file(key_file, label)
+    created = read_key_file(key_file, label)
     if created is None:
         raise KeyFileError(f"{label} file {key_file} vanished right after it was created")
     return created
@@ -44,7 +44,7 @@ def load_secret_key(env_value: str | None, key_file: Path) -> str:
     return load_key(env_value, key_file, "secret key")
 
 
-def _read_key_file(key_file: Path, label: str) -> str | None:
+def read_key_file(key_file: Path, label: str) -> str | None:
     """The stripped key in `key_file`, or None when the file does not exist."""
     try:
         fd = os.open(key_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -235,6 +235,12 @@ class ExecutionService:
             if holds_slot:
                 run.execution = await self._executions.mark_running(run.execution.id)
                 run.topic.set_status(status_event(run.execution))
+                logger.info(
+                    "execution %s of bot %r started (%s)",
+                    run.execution.id,
+                    run.bot.name,
+                    run.execution.trigger_type,
+                )
                 outcome = await self._run_cli(run, observer)
             else:
                 reason = run.stop_reason or "cancelled"
@@ -368,6 +374,14 @@ class ExecutionService:
             with contextlib.suppress(Exception):  # logged by the log service
                 await self._logs.flush()
             run.execution = await self._record_outcome(run.execution.id, outcome)
+            logger.info(
+                "execution %s of bot %r ended %s (exit code %s, %s ms)",
+                run.execution.id,
+                run.bot.name,
+                run.execution.status,
+                run.execution.exit_code,
+                run.execution.duration_ms,
+            )
             if run.rate_limit is not None and self._on_rate_limited is not None:
                 try:
                     await self._on_rate_limited(run.execution, run.bot, run.rate_limit, run.context)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import sys
 from collections.abc import Sequence
 
 from .policy import SecurityPolicy, is_loopback
@@ -21,8 +21,10 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def on_serving(policy: SecurityPolicy, binds: Sequence[tuple[str, int]] | None) -> None:
-    """Check the binds against the policy, then print how to sign in."""
+def on_serving(
+    policy: SecurityPolicy, binds: Sequence[tuple[str, int]] | None, log_format: str = "text"
+) -> str | None:
+    """Check the binds against the policy; return the sign-in notice to show, if any."""
     if binds:
         policy.allow_bind_hosts(host for host, _ in binds)
     if not policy.auth_enabled:
@@ -36,11 +38,20 @@ def on_serving(policy: SecurityPolicy, binds: Sequence[tuple[str, int]] | None) 
             "AUTHENTICATION IS DISABLED (AGENTED_AUTH=disabled): anyone who can reach this "
             "server can run commands on this host; only loopback requests are served"
         )
-        return
+        return None
     if not policy.key_from_file:
-        return  # the operator set AGENTED_API_KEY and knows it
-    key = policy.api_keys[0]
+        return None  # the operator set AGENTED_API_KEY and knows it
+    if log_format == "json":  # logs go to a collector, which must not keep the key
+        return json.dumps({"level": "INFO", "message": SIGN_IN_HINT})
+    return sign_in_notice(policy.api_keys[0], binds)
+
+
+SIGN_IN_HINT = "sign in to the dashboard: `scripts/serve --sign-in-url` prints the link"
+
+
+def sign_in_notice(key: str, binds: Sequence[tuple[str, int]] | None) -> str:
+    """Where to open the dashboard with the key. Printed, never logged: like Jupyter's token
+    URL, it is for the person starting the server."""
     places = [f"http://{_url_host(host)}:{port}/?token={key}" for host, port in binds or ()]
     lines = places or [f"/?token={key}  (on this server's address)"]
-    # Printed, not logged: like Jupyter's token URL, it is for the person starting the server.
-    print("\nAgented: open the dashboard and sign in at", *lines, "", sep="\n    ", file=sys.stderr)
+    return "\n    ".join(["\nAgented: open the dashboard and sign in at", *lines, ""])

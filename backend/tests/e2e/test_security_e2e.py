@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -53,7 +55,7 @@ def test_a_stream_token_issued_before_a_restart_opens_the_stream_after_it(
 
 
 def test_keys_in_query_strings_never_reach_the_access_log(start_server: StartServer) -> None:
-    server, port = start_server()
+    server, port = start_server(LOG_LEVEL="DEBUG")  # every request logged, reads included
     secret = "should-never-be-logged-0123"
     for path in (
         f"/?token={secret}",
@@ -102,3 +104,42 @@ def test_no_spelling_of_an_admin_path_passes_without_a_key_on_a_real_server(
     assert raw_request(port, "/health/liveness") == 200
     bots = httpx.get(f"http://127.0.0.1:{port}/admin/triggers", headers=AUTH, timeout=10)
     assert bots.json()["triggers"] == [], "no bot was created by any of them"
+
+
+def test_the_console_shows_changes_and_failures_and_ends_startup_with_the_sign_in_link(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "generated.key"
+    server, port = start_server(AGENTED_API_KEY="", AGENTED_API_KEY_FILE=str(key_file))
+    server.wait_for_output(r"\?token=")
+    startup = server.output.splitlines()
+    running = max(i for i, line in enumerate(startup) if "Running on" in line)
+    assert any("?token=" in line for line in startup[running + 1 :]), "the link comes last"
+    base = f"http://127.0.0.1:{port}"
+    key = {"X-API-Key": key_file.read_text().strip()}
+    for _ in range(3):
+        assert httpx.get(f"{base}/health/liveness", timeout=10).status_code == 200
+    assert httpx.get(f"{base}/admin/triggers", headers=key, timeout=10).status_code == 200
+    assert httpx.get(f"{base}/admin/triggers", timeout=10).status_code == 401
+    bot = {"name": "quiet", "prompt_template": "fake: exit 0", "backend_type": "codex"}
+    assert httpx.post(f"{base}/admin/triggers", json=bot, headers=key, timeout=10).is_success
+    server.wait_for_output(r'"POST /admin/triggers 1\.1" 201')
+    assert '"GET /admin/triggers 1.1" 401' in server.output, "failures are logged"
+    assert "/health/liveness" not in server.output, "successful reads are not"
+    assert '"GET /admin/triggers 1.1" 200' not in server.output
+
+
+def test_json_logs_are_one_object_per_line_and_never_carry_the_key(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "generated.key"
+    server, port = start_server(
+        AGENTED_API_KEY="", AGENTED_API_KEY_FILE=str(key_file), LOG_FORMAT="json"
+    )
+    server.wait_for_output("--sign-in-url")
+    assert httpx.get(f"http://127.0.0.1:{port}/admin/triggers", timeout=10).status_code == 401
+    server.wait_for_output(r"GET /admin/triggers 1\.1.{0,3} 401")
+    lines = [line for line in server.output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert any(record["message"].startswith("Running on") for record in records)
+    assert key_file.read_text().strip() not in server.output

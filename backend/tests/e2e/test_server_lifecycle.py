@@ -20,7 +20,7 @@ EXIT_DEADLINE = GRACEFUL_TIMEOUT + 5
 
 
 def test_serves_the_app_on_the_bind_given_with_b(start_server: StartServer) -> None:
-    server, port = start_server()
+    server, port = start_server(LOG_LEVEL="DEBUG")  # every request logged, reads included
     response = httpx.get(f"http://127.0.0.1:{port}/health/readiness", timeout=10)
     assert response.status_code == 200
     assert response.json()["status"] == "ok"

@@ -1,0 +1,66 @@
+"""`scripts/serve --sign-in-url`: the dashboard's sign-in link again, for when it scrolled away.
+
+An entry point like `asgi`: it reads the same environment and `backend/.env`, the
+key the server uses (AGENTED_API_KEY's first key, else the generated key file,
+which it never creates), and the address from hypercorn.toml or a `-b HOST:PORT`
+given after the flag, as `scripts/serve` would pass it to Hypercorn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from .config import ConfigError, load_settings
+from .paths import BACKEND_DIR, REPO_DIR
+from .secret_key import KeyFileError, read_key_file
+from .security.startup import sign_in_notice
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    """`HOST:PORT` or `[IPv6]:PORT` as Hypercorn takes it."""
+    host, _, port = bind.rpartition(":")
+    if not (host and port.isascii() and port.isdigit()):
+        raise ValueError(f"not a HOST:PORT address: {bind!r}")
+    return host.strip("[]"), int(port)
+
+
+def binds_from(argv: Sequence[str]) -> list[tuple[str, int]]:
+    """The addresses `-b/--bind` name in `argv`, else those in hypercorn.toml."""
+    named = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in {"-b", "--bind"}]
+    if not named:
+        with (REPO_DIR / "hypercorn.toml").open("rb") as file:
+            named = list(tomllib.load(file).get("bind", ["127.0.0.1:8000"]))
+    return [parse_bind(bind) for bind in named]
+
+
+def main(argv: Sequence[str]) -> int:
+    load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
+    try:
+        settings = load_settings(os.environ)
+        binds = binds_from(argv)
+        if settings["AGENTED_AUTH"] == "disabled":
+            host, port = binds[0]
+            print(f"authentication is disabled: open http://{host}:{port}/", file=sys.stderr)
+            return 0
+        keys = settings["AGENTED_API_KEY"]
+        key = keys[0] if keys else read_key_file(settings["AGENTED_API_KEY_FILE"], "API key")
+    except (ConfigError, KeyFileError, ValueError, OSError) as error:
+        print(f"agented: {error}", file=sys.stderr)
+        return 2
+    if key is None:
+        print(
+            "agented: no API key yet: start the server once (scripts/serve) and it makes one",
+            file=sys.stderr,
+        )
+        return 1
+    print(sign_in_notice(key, binds).strip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
