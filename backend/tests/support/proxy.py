@@ -1,8 +1,8 @@
 """A TCP proxy that drops an SSE stream once, mid-run: a deterministic lost connection.
 
 It forwards every connection to the server unchanged, except the first one that
-carries a stream request: that one is cut right after it has passed on the
-first chunk holding a log event, as a flaky network or a proxy timeout would.
+carries a stream request: that one is cut right after the first log event,
+wherever the server's chunks end, as a flaky network or a proxy timeout would.
 """
 
 from __future__ import annotations
@@ -39,10 +39,17 @@ class DroppingProxy:
         threading.Thread(
             target=self._requests, args=(client, upstream, carries_stream), daemon=True
         ).start()
+        held = b""  # a stream's bytes, held back until they hold a whole log event
         try:
             while data := upstream.recv(65536):
-                client.sendall(data)
-                if carries_stream.is_set() and b"event: log" in data and self._drop_now():
+                if not carries_stream.is_set() or self.dropped.is_set():
+                    client.sendall(data)
+                    continue
+                held += data
+                start = held.find(b"event: log")
+                end = held.find(b"\n\n", start) if start >= 0 else -1
+                if end >= 0 and self._drop_now():
+                    client.sendall(held[: end + 2])  # up to the end of the first log event
                     return
         except OSError:
             pass
