@@ -90,6 +90,9 @@ test('the form stores an output format and concurrent runs other than the defaul
     await page.getByTestId('bot-save').click()
     await page.waitForURL(/\/bots\/[^/?]+\?saved=1$/)
     const botId = new URL(page.url()).pathname.split('/').pop()
+    const summary = await page.getByTestId('bot-summary').textContent()
+    assert.match(summary, /Output format\s*json/)
+    assert.match(summary, /concurrent runs allowed/)
 
     const stored = await server.api('GET', `/admin/triggers/${botId}`)
     assert.equal(stored.name, name)
