@@ -73,3 +73,38 @@ test('a bot created with the form appears in the list; an invalid value shows th
     assertNoProblems(problems, [EXPECTED_400])
   })
 })
+
+test('the form stores an output format and concurrent runs other than the defaults, and shows them when editing', { timeout: 60_000 }, async (t) => {
+  await withPage(env, t, async ({ page, problems }) => {
+    const { server } = env
+    const name = `form-settings-${Date.now()}`
+
+    await page.goto(`${server.url}/bots/new`)
+    await page.getByTestId('bot-form').waitFor()
+    await page.getByTestId('bot-field-name').fill(name)
+    await page.getByTestId('bot-field-prompt_template').fill(TEMPLATE)
+    // The output format is Claude Code's, the default backend.
+    assert.equal(await page.getByTestId('bot-field-backend_type').inputValue(), 'claude')
+    await page.getByTestId('bot-field-output_format').selectOption('json')
+    await page.getByTestId('bot-field-allow_concurrent_runs').check()
+    await page.getByTestId('bot-save').click()
+    await page.waitForURL(/\/bots\/[^/?]+\?saved=1$/)
+    const botId = new URL(page.url()).pathname.split('/').pop()
+    const summary = await page.getByTestId('bot-summary').textContent()
+    assert.match(summary, /Output format\s*json/)
+    assert.match(summary, /concurrent runs allowed/)
+
+    const stored = await server.api('GET', `/admin/triggers/${botId}`)
+    assert.equal(stored.name, name)
+    assert.equal(stored.output_format, 'json')
+    assert.equal(stored.allow_concurrent_runs, true)
+
+    await page.goto(`${server.url}/bots/${botId}/edit`)
+    await page.getByTestId('bot-form').waitFor()
+    assert.equal(await page.getByTestId('bot-field-output_format').inputValue(), 'json')
+    assert.equal(await page.getByTestId('bot-field-allow_concurrent_runs').isChecked(), true)
+    await screenshotBoth(page, 'bot-form-edit')
+
+    assertNoProblems(problems)
+  })
+})

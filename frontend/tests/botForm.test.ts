@@ -1,7 +1,7 @@
-import { flushPromises, mount } from '@vue/test-utils'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as client from '@/api/client'
-import type { Bot } from '@/api/types'
+import { TRIGGER_SOURCES, type Bot, type TriggerSource } from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
 import { botToForm, emptyBotForm, formToInput } from '@/lib/botForm'
 import { makeBot } from './support/fixtures'
@@ -143,6 +143,142 @@ describe('BotForm', () => {
   })
 })
 
+/** The settings each trigger source owns; the form shows them for that source only. */
+const SOURCE_FIELDS: Record<TriggerSource, string[]> = {
+  manual: [],
+  scheduled: ['schedule_type', 'schedule_time', 'schedule_day', 'cron_expression', 'schedule_timezone'],
+  webhook: ['webhook_secret', 'match_field_path', 'match_field_value', 'text_field_path', 'detection_keyword'],
+  github: ['repositories', 'include_drafts'],
+}
+/** Fields shown whatever the trigger source, for the default backend (Claude Code: no command). */
+const COMMON_FIELDS = Object.keys(emptyBotForm()).filter(
+  (field) => !Object.values(SOURCE_FIELDS).flat().includes(field) && field !== 'command',
+)
+
+function shows(wrapper: VueWrapper, field: string): boolean {
+  return wrapper.find(`[data-testid="bot-field-${field}"]`).exists()
+}
+
+describe('BotForm trigger sources', () => {
+  it.each(TRIGGER_SOURCES)('shows the settings of the %s source only for that source', async (source) => {
+    const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-trigger_source"]').setValue(source)
+
+    // A daily schedule has a time but no day; a cron expression replaces both.
+    const expected = SOURCE_FIELDS[source].filter((field) => !['schedule_day', 'cron_expression'].includes(field))
+    const others = TRIGGER_SOURCES.filter((other) => other !== source).flatMap((other) => SOURCE_FIELDS[other])
+    expect(expected.filter((field) => !shows(wrapper, field))).toEqual([])
+    expect(others.filter((field) => shows(wrapper, field))).toEqual([])
+    expect(COMMON_FIELDS.filter((field) => !shows(wrapper, field))).toEqual([])
+  })
+
+  it('shows and sends the output format for Claude Code only', async () => {
+    createBot.mockResolvedValue(bot())
+    const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('formats')
+    await wrapper.get('[data-testid="bot-field-output_format"]').setValue('json')
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(createBot.mock.calls[0]?.[0]).toMatchObject({ backend_type: 'claude', output_format: 'json' })
+
+    await wrapper.get('[data-testid="bot-field-backend_type"]').setValue('codex')
+    expect(shows(wrapper, 'output_format')).toBe(false)
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(createBot.mock.calls[1]?.[0]).not.toHaveProperty('output_format')
+  })
+})
+
+type FieldValue = string | boolean | string[]
+
+/** Sets a field's control as a person would: typing, choosing, ticking, or filling list rows. */
+async function edit(wrapper: VueWrapper, field: string, value: FieldValue): Promise<void> {
+  if (!Array.isArray(value)) {
+    await wrapper.get(`[data-testid="bot-field-${field}"]`).setValue(value)
+    return
+  }
+  const rows = () => wrapper.findAll(`[data-testid="bot-field-${field}-item"]`)
+  while (rows().length < value.length) await wrapper.get(`[data-testid="bot-field-${field}-add"]`).trigger('click')
+  for (const [index, item] of value.entries()) await rows()[index]!.setValue(item)
+}
+
+/**
+ * Forms that together show every writable field, each with a value other than
+ * its default. The selects that decide which fields are shown come first.
+ */
+const EVERY_FIELD: Record<string, FieldValue>[] = [
+  {
+    trigger_source: 'webhook',
+    name: 'all-fields',
+    prompt_template: 'Handle {message}',
+    enabled: false,
+    allow_concurrent_runs: true,
+    model: 'opus',
+    allowed_tools: 'Read,Edit',
+    output_format: 'json',
+    paths: ['/srv/a', '/srv/b'],
+    timeout_seconds: '120',
+    sigterm_grace_seconds: '3',
+    webhook_secret: 'a-long-secret',
+    match_field_path: 'event.type',
+    match_field_value: 'alert',
+    text_field_path: 'message.text',
+    detection_keyword: '@bot',
+  },
+  {
+    backend_type: 'command',
+    trigger_source: 'github',
+    name: 'all-fields',
+    command: ['agent', '--ask', '{prompt}'],
+    repositories: ['octo/repo'],
+    include_drafts: true,
+  },
+  {
+    trigger_source: 'scheduled',
+    name: 'all-fields',
+    schedule_type: 'weekly',
+    schedule_day: '3',
+    schedule_time: '07:30',
+    schedule_timezone: 'Europe/Berlin',
+  },
+  { trigger_source: 'scheduled', name: 'all-fields', schedule_type: 'cron', cron_expression: '0 9 * * mon' },
+]
+
+/** What the API gets for a value typed into a number input. */
+const NUMBER_FIELDS = ['timeout_seconds', 'sigterm_grace_seconds', 'schedule_day']
+
+describe('BotForm fields', () => {
+  it('covers every writable field of the API between its forms', () => {
+    const covered = new Set(EVERY_FIELD.flatMap((values) => Object.keys(values)))
+    expect([...covered].sort()).toEqual(Object.keys(emptyBotForm()).sort())
+  })
+
+  it.each(EVERY_FIELD.map((values, index) => [index, values] as const))(
+    'edits and sends every field it shows (form %i)',
+    async (_, values) => {
+      createBot.mockResolvedValue(bot())
+      const wrapper = mountForm()
+      for (const [field, value] of Object.entries(values)) await edit(wrapper, field, value)
+      await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+      await flushPromises()
+
+      const sent = Object.fromEntries(
+        Object.entries(values).map(([field, value]) => [field, NUMBER_FIELDS.includes(field) ? Number(value) : value]),
+      )
+      expect(createBot).toHaveBeenCalledTimes(1)
+      expect(createBot.mock.calls[0]?.[0]).toMatchObject(sent)
+    },
+  )
+
+  it('shows a stored bot\'s output format and concurrency in the form', () => {
+    const wrapper = mountForm({ bot: bot({ output_format: 'json', allow_concurrent_runs: true }) })
+    const format = wrapper.get('[data-testid="bot-field-output_format"]').element as HTMLSelectElement
+    const concurrent = wrapper.get('[data-testid="bot-field-allow_concurrent_runs"]').element as HTMLInputElement
+    expect(format.value).toBe('json')
+    expect(concurrent.checked).toBe(true)
+  })
+})
+
 describe('formToInput', () => {
   it('sends the settings of the chosen backend and trigger only', () => {
     const form = {
@@ -171,6 +307,7 @@ describe('formToInput', () => {
       paths: ['/a'],
       timeout_seconds: 600,
       sigterm_grace_seconds: 10,
+      allow_concurrent_runs: false,
       command: ['run', '{prompt}'],
       schedule_type: 'weekly',
       schedule_time: '07:30',

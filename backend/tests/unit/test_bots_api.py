@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from agented.openapi import main as print_openapi_schema
 
 BOTS = "/admin/triggers"
 
@@ -188,3 +191,9 @@ async def test_openapi_and_docs_are_published(client) -> None:
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in (await docs.get_data(as_text=True)).lower()
+
+
+async def test_the_schema_printed_without_a_server_is_the_one_served(client, capsys) -> None:
+    served = await (await client.get("/openapi.json")).get_json()
+    print_openapi_schema()
+    assert json.loads(capsys.readouterr().out) == served

@@ -13,6 +13,7 @@
 import type {
   Bot,
   BotInput,
+  BotUpdate,
   CancelResult,
   DayStats,
   ErrorBody,
@@ -229,7 +230,7 @@ export function createBot(input: BotInput): Promise<Bot> {
   return request('POST', '/admin/triggers', { body: input })
 }
 
-export function updateBot(id: string, input: Partial<BotInput>): Promise<Bot> {
+export function updateBot(id: string, input: BotUpdate): Promise<Bot> {
   return request('PUT', `/admin/triggers/${encode(id)}`, { body: input })
 }
 

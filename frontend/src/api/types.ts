@@ -1,26 +1,64 @@
-/** Typed models of the Agented admin API. All ids are opaque strings; times are UTC ISO-8601. */
+/**
+ * The API's types for the rest of the app, taken from `schema.d.ts`, which is
+ * generated from the server's OpenAPI schema (`scripts/api-types`; the test
+ * command fails while it is stale). Only what the schema does not describe
+ * (yet) is written here: it declares some fields loosely (an execution's
+ * `status` as any string, `usage` and `last_execution` as any object), so
+ * those are narrowed below, and a few routes it does not document at all.
+ * All ids are opaque strings; times are UTC ISO-8601.
+ */
+import type { components, operations } from './schema'
 
-export const BACKEND_TYPES = ['claude', 'codex', 'gemini', 'opencode', 'command'] as const
-export type BackendType = (typeof BACKEND_TYPES)[number]
+type Schemas = components['schemas']
 
-export const TRIGGER_SOURCES = ['manual', 'webhook', 'github', 'scheduled'] as const
-export type TriggerSource = (typeof TRIGGER_SOURCES)[number]
+/** The JSON body an operation accepts. */
+type JsonBody<Op extends keyof operations> = NonNullable<operations[Op]['requestBody']>['content']['application/json']
 
-export const SCHEDULE_TYPES = ['daily', 'weekly', 'monthly', 'cron'] as const
-export type ScheduleType = (typeof SCHEDULE_TYPES)[number]
+/** The JSON an operation answers with `status`. */
+type JsonResponse<Op extends keyof operations, Status extends number> = operations[Op]['responses'] extends Record<
+  Status,
+  { content: { 'application/json': infer Body } }
+>
+  ? Body
+  : never
 
+/** The query parameters an operation accepts. */
+type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>
+
+/**
+ * Every member of a string union as a list, in the order written. Written as
+ * an object's keys so the compiler refuses a missing or an unknown member.
+ */
+function members<T extends string>(all: Record<T, true>): readonly T[] {
+  return Object.keys(all) as T[]
+}
+
+export type BackendType = Schemas['BotOut']['backend_type']
+export const BACKEND_TYPES = members<BackendType>({ claude: true, codex: true, gemini: true, opencode: true, command: true })
+
+export type TriggerSource = Schemas['BotOut']['trigger_source']
+export const TRIGGER_SOURCES = members<TriggerSource>({ manual: true, webhook: true, github: true, scheduled: true })
+
+export type ScheduleType = NonNullable<Schemas['BotOut']['schedule_type']>
+export const SCHEDULE_TYPES = members<ScheduleType>({ daily: true, weekly: true, monthly: true, cron: true })
+
+/** How Claude Code reports a run (`--output-format`); the other backends have a fixed format. */
+export type OutputFormat = Schemas['BotOut']['output_format']
+export const OUTPUT_FORMATS = members<OutputFormat>({ 'stream-json': true, json: true })
+
+/** What started an execution: a bot's trigger source, or a retry of an earlier run. */
 export type TriggerType = TriggerSource | 'retry'
 
-export const EXECUTION_STATUSES = [
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'timeout',
-  'cancelled',
-  'interrupted',
-] as const
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number]
+export type ExecutionStatus = NonNullable<QueryOf<'get_list_executions'>['status']>
+export const EXECUTION_STATUSES = members<ExecutionStatus>({
+  queued: true,
+  running: true,
+  success: true,
+  failed: true,
+  timeout: true,
+  cancelled: true,
+  interrupted: true,
+})
 
 /** Statuses in which an execution can still produce output or be cancelled. */
 export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ['queued', 'running']
@@ -37,63 +75,15 @@ export interface LastExecution {
 }
 
 /** A bot ("trigger" in the API paths). */
-export interface Bot {
-  id: string
-  name: string
-  prompt_template: string
-  backend_type: BackendType
-  trigger_source: TriggerSource
-  enabled: boolean
-  model: string | null
-  allowed_tools: string | null
-  paths: string[]
-  timeout_seconds: number
-  sigterm_grace_seconds: number
-  command: string[] | null
-  schedule_type: ScheduleType | null
-  schedule_time: string | null
-  schedule_day: number | null
-  cron_expression: string | null
-  schedule_timezone: string | null
-  next_run_at: string | null
-  has_webhook_secret: boolean
-  match_field_path: string | null
-  match_field_value: string | null
-  text_field_path: string | null
-  detection_keyword: string | null
-  repositories: string[]
-  include_drafts: boolean
-  created_at: string
-  updated_at: string
-  last_execution: LastExecution | null
-}
+export type Bot = Omit<Schemas['BotOut'], 'last_execution'> & { last_execution: LastExecution | null }
 
 /**
- * Fields a client may send when creating or updating a bot (updates may be
- * partial). An absent field keeps its stored value, or the server default.
+ * What a client may send when creating a bot; an update takes the same fields,
+ * all optional. An absent field keeps its stored value, or the server default.
+ * `webhook_secret` is only sent to set a new secret; the API never returns it.
  */
-export interface BotInput
-  extends Pick<
-    Bot,
-    'name' | 'prompt_template' | 'backend_type' | 'trigger_source' | 'enabled' | 'model' | 'allowed_tools' | 'paths'
-  > {
-  timeout_seconds?: number
-  sigterm_grace_seconds?: number
-  command?: string[]
-  schedule_type?: ScheduleType
-  schedule_time?: string | null
-  schedule_day?: number | null
-  cron_expression?: string | null
-  schedule_timezone?: string | null
-  /** Only sent to set a new secret; the API never returns it. */
-  webhook_secret?: string
-  match_field_path?: string | null
-  match_field_value?: string | null
-  text_field_path?: string | null
-  detection_keyword?: string | null
-  repositories?: string[]
-  include_drafts?: boolean
-}
+export type BotInput = JsonBody<'post_create_bot'>
+export type BotUpdate = JsonBody<'put_update_bot'>
 
 export interface Usage {
   input_tokens: number
@@ -103,71 +93,32 @@ export interface Usage {
   total_cost_usd: number
 }
 
-export interface Execution {
-  id: string
-  /** Null once the bot was deleted. */
-  trigger_id: string | null
-  trigger_name: string
-  trigger_type: TriggerType
+/** An execution; `trigger_id` is null once the bot was deleted. */
+export type Execution = Omit<Schemas['ExecutionOut'], 'status' | 'trigger_type' | 'backend_type' | 'usage'> & {
   status: ExecutionStatus
+  trigger_type: TriggerType
   backend_type: BackendType
-  prompt: string
-  command: string[]
-  created_at: string
-  started_at: string | null
-  finished_at: string | null
-  duration_ms: number | null
-  exit_code: number | null
-  error_message: string | null
   usage: Usage | null
 }
 
-export type LogStreamName = 'stdout' | 'stderr'
+export type LogEntry = Schemas['LogLineOut']
+export type LogStreamName = LogEntry['stream']
 
-export interface LogEntry {
-  seq: number
-  stream: LogStreamName
-  content: string
-  timestamp: string
-}
+/** An execution with one page of its log (`logs_truncated`: more lines follow). */
+export type ExecutionDetail = Execution & Omit<JsonResponse<'get_get_execution', 200>, keyof Execution>
 
-export interface ExecutionDetail extends Execution {
-  logs: LogEntry[]
-  logs_truncated: boolean
-}
+export type ExecutionFilter = QueryOf<'get_list_executions'>
+export type Page = Pick<ExecutionFilter, 'limit' | 'offset'>
 
-export interface Page {
-  limit?: number
-  offset?: number
-}
-
-export interface ExecutionFilter extends Page {
-  status?: ExecutionStatus
-  trigger_id?: string
-}
-
-export interface ExecutionPage {
+export type ExecutionPage = Omit<JsonResponse<'get_list_executions', 200>, 'executions'> & {
   executions: Execution[]
-  total: number
-  limit: number
-  offset: number
 }
 
-export interface LogQuery {
-  q?: string
-  after_seq?: number
-  limit?: number
-}
+export type LogQuery = QueryOf<'get_get_execution'>
 
-export interface PromptPreview {
-  prompt: string
-  unresolved: string[]
-}
+export type PromptPreview = JsonResponse<'post_preview_prompt', 200>
 
-export interface RunResult {
-  execution_id: string
-  status: ExecutionStatus
-}
+export type RunResult = Omit<JsonResponse<'post_run_bot', 202>, 'status'> & { status: ExecutionStatus }
 
 export interface CancelResult {
   execution_id: string
@@ -175,23 +126,10 @@ export interface CancelResult {
   status: string
 }
 
-export interface DayStats {
-  date: string
-  total: number
-  failed: number
-}
+export type DayStats = Schemas['DailyCount']
 
-export interface Retry {
-  id: string
-  /** Null once the bot was deleted. */
-  trigger_id: string | null
-  trigger_name: string | null
-  execution_id: string
-  attempt: number
-  due_at: string
-  reason: string
-  status: string
-}
+/** A pending or past retry; `trigger_id` is null once the bot was deleted. */
+export type Retry = Schemas['RetryOut']
 
 export interface SchedulerJob {
   id: string
@@ -201,10 +139,7 @@ export interface SchedulerJob {
 }
 
 /** Opens one SSE stream path until `expires_at` (EventSource cannot send the API key). */
-export interface StreamToken {
-  token: string
-  expires_at: string
-}
+export type StreamToken = JsonResponse<'post_issue_stream_token', 200>
 
 export interface Readiness {
   status: string

@@ -1,42 +1,46 @@
-import type { BackendType, Bot, BotInput, ScheduleType, TriggerSource } from '@/api/types'
+import type { Bot, BotInput, TriggerSource } from '@/api/types'
 
-/** What the bot form edits: text inputs hold strings, lists hold one string per row. */
-export interface BotFormState {
-  name: string
-  prompt_template: string
-  backend_type: BackendType
-  command: string[]
-  model: string
-  allowed_tools: string
-  paths: string[]
-  timeout_seconds: string
-  sigterm_grace_seconds: string
-  enabled: boolean
-  trigger_source: TriggerSource
-  schedule_type: ScheduleType
-  schedule_time: string
-  schedule_day: string
-  cron_expression: string
-  schedule_timezone: string
-  webhook_secret: string
-  match_field_path: string
-  match_field_value: string
-  text_field_path: string
-  detection_keyword: string
-  repositories: string[]
-  include_drafts: boolean
-}
+/** A field a client may write to a bot, as the generated API types declare them. */
+export type BotField = keyof BotInput
 
-/** Placeholders the server fills in a prompt template. */
+/**
+ * How the form holds a value of type `T`: checkboxes a boolean, lists one
+ * string per row, text and number inputs a string (so a number can be left
+ * empty), selects one of their choices.
+ */
+type FormValue<T> = [T] extends [boolean]
+  ? boolean
+  : [T] extends [readonly string[]]
+    ? string[]
+    : [T] extends [number]
+      ? string
+      : string extends T
+        ? string
+        : T
+
+/**
+ * What the bot form edits: every writable field of the API, derived from its
+ * generated types, so a field the server adds fails the type check here until
+ * the form has a default (and a control) for it.
+ */
+export type BotFormState = { [Field in BotField]-?: FormValue<NonNullable<BotInput[Field]>> }
+
+/**
+ * Placeholders the server fills in a prompt template: those of every run, then
+ * those of a GitHub pull request (the backend's `template_context` and
+ * `PullRequest.context`). A webhook's JSON body is `{payload.<path>}` besides.
+ */
 export const PROMPT_PLACEHOLDERS = [
   'message',
   'paths',
   'trigger_id',
+  'bot_name',
   'pr_url',
   'pr_number',
   'pr_title',
   'pr_author',
   'repo_full_name',
+  'repo_url',
 ] as const
 
 /** How a placeholder is written in a template: `{name}`. */
@@ -59,9 +63,11 @@ export function emptyBotForm(): BotFormState {
     command: ['my-agent', '--prompt', '{prompt}'],
     model: '',
     allowed_tools: '',
+    output_format: 'stream-json',
     paths: [],
     timeout_seconds: '600',
     sigterm_grace_seconds: '10',
+    allow_concurrent_runs: false,
     enabled: true,
     trigger_source: 'manual',
     schedule_type: 'daily',
@@ -89,9 +95,11 @@ export function botToForm(bot: Bot): BotFormState {
     command: bot.command ?? blank.command,
     model: bot.model ?? '',
     allowed_tools: bot.allowed_tools ?? '',
+    output_format: bot.output_format,
     paths: [...bot.paths],
     timeout_seconds: String(bot.timeout_seconds),
     sigterm_grace_seconds: String(bot.sigterm_grace_seconds),
+    allow_concurrent_runs: bot.allow_concurrent_runs,
     enabled: bot.enabled,
     trigger_source: bot.trigger_source,
     schedule_type: bot.schedule_type ?? blank.schedule_type,
@@ -174,6 +182,8 @@ export function formToInput(form: BotFormState): BotInput {
     paths: list(form.paths),
     ...(timeout === null ? {} : { timeout_seconds: timeout }),
     ...(grace === null ? {} : { sigterm_grace_seconds: grace }),
+    allow_concurrent_runs: form.allow_concurrent_runs,
+    ...(form.backend_type === 'claude' ? { output_format: form.output_format } : {}),
     ...(form.backend_type === 'command' ? { command: list(form.command) } : {}),
     ...TRIGGER_INPUT[form.trigger_source](form),
   }

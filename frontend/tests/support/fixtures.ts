@@ -11,10 +11,12 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
     enabled: true,
     model: null,
     allowed_tools: null,
+    output_format: 'stream-json',
     paths: [],
     timeout_seconds: 600,
     sigterm_grace_seconds: 5,
     command: null,
+    allow_concurrent_runs: false,
     schedule_type: null,
     schedule_time: null,
     schedule_day: null,
@@ -53,6 +55,9 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     exit_code: null,
     error_message: null,
     usage: null,
+    retry_of: null,
+    attempt: 0,
+    log_lines: 0,
     ...overrides,
   }
 }
