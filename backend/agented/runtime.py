@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from typing import Any
 
 from quart import Quart
 
 from .bot_service import BotService
+from .config import Settings
 from .events.sse import StreamHub
 from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
@@ -40,7 +39,7 @@ from .storage.pr_reviews import PullRequestReviewRepository
 from .storage.retries import RetryRepository
 from .storage.schedule_skips import ScheduleSkipRepository
 from .triggers.github import GitHubService
-from .triggers.schedules import ScheduleService
+from .triggers.schedules import ScheduleService, default_timezone
 from .triggers.webhooks import WebhookService
 
 logger = logging.getLogger(__name__)
@@ -69,25 +68,24 @@ class Runtime:
     pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
-    def __init__(self, config: Mapping[str, Any], policy: SecurityPolicy) -> None:
-        self._config = config
+    def __init__(self, settings: Settings, policy: SecurityPolicy, secret_key: str) -> None:
+        self._settings = settings
         self._policy = policy
+        self._secret_key = secret_key
         self._exit_stack = AsyncExitStack()
         self.stopping = asyncio.Event()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
-        config = self._config
+        settings = self._settings
         on_serving(self._policy, bound_addresses())
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
-            lock = ServerLock(config["AGENTED_DB_PATH"])
+            lock = ServerLock(settings.db_path)
             lock.acquire()
             stack.callback(lock.release)
 
-            self.database = await Database.open(
-                config["AGENTED_DB_PATH"], config["AGENTED_DB_BUSY_TIMEOUT_MS"]
-            )
+            self.database = await Database.open(settings.db_path, settings.db_busy_timeout_ms)
             stack.push_async_callback(self.database.close)
             version = await migrate(self.database, MIGRATIONS_DIR)
             self.bots = BotRepository(self.database)
@@ -98,7 +96,10 @@ class Runtime:
             stack.push_async_callback(self.logs.stop)
 
             self.runs = ExecutionService(
-                self.executions, self.logs, max_concurrent=config["AGENTED_MAX_CONCURRENT_RUNS"]
+                self.executions,
+                self.logs,
+                max_concurrent=settings.max_concurrent_runs,
+                environ=settings.cli_environment,
             )
             await self.runs.recover()
             stack.push_async_callback(self.runs.shutdown)
@@ -112,28 +113,37 @@ class Runtime:
             self.runs.set_rate_limit_handler(self.retries.schedule)
             await self.retries.rearm()
 
-            self.box = SecretBox(config["SECRET_KEY"])
+            self.box = SecretBox(self._secret_key)
             deliveries = DeliveryRepository(self.database)
             self.pr_reviews = PullRequestReviewRepository(self.database)
             self.schedules = ScheduleService(
-                self.scheduler, self.bots, self.runs, ScheduleSkipRepository(self.database)
+                self.scheduler,
+                self.bots,
+                self.runs,
+                ScheduleSkipRepository(self.database),
+                default_zone=default_timezone(settings.timezone),
             )
             await self.schedules.rebuild()
             self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
             await self.bot_service.check_secrets()
-            window = config["AGENTED_WEBHOOK_DEDUP_SECONDS"]
+            window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
                 self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
             )
             self.github = GitHubService(
-                self.bots, deliveries, self.pr_reviews, self.runs, dedup_window_seconds=window
+                self.bots,
+                deliveries,
+                self.pr_reviews,
+                self.runs,
+                secret=settings.github_webhook_secret,
+                dedup_window_seconds=window,
             )
             Housekeeping(
                 self.scheduler,
                 deliveries,
                 self.executions,
                 dedup_window_seconds=window,
-                retention_days=config["AGENTED_RETENTION_DAYS"],
+                retention_days=settings.retention_days,
             ).install()
 
             self.streams = StreamHub()
@@ -176,12 +186,14 @@ def runtime_of(app: Quart) -> Runtime | None:
     return app.extensions.get(EXTENSION_KEY)
 
 
-def install_runtime(app: Quart, policy: SecurityPolicy) -> None:
+def install_runtime(
+    app: Quart, settings: Settings, policy: SecurityPolicy, secret_key: str
+) -> None:
     """Start the runtime when serving begins and stop it when serving ends."""
 
     @app.before_serving
     async def start_runtime() -> None:
-        runtime = Runtime(app.config, policy)
+        runtime = Runtime(settings, policy, secret_key)
         try:
             await runtime.start()
         except Exception as error:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import signal
 from collections import deque
@@ -22,7 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import GITHUB_SECRET_VARIABLE, SETTINGS
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
@@ -40,12 +38,6 @@ logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_CAP = 5.0
 FULL_DISK_RETRY_SECONDS = 5.0
-# Agented's own settings (keys, key files, the database) are none of a CLI's business:
-# every declared setting, anything else named AGENTED_*, and the secrets read when used.
-PRIVATE_ENVIRONMENT = frozenset(
-    {setting.name for setting in SETTINGS} | {"SECRET_KEY", GITHUB_SECRET_VARIABLE}
-)
-PRIVATE_PREFIX = "AGENTED_"
 
 STOP_MESSAGES = {
     "cancelled": "cancelled by a user",
@@ -118,17 +110,15 @@ class ExecutionService:
         logs: ExecutionLogService,
         *,
         max_concurrent: int,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str],
     ) -> None:
         self._executions = executions
         self._logs = logs
         self._max_concurrent = max_concurrent
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
-        self._environ = {
-            k: v
-            for k, v in (os.environ if environ is None else environ).items()
-            if k not in PRIVATE_ENVIRONMENT and not k.startswith(PRIVATE_PREFIX)
-        }
+        # What every CLI runs in: the app's environment without Agented's own settings
+        # (keys, key files, the database), which config.py has taken out.
+        self._environ = dict(environ)
         self._runs: dict[str, _Run] = {}
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
         self._running = 0
