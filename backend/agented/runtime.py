@@ -8,7 +8,6 @@ one object hung on the app means two apps in one process never share state.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from contextlib import AsyncExitStack
@@ -31,6 +30,7 @@ from .security.policy import SecurityPolicy
 from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
+from .stopping import Stopping
 from .storage import Database, migrate
 from .storage.bots import BotRepository
 from .storage.deliveries import DeliveryRepository
@@ -73,7 +73,7 @@ class Runtime:
         self._policy = policy
         self._secret_key = secret_key
         self._exit_stack = AsyncExitStack()
-        self.stopping = asyncio.Event()
+        self.stopping = Stopping()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
@@ -100,9 +100,10 @@ class Runtime:
                 self.logs,
                 max_concurrent=settings.max_concurrent_runs,
                 environ=settings.cli_environment,
+                stopping=self.stopping,
             )
             await self.runs.recover()
-            stack.push_async_callback(self.runs.shutdown)
+            stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
             self.scheduler.start()
@@ -146,7 +147,7 @@ class Runtime:
                 retention_days=settings.retention_days,
             ).install()
 
-            self.streams = StreamHub()
+            self.streams = StreamHub(self.stopping)
             self.streams.start()
             stack.callback(self.streams.stop)
 
@@ -167,11 +168,15 @@ class Runtime:
         logger.info("serving database %s (schema version %d)", self.database.path, version)
 
     def begin_stopping(self) -> None:
-        """Tell everything that streams or waits that the server is going away."""
+        """Tell everything that streams, waits or starts runs that the server is going away."""
         if not self.stopping.is_set():
             logger.info("shutdown started")
             self.stopping.set()
-            self.streams.stop()
+
+    async def _interrupt_runs(self) -> None:
+        # The signal is already set, unless starting failed half-way: no run may start now.
+        self.begin_stopping()
+        await self.runs.shutdown()
 
     async def stop(self) -> None:
         self.begin_stopping()

@@ -24,6 +24,7 @@ from typing import Any
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
+from ..stopping import Stopping
 from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository, Outcome
 from ..tasks import cancel_and_wait
@@ -111,6 +112,7 @@ class ExecutionService:
         *,
         max_concurrent: int,
         environ: Mapping[str, str],
+        stopping: Stopping,
     ) -> None:
         self._executions = executions
         self._logs = logs
@@ -123,7 +125,7 @@ class ExecutionService:
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
-        self._accepting = True
+        self._stopping = stopping  # once set, no new run starts
         self.full_disk_retry_seconds = FULL_DISK_RETRY_SECONDS  # tests shorten it
 
     def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
@@ -145,7 +147,7 @@ class ExecutionService:
         attempt: int = 0,
     ) -> Execution:
         """Record a new execution of `bot` and start it in the background."""
-        if not self._accepting:
+        if self._stopping.is_set():
             raise RunRefused(503, "the server is shutting down")
         if not bot.enabled:
             raise RunRefused(400, f"bot {bot.name!r} is disabled")
@@ -193,8 +195,10 @@ class ExecutionService:
         return run.execution
 
     async def shutdown(self) -> None:
-        """Stop every run (recorded as `interrupted`) and wait for them to be written down."""
-        self._accepting = False
+        """Stop every run (recorded as `interrupted`) and wait for them to be written down.
+
+        Called once `stopping` is set, so no new run can start meanwhile.
+        """
         runs = list(self._runs.values())
         for run in runs:
             run.request_stop("interrupted")
@@ -347,7 +351,7 @@ class ExecutionService:
             try:
                 return await self._executions.finish(execution_id, outcome)
             except StorageFull:
-                if not self._accepting:
+                if self._stopping.is_set():
                     raise
             await asyncio.sleep(self.full_disk_retry_seconds)
 
