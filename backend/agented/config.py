@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -159,15 +160,22 @@ class Setting:
 
 
 def _setting(
-    name: str, parse: Callable[[str], T], default: str, meaning: str, *, private: bool = True
+    name: str,
+    parse: Callable[[str], T],
+    default: str,
+    meaning: str,
+    *,
+    private: bool = True,
+    secret: bool = False,
 ) -> T:
     """Declare a `Settings` attribute read from the variable `name`.
 
     Typed as the parser's result, so the type checker holds each attribute's
     annotation to its parser; the declaration itself rides in the field's metadata.
+    A `secret` one is left out of the settings' repr, so it never reaches a log line.
     """
     declared = Setting(name, parse, default, meaning, private)
-    return cast(T, field(metadata={_DECLARATION: declared}))
+    return cast(T, field(metadata={_DECLARATION: declared}, repr=not secret))
 
 
 _DECLARATION = "agented.setting"
@@ -187,7 +195,8 @@ class Settings:
 
     # Not a variable of its own: the given environment without the private settings.
     # First: the type checker takes the declared attributes below for ones with defaults.
-    cli_environment: Mapping[str, str]
+    # Read-only, and out of the repr: it may hold the CLIs' own credentials.
+    cli_environment: Mapping[str, str] = field(repr=False)
     env_file: Path = _setting(
         "AGENTED_ENV_FILE",
         _path,
@@ -195,7 +204,11 @@ class Settings:
         "Dotenv file loaded at startup (set it in the real environment, not in the file)",
     )
     secret_key: str | None = _setting(
-        "SECRET_KEY", _optional_text, "", "Signing key; when unset the key file is used"
+        "SECRET_KEY",
+        _optional_text,
+        "",
+        "Signing key; when unset the key file is used",
+        secret=True,
     )
     secret_key_file: Path = _setting(
         "AGENTED_SECRET_KEY_FILE",
@@ -230,6 +243,7 @@ class Settings:
         _api_keys,
         "",
         "Comma-separated API keys (several allow rotation); unset: the key file is used",
+        secret=True,
     )
     api_key_file: Path = _setting(
         "AGENTED_API_KEY_FILE",
@@ -305,6 +319,7 @@ class Settings:
         _optional_text,
         "",
         "Secret shared with GitHub's webhook settings; unset: GitHub deliveries are refused",
+        secret=True,
     )
     max_request_bytes: int = _setting(
         "AGENTED_MAX_REQUEST_BYTES",
@@ -364,7 +379,7 @@ def load_settings(
             values[attribute] = setting.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{setting.name} {error}") from None
-    return Settings(**values, cli_environment=_cli_environment(environ))
+    return Settings(**values, cli_environment=MappingProxyType(_cli_environment(environ)))
 
 
 def _cli_environment(environ: Mapping[str, str]) -> dict[str, str]:

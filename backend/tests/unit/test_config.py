@@ -72,6 +72,21 @@ def test_request_bodies_must_arrive_within_ten_seconds_unless_configured(make_ap
     assert make_app(AGENTED_BODY_TIMEOUT_SECONDS=3).config["BODY_TIMEOUT"] == 3
 
 
+def test_settings_keep_secrets_and_the_cli_environment_out_of_their_repr() -> None:
+    settings = load_settings(
+        {
+            "SECRET_KEY": "secret-key-value",
+            "AGENTED_API_KEY": "api-key-value-0123456789",
+            "GITHUB_WEBHOOK_SECRET": "github-secret-value",
+            "ANTHROPIC_API_KEY": "a-cli-credential",
+        }
+    )
+    shown = repr(settings)
+    for value in ("secret-key-value", "api-key-value", "github-secret-value", "a-cli-credential"):
+        assert value not in shown
+    assert settings.cli_environment == {"ANTHROPIC_API_KEY": "a-cli-credential"}
+
+
 def test_every_setting_is_documented_in_env_example() -> None:
     text = (BACKEND_DIR / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
