@@ -6,14 +6,13 @@ Everything that lives (lock, database, services) starts when serving begins
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from quart import Quart
 
 from .api import install_api
-from .config import load_settings
+from .config import SETTING_NAMES, SETTINGS_KEY, Settings, load_settings, process_environment
 from .runtime import install_runtime
 from .secret_key import load_key, load_secret_key
 from .security.middleware import SecurityMiddleware
@@ -24,27 +23,35 @@ from .security.routes import RouteTable
 def create_app(
     overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Quart:
-    """Build the app from `environ` (default: the process environment) plus `overrides`."""
+    """Build the app from `environ` (default: the process environment) plus `overrides`.
+
+    `overrides` maps setting names to parsed values that replace the environment's;
+    any other key is Quart's own configuration (e.g. TESTING).
+    """
+    overrides = overrides or {}
     app = Quart("agented", static_folder=None)  # no /static route: nothing to serve
-    app.config.update(load_settings(os.environ if environ is None else environ))
-    app.config.update(overrides or {})
-    app.config["MAX_CONTENT_LENGTH"] = app.config["AGENTED_MAX_REQUEST_BYTES"]
-    app.config["BODY_TIMEOUT"] = app.config["AGENTED_BODY_TIMEOUT_SECONDS"]  # then 408
-    app.config["SECRET_KEY"] = load_secret_key(
-        app.config["SECRET_KEY"], app.config["AGENTED_SECRET_KEY_FILE"]
+    settings = load_settings(
+        process_environment() if environ is None else environ,
+        {name: value for name, value in overrides.items() if name in SETTING_NAMES},
     )
-    policy = SecurityPolicy.from_config(app.config, _api_keys(app.config))
+    app.config.update({k: v for k, v in overrides.items() if k not in SETTING_NAMES})
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["BODY_TIMEOUT"] = settings.body_timeout_seconds  # then 408
+    secret_key = load_secret_key(settings.secret_key, settings.secret_key_file)
+    app.config["SECRET_KEY"] = secret_key
+    app.extensions[SETTINGS_KEY] = settings
+    policy = SecurityPolicy.from_settings(settings, secret_key, _api_keys(settings))
     install_api(app)
     app.asgi_app = SecurityMiddleware(  # type: ignore[method-assign,assignment]
         app.asgi_app, policy, RouteTable(app.url_map)
     )
     app.extensions[POLICY_KEY] = policy
-    install_runtime(app, policy)
+    install_runtime(app, settings, policy, secret_key)
     return app
 
 
-def _api_keys(config: Mapping[str, Any]) -> tuple[str, ...]:
+def _api_keys(settings: Settings) -> tuple[str, ...]:
     """AGENTED_API_KEY's keys, else the persisted (or newly generated) one; none if auth is off."""
-    if config["AGENTED_API_KEY"] or config["AGENTED_AUTH"] == "disabled":
-        return tuple(config["AGENTED_API_KEY"])
-    return (load_key(None, config["AGENTED_API_KEY_FILE"], "API key"),)
+    if settings.api_keys or settings.auth == "disabled":
+        return settings.api_keys
+    return (load_key(None, settings.api_key_file, "API key"),)

@@ -8,23 +8,19 @@ a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 
-from dotenv import load_dotenv
-
 from .app import create_app
-from .config import ConfigError, load_settings
+from .config import ConfigError, load_dotenv_file, load_settings
 from .log import configure_logging
-from .paths import BACKEND_DIR
 from .secret_key import KeyFileError
 
-load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
+environ = load_dotenv_file()
 
 try:
-    settings = load_settings(os.environ)
-    configure_logging(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
-    app = create_app()
+    settings = load_settings(environ)
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(environ=environ)
 except (ConfigError, KeyFileError) as error:
     print(f"agented: cannot start: {error}", file=sys.stderr, flush=True)
     raise SystemExit(2) from None

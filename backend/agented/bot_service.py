@@ -29,14 +29,14 @@ class BotBusy(Exception):
         self.execution_id = execution_id
 
 
-def _check(values: dict[str, Any]) -> None:
+def _check(values: dict[str, Any], default_zone: str) -> None:
     if values.get("backend_type") == "command" and not values.get("command"):
         raise BotInvalid("command", "required when backend_type is 'command'")
     if values.get("trigger_source") == "scheduled":
         if not values.get("schedule_type"):
             raise BotInvalid("schedule_type", "required when trigger_source is 'scheduled'")
         try:
-            build_trigger(values)
+            build_trigger(values, default_zone)
         except ScheduleError as error:
             raise BotInvalid(error.field, error.message) from None
 
@@ -55,13 +55,13 @@ class BotService:
         self._box = box
 
     async def create(self, values: dict[str, Any]) -> Bot:
-        _check(values)
+        _check(values, self._schedules.default_zone)
         bot = await self._bots.create(self._seal(values))
         self._schedules.sync(bot)
         return bot
 
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
-        _check({**asdict(bot), **changes})
+        _check({**asdict(bot), **changes}, self._schedules.default_zone)
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)

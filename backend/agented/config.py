@@ -1,22 +1,37 @@
 """Settings read from the environment (and `.env`), validated once at startup.
 
-Each setting is declared exactly once below, with its parser, default and a
-one-line meaning; `backend/.env.example` documents the same names and a test
-keeps the two in step. A bad value stops startup with a message that names
-the variable, instead of failing later somewhere far from the cause.
+Each setting is declared exactly once below, as an attribute of the frozen
+`Settings` with its variable, parser, default and a one-line meaning;
+`backend/.env.example` documents the same names and a test keeps the two in
+step. `create_app` builds one `Settings` from the environment it is given and
+hands it to whatever needs a setting, so two apps in one process can run with
+different settings, and nothing else reads the process environment (a lint
+rule holds the code to that). A bad value stops startup with a message that
+names the variable, instead of failing later somewhere far from the cause.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from dotenv import load_dotenv
+
 from .paths import BACKEND_DIR, REPO_DIR
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+T = TypeVar("T")
+
+DEFAULT_ENV_FILE = BACKEND_DIR / ".env"
 
 
 class ConfigError(ValueError):
@@ -65,6 +80,11 @@ def _origins(value: str) -> tuple[str, ...]:
 
 def _optional_text(value: str) -> str | None:
     return value or None
+
+
+def _zone_name(value: str) -> str | None:
+    """A TZ value as a zone name (POSIX allows a leading colon); checked where it is used."""
+    return value.strip().lstrip(":") or None
 
 
 def _words(value: str) -> tuple[str, ...]:
@@ -130,159 +150,272 @@ def _rate(value: str) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class Setting:
+    """One environment variable: its parser, its default (as text) and what it means."""
+
     name: str
     parse: Callable[[str], Any]
     default: str
     meaning: str
+    private: bool = True  # Agented's own: kept out of the environment a CLI gets
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
+def _setting(
+    name: str,
+    parse: Callable[[str], T],
+    default: str,
+    meaning: str,
+    *,
+    private: bool = True,
+    secret: bool = False,
+) -> T:
+    """Declare a `Settings` attribute read from the variable `name`.
+
+    Typed as the parser's result, so the type checker holds each attribute's
+    annotation to its parser; the declaration itself rides in the field's metadata.
+    A `secret` one is left out of the settings' repr, so it never reaches a log line.
+    """
+    declared = Setting(name, parse, default, meaning, private)
+    return cast(T, field(metadata={_DECLARATION: declared}, repr=not secret))
+
+
+_DECLARATION = "agented.setting"
+SETTINGS_KEY = "agented.settings"  # where `create_app` keeps them on the app
+# Names outside the declared settings that are still none of a CLI's business.
+PRIVATE_PREFIX = "AGENTED_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, parsed once from the environment given to `create_app`, then passed down.
+
+    Each attribute is declared here once, with its variable, parser, default and
+    meaning; `backend/.env.example` documents the same names and a test keeps
+    the two in step.
+    """
+
+    # Not a variable of its own: the given environment without the private settings.
+    # First: the type checker takes the declared attributes below for ones with defaults.
+    # Read-only, and out of the repr: it may hold the CLIs' own credentials.
+    cli_environment: Mapping[str, str] = field(repr=False)
+    env_file: Path = _setting(
         "AGENTED_ENV_FILE",
         _path,
-        str(BACKEND_DIR / ".env"),
+        str(DEFAULT_ENV_FILE),
         "Dotenv file loaded at startup (set it in the real environment, not in the file)",
-    ),
-    Setting("SECRET_KEY", _optional_text, "", "Signing key; when unset the key file is used"),
-    Setting(
+    )
+    secret_key: str | None = _setting(
+        "SECRET_KEY",
+        _optional_text,
+        "",
+        "Signing key; when unset the key file is used",
+        secret=True,
+    )
+    secret_key_file: Path = _setting(
         "AGENTED_SECRET_KEY_FILE",
         _path,
         str(BACKEND_DIR / ".secret_key"),
         "Where the generated secret key is persisted (mode 0600)",
-    ),
-    Setting("AGENTED_DB_PATH", _path, str(BACKEND_DIR / "agented.db"), "SQLite database file"),
-    Setting(
+    )
+    db_path: Path = _setting(
+        "AGENTED_DB_PATH", _path, str(BACKEND_DIR / "agented.db"), "SQLite database file"
+    )
+    db_busy_timeout_ms: int = _setting(
         "AGENTED_DB_BUSY_TIMEOUT_MS",
         _int_at_least(0),
         "5000",
         "How long SQLite waits for a lock before failing",
-    ),
-    Setting(
+    )
+    dashboard_dir: Path = _setting(
         "AGENTED_DASHBOARD_DIR",
         _path,
         str(REPO_DIR / "frontend" / "dist"),
         "The built dashboard served at / (scripts/serve builds it)",
-    ),
-    Setting("LOG_LEVEL", _log_level, "INFO", "Level of the agented loggers"),
-    Setting(
+    )
+    log_level: str = _setting("LOG_LEVEL", _log_level, "INFO", "Level of the agented loggers")
+    log_format: str = _setting(
         "LOG_FORMAT",
         _choice("text", "json"),
         "text",
         "`json`: every log line (Hypercorn's too) is one JSON object, for log collectors",
-    ),
-    Setting(
+    )
+    auth: str = _setting(
         "AGENTED_AUTH",
         _choice("enabled", "disabled"),
         "enabled",
         "API keys for /admin and /api; `disabled` is refused unless bound to loopback only",
-    ),
-    Setting(
+    )
+    api_keys: tuple[str, ...] = _setting(
         "AGENTED_API_KEY",
         _api_keys,
         "",
         "Comma-separated API keys (several allow rotation); unset: the key file is used",
-    ),
-    Setting(
+        secret=True,
+    )
+    api_key_file: Path = _setting(
         "AGENTED_API_KEY_FILE",
         _path,
         str(BACKEND_DIR / ".api_key"),
         "Where the generated API key is persisted (mode 0600)",
-    ),
-    Setting(
+    )
+    allowed_hosts: tuple[str, ...] = _setting(
         "AGENTED_ALLOWED_HOSTS",
         _words,
         "",
         "Host names accepted in the Host header besides loopback names and the bind address",
-    ),
-    Setting(
+    )
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = _setting(
         "AGENTED_TRUSTED_PROXIES",
         _networks,
         "",
         "Proxies (IPs or networks) whose X-Forwarded-For is believed",
-    ),
-    Setting("FORCE_HTTPS", _boolean, "false", "Send Strict-Transport-Security on every response"),
-    Setting(
+    )
+    force_https: bool = _setting(
+        "FORCE_HTTPS", _boolean, "false", "Send Strict-Transport-Security on every response"
+    )
+    rate_limit_webhooks: tuple[int, float] = _setting(
         "AGENTED_RATE_LIMIT_WEBHOOKS",
         _rate,
         "20/10",
         "Webhook requests per client IP: COUNT/SECONDS",
-    ),
-    Setting(
+    )
+    rate_limit_admin: tuple[int, float] = _setting(
         "AGENTED_RATE_LIMIT_ADMIN",
         _rate,
         "600/60",
         "Admin API requests per API key: COUNT/SECONDS (SSE and health are exempt)",
-    ),
-    Setting(
+    )
+    rate_limit_auth_failures: tuple[int, float] = _setting(
         "AGENTED_RATE_LIMIT_AUTH_FAILURES",
         _rate,
         "10/60",
         "Failed authentications per client IP before it must wait: COUNT/SECONDS",
-    ),
-    Setting(
+    )
+    stream_token_seconds: int = _setting(
         "AGENTED_STREAM_TOKEN_SECONDS",
         _int_at_least(10),
         "300",
         "Lifetime of the signed tokens that open SSE streams from a browser",
-    ),
-    Setting(
+    )
+    cors_allowed_origins: tuple[str, ...] = _setting(
         "CORS_ALLOWED_ORIGINS",
         _origins,
         "",
         "Comma-separated origins allowed to call the API from a browser",
-    ),
-    Setting(
+    )
+    max_concurrent_runs: int = _setting(
         "AGENTED_MAX_CONCURRENT_RUNS",
         _int_at_least(1),
         "4",
         "How many CLIs may run at once; further runs wait as `queued`",
-    ),
-    Setting(
+    )
+    webhook_dedup_seconds: int = _setting(
         "AGENTED_WEBHOOK_DEDUP_SECONDS",
         _int_at_least(1),
         "86400",
         "How long a webhook delivery id (or body hash) is remembered to drop repeats",
-    ),
-    Setting(
+    )
+    retention_days: int = _setting(
         "AGENTED_RETENTION_DAYS",
         _int_at_least(0),
         "90",
         "Finished executions older than this many days are deleted (0 keeps them all)",
-    ),
-    Setting(
+    )
+    github_webhook_secret: str | None = _setting(
+        "GITHUB_WEBHOOK_SECRET",
+        _optional_text,
+        "",
+        "Secret shared with GitHub's webhook settings; unset: GitHub deliveries are refused",
+        secret=True,
+    )
+    max_request_bytes: int = _setting(
         "AGENTED_MAX_REQUEST_BYTES",
         _int_at_least(1),
         str(10 * 1024 * 1024),
         "Largest request body accepted (413 above it)",
-    ),
-    Setting(
+    )
+    body_timeout_seconds: int = _setting(
         "AGENTED_BODY_TIMEOUT_SECONDS",
         # Capped: a body that takes longer is an attack on the connection limit,
         # not an upload (bodies are small JSON documents).
         _int_at_least(1, maximum=60),
         "10",
         "Seconds a request body may take to arrive in full (408 after that)",
-    ),
+    )
+    timezone: str | None = _setting(
+        "TZ",
+        _zone_name,
+        "",
+        "Default time zone of schedules (an IANA name); unset or unknown: the host's zone",
+        private=False,  # the system's variable: CLIs keep it
+    )
+
+
+# (attribute, declaration) for every setting, in the order declared.
+_DECLARED: tuple[tuple[str, Setting], ...] = tuple(
+    (item.name, item.metadata[_DECLARATION])
+    for item in fields(Settings)
+    if _DECLARATION in item.metadata
 )
+SETTINGS: tuple[Setting, ...] = tuple(setting for _, setting in _DECLARED)
+SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
+_PRIVATE_NAMES = frozenset(setting.name for setting in SETTINGS if setting.private)
 
 
-# Read from the environment each time they are used, so they can change without a restart.
-GITHUB_SECRET_VARIABLE = "GITHUB_WEBHOOK_SECRET"
-READ_WHEN_USED: tuple[str, ...] = (GITHUB_SECRET_VARIABLE,)
+def load_settings(
+    environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Parse every setting from `environ`; raise ConfigError naming the first bad one.
 
-
-def load_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Parse every setting from `environ`; raise ConfigError naming the first bad one."""
+    `overrides` (for tests and scripts) maps variable names to already-parsed
+    values that take the place of the environment's, which are then not read.
+    """
+    overrides = overrides or {}
+    unknown = set(overrides) - SETTING_NAMES
+    if unknown:
+        raise ConfigError(f"{', '.join(sorted(unknown))}: not a setting")
     values: dict[str, Any] = {}
-    for setting in SETTINGS:
+    for attribute, setting in _DECLARED:
+        if setting.name in overrides:
+            values[attribute] = overrides[setting.name]
+            continue
         raw = environ.get(setting.name)
         if raw is None or raw == "":
             raw = setting.default
         try:
-            values[setting.name] = setting.parse(raw)
+            values[attribute] = setting.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{setting.name} {error}") from None
-    return values
+    return Settings(**values, cli_environment=MappingProxyType(_cli_environment(environ)))
+
+
+def _cli_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What a CLI inherits: `environ` without Agented's own settings and secrets."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name not in _PRIVATE_NAMES and not name.startswith(PRIVATE_PREFIX)
+    }
+
+
+def settings_of(app: Quart) -> Settings:
+    """The settings `app` was built with (see `create_app`)."""
+    settings: Settings = app.extensions[SETTINGS_KEY]
+    return settings
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment: the only place outside tests that reads it."""
+    return dict(os.environ)
+
+
+def load_dotenv_file() -> dict[str, str]:
+    """Load the dotenv file into the process environment (what is set wins); return a copy.
+
+    For the entry points (`asgi`, `rekey`): the file is AGENTED_ENV_FILE when the
+    real environment names one, else `backend/.env`.
+    """
+    load_dotenv(os.environ.get("AGENTED_ENV_FILE") or DEFAULT_ENV_FILE, override=False)
+    return process_environment()
 
 
 def log_level_number(name: str) -> int:

@@ -9,15 +9,11 @@ rewritten in one transaction: either all secrets move to the new key or none.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
-from dotenv import load_dotenv
-
-from .config import ConfigError, load_settings
-from .paths import BACKEND_DIR
+from .config import ConfigError, load_dotenv_file, load_settings
 from .secret_box import SecretBox, SecretDecryptionError
 from .secret_key import KeyFileError, load_secret_key
 from .server_lock import ServerLock, ServerLockError
@@ -68,17 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         help="a file holding the previous SECRET_KEY (a file keeps it out of `ps` and history)",
     )
     arguments = parser.parse_args(argv)
-    load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
+    environ = load_dotenv_file()
     try:
-        settings = load_settings(os.environ)
-        new_key = load_secret_key(settings["SECRET_KEY"], settings["AGENTED_SECRET_KEY_FILE"])
+        settings = load_settings(environ)
+        new_key = load_secret_key(settings.secret_key, settings.secret_key_file)
         old_key = arguments.old_key_file.read_text(encoding="utf-8").strip()
         if not old_key:
             raise ValueError(f"{arguments.old_key_file} is empty")
-        lock = ServerLock(settings["AGENTED_DB_PATH"])
+        lock = ServerLock(settings.db_path)
         lock.acquire()
         try:
-            moved, current = rekey(settings["AGENTED_DB_PATH"], old_key, new_key)
+            moved, current = rekey(settings.db_path, old_key, new_key)
         finally:
             lock.release()
     except (

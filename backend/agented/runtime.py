@@ -8,16 +8,14 @@ one object hung on the app means two apps in one process never share state.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from typing import Any
 
 from quart import Quart
 
 from .bot_service import BotService
+from .config import Settings
 from .console import console
 from .events.sse import StreamHub
 from .executions.logs import ExecutionLogService
@@ -33,6 +31,7 @@ from .security.policy import SecurityPolicy
 from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
+from .stopping import Stopping
 from .storage import Database, migrate
 from .storage.bots import BotRepository
 from .storage.deliveries import DeliveryRepository
@@ -41,7 +40,7 @@ from .storage.pr_reviews import PullRequestReviewRepository
 from .storage.retries import RetryRepository
 from .storage.schedule_skips import ScheduleSkipRepository
 from .triggers.github import GitHubService
-from .triggers.schedules import ScheduleService
+from .triggers.schedules import ScheduleService, default_timezone
 from .triggers.webhooks import WebhookService
 
 logger = logging.getLogger(__name__)
@@ -70,26 +69,25 @@ class Runtime:
     pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
-    def __init__(self, config: Mapping[str, Any], policy: SecurityPolicy) -> None:
-        self._config = config
+    def __init__(self, settings: Settings, policy: SecurityPolicy, secret_key: str) -> None:
+        self._settings = settings
         self._policy = policy
+        self._secret_key = secret_key
         self._exit_stack = AsyncExitStack()
-        self.stopping = asyncio.Event()
+        self.stopping = Stopping()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
-        config = self._config
+        settings = self._settings
         binds = bound_addresses()
-        notice = on_serving(self._policy, binds, config["LOG_FORMAT"])
+        notice = on_serving(self._policy, binds, settings.log_format)
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
-            lock = ServerLock(config["AGENTED_DB_PATH"])
+            lock = ServerLock(settings.db_path)
             lock.acquire()
             stack.callback(lock.release)
 
-            self.database = await Database.open(
-                config["AGENTED_DB_PATH"], config["AGENTED_DB_BUSY_TIMEOUT_MS"]
-            )
+            self.database = await Database.open(settings.db_path, settings.db_busy_timeout_ms)
             stack.push_async_callback(self.database.close)
             version = await migrate(self.database, MIGRATIONS_DIR)
             self.bots = BotRepository(self.database)
@@ -100,10 +98,14 @@ class Runtime:
             stack.push_async_callback(self.logs.stop)
 
             self.runs = ExecutionService(
-                self.executions, self.logs, max_concurrent=config["AGENTED_MAX_CONCURRENT_RUNS"]
+                self.executions,
+                self.logs,
+                max_concurrent=settings.max_concurrent_runs,
+                environ=settings.cli_environment,
+                stopping=self.stopping,
             )
             await self.runs.recover()
-            stack.push_async_callback(self.runs.shutdown)
+            stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
             self.scheduler.start()
@@ -114,31 +116,40 @@ class Runtime:
             self.runs.set_rate_limit_handler(self.retries.schedule)
             await self.retries.rearm()
 
-            self.box = SecretBox(config["SECRET_KEY"])
+            self.box = SecretBox(self._secret_key)
             deliveries = DeliveryRepository(self.database)
             self.pr_reviews = PullRequestReviewRepository(self.database)
             self.schedules = ScheduleService(
-                self.scheduler, self.bots, self.runs, ScheduleSkipRepository(self.database)
+                self.scheduler,
+                self.bots,
+                self.runs,
+                ScheduleSkipRepository(self.database),
+                default_zone=default_timezone(settings.timezone),
             )
             await self.schedules.rebuild()
             self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
             await self.bot_service.check_secrets()
-            window = config["AGENTED_WEBHOOK_DEDUP_SECONDS"]
+            window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
                 self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
             )
             self.github = GitHubService(
-                self.bots, deliveries, self.pr_reviews, self.runs, dedup_window_seconds=window
+                self.bots,
+                deliveries,
+                self.pr_reviews,
+                self.runs,
+                secret=settings.github_webhook_secret,
+                dedup_window_seconds=window,
             )
             Housekeeping(
                 self.scheduler,
                 deliveries,
                 self.executions,
                 dedup_window_seconds=window,
-                retention_days=config["AGENTED_RETENTION_DAYS"],
+                retention_days=settings.retention_days,
             ).install()
 
-            self.streams = StreamHub()
+            self.streams = StreamHub(self.stopping)
             self.streams.start()
             stack.callback(self.streams.stop)
 
@@ -146,9 +157,7 @@ class Runtime:
             notifier.install()
             stack.push_async_callback(notifier.uninstall)
             # Last, so the sign-in notice only shows for a server that really serves.
-            stack.enter_context(
-                console(notice, len(binds) if binds else None, config["LOG_FORMAT"])
-            )
+            stack.enter_context(console(notice, len(binds) if binds else None, settings.log_format))
 
             self._exit_stack = stack.pop_all()
         # Everything built so far lives as long as the process: keep it out of the cyclic
@@ -163,11 +172,15 @@ class Runtime:
         logger.info("serving database %s (schema version %d)", self.database.path, version)
 
     def begin_stopping(self) -> None:
-        """Tell everything that streams or waits that the server is going away."""
+        """Tell everything that streams, waits or starts runs that the server is going away."""
         if not self.stopping.is_set():
             logger.info("shutdown started")
             self.stopping.set()
-            self.streams.stop()
+
+    async def _interrupt_runs(self) -> None:
+        # The signal is already set, unless starting failed half-way: no run may start now.
+        self.begin_stopping()
+        await self.runs.shutdown()
 
     async def stop(self) -> None:
         self.begin_stopping()
@@ -182,12 +195,14 @@ def runtime_of(app: Quart) -> Runtime | None:
     return app.extensions.get(EXTENSION_KEY)
 
 
-def install_runtime(app: Quart, policy: SecurityPolicy) -> None:
+def install_runtime(
+    app: Quart, settings: Settings, policy: SecurityPolicy, secret_key: str
+) -> None:
     """Start the runtime when serving begins and stop it when serving ends."""
 
     @app.before_serving
     async def start_runtime() -> None:
-        runtime = Runtime(app.config, policy)
+        runtime = Runtime(settings, policy, secret_key)
         try:
             await runtime.start()
         except Exception as error:

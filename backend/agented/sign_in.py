@@ -8,15 +8,12 @@ given after the flag, as `scripts/serve` would pass it to Hypercorn.
 
 from __future__ import annotations
 
-import os
 import sys
 import tomllib
 from collections.abc import Sequence
 
-from dotenv import load_dotenv
-
-from .config import ConfigError, load_settings
-from .paths import BACKEND_DIR, REPO_DIR
+from .config import ConfigError, load_dotenv_file, load_settings
+from .paths import REPO_DIR
 from .secret_key import KeyFileError, read_key_file
 from .security.startup import sign_in_notice
 
@@ -39,16 +36,15 @@ def binds_from(argv: Sequence[str]) -> list[tuple[str, int]]:
 
 
 def main(argv: Sequence[str]) -> int:
-    load_dotenv(os.environ.get("AGENTED_ENV_FILE") or BACKEND_DIR / ".env", override=False)
     try:
-        settings = load_settings(os.environ)
+        settings = load_settings(load_dotenv_file())
         binds = binds_from(argv)
-        if settings["AGENTED_AUTH"] == "disabled":
+        if settings.auth == "disabled":
             host, port = binds[0]
             print(f"authentication is disabled: open http://{host}:{port}/", file=sys.stderr)
             return 0
-        keys = settings["AGENTED_API_KEY"]
-        key = keys[0] if keys else read_key_file(settings["AGENTED_API_KEY_FILE"], "API key")
+        keys = settings.api_keys
+        key = keys[0] if keys else read_key_file(settings.api_key_file, "API key")
     except (ConfigError, KeyFileError, ValueError, OSError) as error:
         print(f"agented: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from quart.typing import TestClientProtocol
 from werkzeug.datastructures import Headers
 
 from agented import create_app
+from agented.config import SETTING_NAMES
 
 from .support.keys import TEST_API_KEY
 
@@ -47,12 +49,24 @@ def app_overrides(tmp_path: Path) -> dict[str, Any]:
     }
 
 
+def environment_without_settings() -> dict[str, str]:
+    """The test process's environment minus every setting: what the CLIs need (PATH), no more."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SETTING_NAMES and not name.startswith("AGENTED_")
+    }
+
+
 @pytest.fixture
 def make_app(app_overrides: dict[str, Any]) -> AppFactory:
-    """Build an app from an empty environment, so the developer's shell cannot leak in."""
+    """Build an app whose settings come only from the test, so the developer's shell cannot
+    leak in; its CLIs run in the test process's environment (`environ` replaces that)."""
 
-    def factory(**overrides: Any) -> Quart:
-        app = create_app({**app_overrides, **overrides}, environ={})
+    def factory(*, environ: Mapping[str, str] | None = None, **overrides: Any) -> Quart:
+        if environ is None:
+            environ = environment_without_settings()
+        app = create_app({**app_overrides, **overrides}, environ=environ)
         app.test_client_class = KeyedClient
         return app
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from quart import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
 from .. import __version__
+from ..config import settings_of
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -20,8 +21,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _dist() -> Path:
-    directory: Path = current_app.config["AGENTED_DASHBOARD_DIR"]
-    return directory
+    return settings_of(current_app).dashboard_dir
 
 
 async def _index() -> Response:

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..stopping import Stopping
 from .encoding import HEARTBEAT, encode_event
 from .topic import Topic
 from .wakeup import Wakeup
@@ -70,7 +71,7 @@ class Viewer:
 
 
 class StreamHub:
-    """Every open stream: one ticker for heartbeats and stalled clients, one shutdown signal.
+    """Every open stream: one ticker for heartbeats and stalled clients; all end on `stopping`.
 
     Viewers are spread over BUCKETS groups and the ticker visits one group per
     tick, so with ten thousand streams the heartbeats (and the check for clients
@@ -81,12 +82,13 @@ class StreamHub:
 
     BUCKETS = 15
 
-    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, stopping: Stopping, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self._buckets: list[set[Viewer]] = [set() for _ in range(self.BUCKETS)]
         self._next_bucket = 0
         self._tick_seconds = heartbeat_seconds / self.BUCKETS
         self._ticker: asyncio.Task[None] | None = None
-        self.stopping = False
+        self._stopping = stopping
+        stopping.on_set(self._end_streams)
 
     @property
     def viewer_count(self) -> int:
@@ -98,11 +100,14 @@ class StreamHub:
         )
 
     def stop(self) -> None:
-        """End every stream now (each sends a `shutdown` event first)."""
-        self.stopping = True
+        """Stop the ticker (the streams themselves end when `stopping` is set)."""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+
+    def _end_streams(self) -> None:
+        """End every stream now: each wakes, sees `stopping` and sends `shutdown` last."""
+        self.stop()
         for bucket in self._buckets:
             for viewer in bucket:
                 viewer.wakeup.set()
@@ -160,7 +165,7 @@ class StreamHub:
         status, complete = await source.stored_state()
         await _write(send, viewer, status)
         while not viewer.gone:
-            if self.stopping:
+            if self._stopping.is_set():
                 await _write(send, viewer, SHUTDOWN_EVENT)
                 return
             chunk, cursor = await source.replay(cursor)
@@ -177,7 +182,7 @@ class StreamHub:
             viewer.wakeup.clear()
             if viewer.gone:
                 return
-            if self.stopping:
+            if self._stopping.is_set():
                 await _write(send, viewer, SHUTDOWN_EVENT)
                 return
             parts: list[bytes] = []

@@ -108,6 +108,8 @@ class RetryService:
         except RunRefused as refused:
             if refused.status == 409:  # the bot is busy: try again shortly
                 self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
+            elif refused.status == 503:  # shutting down: stays pending, re-armed at the next start
+                logger.info("retry %s left for the next start: %s", retry_id, refused)
             else:
                 logger.warning("retry %s dropped: %s", retry_id, refused)
                 await self._retries.set_status(retry_id, "cancelled")

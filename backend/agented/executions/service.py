@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import signal
 from collections import deque
@@ -22,10 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import GITHUB_SECRET_VARIABLE, SETTINGS
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
+from ..stopping import Stopping
 from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository, Outcome
 from ..tasks import cancel_and_wait
@@ -40,12 +39,6 @@ logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_CAP = 5.0
 FULL_DISK_RETRY_SECONDS = 5.0
-# Agented's own settings (keys, key files, the database) are none of a CLI's business:
-# every declared setting, anything else named AGENTED_*, and the secrets read when used.
-PRIVATE_ENVIRONMENT = frozenset(
-    {setting.name for setting in SETTINGS} | {"SECRET_KEY", GITHUB_SECRET_VARIABLE}
-)
-PRIVATE_PREFIX = "AGENTED_"
 
 STOP_MESSAGES = {
     "cancelled": "cancelled by a user",
@@ -118,22 +111,21 @@ class ExecutionService:
         logs: ExecutionLogService,
         *,
         max_concurrent: int,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str],
+        stopping: Stopping,
     ) -> None:
         self._executions = executions
         self._logs = logs
         self._max_concurrent = max_concurrent
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
-        self._environ = {
-            k: v
-            for k, v in (os.environ if environ is None else environ).items()
-            if k not in PRIVATE_ENVIRONMENT and not k.startswith(PRIVATE_PREFIX)
-        }
+        # What every CLI runs in: the app's environment without Agented's own settings
+        # (keys, key files, the database), which config.py has taken out.
+        self._environ = dict(environ)
         self._runs: dict[str, _Run] = {}
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
-        self._accepting = True
+        self._stopping = stopping  # once set, no new run starts
         self.full_disk_retry_seconds = FULL_DISK_RETRY_SECONDS  # tests shorten it
 
     def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
@@ -155,7 +147,7 @@ class ExecutionService:
         attempt: int = 0,
     ) -> Execution:
         """Record a new execution of `bot` and start it in the background."""
-        if not self._accepting:
+        if self._stopping.is_set():
             raise RunRefused(503, "the server is shutting down")
         if not bot.enabled:
             raise RunRefused(400, f"bot {bot.name!r} is disabled")
@@ -203,8 +195,10 @@ class ExecutionService:
         return run.execution
 
     async def shutdown(self) -> None:
-        """Stop every run (recorded as `interrupted`) and wait for them to be written down."""
-        self._accepting = False
+        """Stop every run (recorded as `interrupted`) and wait for them to be written down.
+
+        Called once `stopping` is set, so no new run can start meanwhile.
+        """
         runs = list(self._runs.values())
         for run in runs:
             run.request_stop("interrupted")
@@ -364,7 +358,7 @@ class ExecutionService:
             try:
                 return await self._executions.finish(execution_id, outcome)
             except StorageFull:
-                if not self._accepting:
+                if self._stopping.is_set():
                     raise
             await asyncio.sleep(self.full_disk_retry_seconds)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..config import Settings
 from .rate_limit import RateLimiter
 from .stream_tokens import StreamTokens
 
@@ -72,21 +72,22 @@ class SecurityPolicy:
     allowed_hosts: set[str] = field(default_factory=lambda: set(LOOPBACK_NAMES))
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], api_keys: tuple[str, ...]) -> SecurityPolicy:
+    def from_settings(
+        cls, settings: Settings, secret_key: str, api_keys: tuple[str, ...]
+    ) -> SecurityPolicy:
+        """The policy `settings` describe, with the secret key and API keys as loaded."""
         return cls(
-            auth_enabled=config["AGENTED_AUTH"] == "enabled",
+            auth_enabled=settings.auth == "enabled",
             api_keys=api_keys,
-            key_from_file=not config["AGENTED_API_KEY"],
-            stream_tokens=StreamTokens(
-                config["SECRET_KEY"], config["AGENTED_STREAM_TOKEN_SECONDS"]
-            ),
-            webhook_limit=RateLimiter(*config["AGENTED_RATE_LIMIT_WEBHOOKS"]),
-            admin_limit=RateLimiter(*config["AGENTED_RATE_LIMIT_ADMIN"]),
-            failure_limit=RateLimiter(*config["AGENTED_RATE_LIMIT_AUTH_FAILURES"]),
-            trusted_proxies=config["AGENTED_TRUSTED_PROXIES"],
-            cors_origins=frozenset(config["CORS_ALLOWED_ORIGINS"]),
-            force_https=config["FORCE_HTTPS"],
-            allowed_hosts={*LOOPBACK_NAMES, *(h.lower() for h in config["AGENTED_ALLOWED_HOSTS"])},
+            key_from_file=not settings.api_keys,
+            stream_tokens=StreamTokens(secret_key, settings.stream_token_seconds),
+            webhook_limit=RateLimiter(*settings.rate_limit_webhooks),
+            admin_limit=RateLimiter(*settings.rate_limit_admin),
+            failure_limit=RateLimiter(*settings.rate_limit_auth_failures),
+            trusted_proxies=settings.trusted_proxies,
+            cors_origins=frozenset(settings.cors_allowed_origins),
+            force_https=settings.force_https,
+            allowed_hosts={*LOOPBACK_NAMES, *(h.lower() for h in settings.allowed_hosts)},
         )
 
     def allow_bind_hosts(self, hosts: Iterable[str]) -> None:

@@ -1,7 +1,8 @@
 """GitHub pull-request webhooks: verified, deduplicated, filtered by repository.
 
-The secret comes from GITHUB_WEBHOOK_SECRET at request time, so rotating it
-needs no restart; without one, every delivery is refused.
+The secret comes from GITHUB_WEBHOOK_SECRET, read with the other settings when
+the app is built (rotating it needs a restart); without one, every delivery is
+refused.
 
 X-Hub-Signature-256 covers the body only, so X-GitHub-Delivery is not
 authenticated: a captured delivery resent with a fresh id would still verify.
@@ -16,13 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import GITHUB_SECRET_VARIABLE
 from ..executions.service import ExecutionService, RunRefused
 from ..models import Bot
 from ..storage.bots import BotRepository
@@ -121,8 +120,10 @@ class GitHubService:
         reviews: PullRequestReviewRepository,
         runs: ExecutionService,
         *,
+        secret: str | None,
         dedup_window_seconds: float,
     ) -> None:
+        self._secret = secret
         self._bots = bots
         self._deliveries = deliveries
         self._reviews = reviews
@@ -130,10 +131,9 @@ class GitHubService:
         self._window = dedup_window_seconds
 
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> GitHubOutcome:
-        secret = os.environ.get(GITHUB_SECRET_VARIABLE, "")
-        if not secret:
+        if not self._secret:
             raise GitHubRejected(401, "GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)")
-        if not verify_hex_signature(secret, body, headers.get("X-Hub-Signature-256")):
+        if not verify_hex_signature(self._secret, body, headers.get("X-Hub-Signature-256")):
             raise GitHubRejected(401, "invalid or missing X-Hub-Signature-256")
         delivery = headers.get("X-GitHub-Delivery", "").strip()
         if not delivery:

@@ -8,7 +8,6 @@ is skipped and the skip recorded, never stacked.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -40,10 +39,10 @@ class ScheduleError(ValueError):
         self.message = message
 
 
-def default_timezone() -> str:
-    """`TZ` when it names a zone, else the host's zone, else UTC."""
-    for candidate in (os.environ.get("TZ", "").lstrip(":"), _host_zone()):
-        if candidate in pytz.all_timezones_set:
+def default_timezone(configured: str | None) -> str:
+    """`configured` (the TZ setting) when it names a zone, else the host's zone, else UTC."""
+    for candidate in (configured, _host_zone()):
+        if candidate and candidate in pytz.all_timezones_set:
             return candidate
     return "UTC"
 
@@ -55,9 +54,12 @@ def _host_zone() -> str:
         return ""
 
 
-def build_trigger(values: Mapping[str, Any]) -> CronTrigger:
-    """The trigger for a scheduled bot's fields, or ScheduleError naming the bad field."""
-    zone_name = values.get("schedule_timezone") or default_timezone()
+def build_trigger(values: Mapping[str, Any], default_zone: str) -> CronTrigger:
+    """The trigger for a scheduled bot's fields, or ScheduleError naming the bad field.
+
+    Without a `schedule_timezone` the bot runs in `default_zone`.
+    """
+    zone_name = values.get("schedule_timezone") or default_zone
     if zone_name not in pytz.all_timezones_set:
         raise ScheduleError("schedule_timezone", f"{zone_name!r} is not an IANA time zone")
     zone = pytz.timezone(zone_name)
@@ -99,7 +101,10 @@ class ScheduleService:
         bots: BotRepository,
         runs: ExecutionService,
         skips: ScheduleSkipRepository,
+        *,
+        default_zone: str,
     ) -> None:
+        self.default_zone = default_zone  # for bots that name no zone of their own
         self._scheduler = scheduler
         self._bots = bots
         self._runs = runs
@@ -118,7 +123,7 @@ class ScheduleService:
             self.remove(bot.id)
             return False
         try:
-            trigger: BaseTrigger = build_trigger(_fields(bot))
+            trigger: BaseTrigger = build_trigger(_fields(bot), self.default_zone)
         except ScheduleError as error:  # stored before validation tightened: leave it off
             logger.warning("bot %s is not scheduled: %s", bot.id, error)
             self.remove(bot.id)

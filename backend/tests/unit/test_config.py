@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agented import create_app
-from agented.config import READ_WHEN_USED, SETTINGS, ConfigError, load_settings
+from agented.config import SETTINGS, ConfigError, load_settings
 from agented.paths import BACKEND_DIR
 
 
 def test_defaults_live_inside_backend() -> None:
     settings = load_settings({})
-    assert settings["AGENTED_DB_PATH"] == BACKEND_DIR / "agented.db"
-    assert settings["AGENTED_SECRET_KEY_FILE"] == BACKEND_DIR / ".secret_key"
-    assert settings["LOG_LEVEL"] == "INFO"
-    assert settings["CORS_ALLOWED_ORIGINS"] == ()
-    assert settings["SECRET_KEY"] is None
+    assert settings.db_path == BACKEND_DIR / "agented.db"
+    assert settings.secret_key_file == BACKEND_DIR / ".secret_key"
+    assert settings.log_level == "INFO"
+    assert settings.cors_allowed_origins == ()
+    assert settings.secret_key is None
 
 
 def test_values_are_parsed(tmp_path: Path) -> None:
@@ -33,10 +36,10 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "CORS_ALLOWED_ORIGINS": "https://a.example, http://localhost:5173/",
         }
     )
-    assert settings["AGENTED_DB_PATH"] == tmp_path / "x.db"
-    assert settings["AGENTED_DB_BUSY_TIMEOUT_MS"] == 250
-    assert settings["LOG_LEVEL"] == "DEBUG"
-    assert settings["CORS_ALLOWED_ORIGINS"] == ("https://a.example", "http://localhost:5173")
+    assert settings.db_path == tmp_path / "x.db"
+    assert settings.db_busy_timeout_ms == 250
+    assert settings.log_level == "DEBUG"
+    assert settings.cors_allowed_origins == ("https://a.example", "http://localhost:5173")
 
 
 @pytest.mark.parametrize(
@@ -62,17 +65,32 @@ def test_invalid_value_names_the_variable(name: str, value: str, message: str) -
 
 
 def test_request_bodies_must_arrive_within_ten_seconds_unless_configured(make_app) -> None:
-    assert load_settings({})["AGENTED_BODY_TIMEOUT_SECONDS"] == 10
+    assert load_settings({}).body_timeout_seconds == 10
     assert make_app().config["BODY_TIMEOUT"] == 10, "Quart's own default is 60 s"
     configured = load_settings({"AGENTED_BODY_TIMEOUT_SECONDS": " 3 "})
-    assert configured["AGENTED_BODY_TIMEOUT_SECONDS"] == 3
+    assert configured.body_timeout_seconds == 3
     assert make_app(AGENTED_BODY_TIMEOUT_SECONDS=3).config["BODY_TIMEOUT"] == 3
+
+
+def test_settings_keep_secrets_and_the_cli_environment_out_of_their_repr() -> None:
+    settings = load_settings(
+        {
+            "SECRET_KEY": "secret-key-value",
+            "AGENTED_API_KEY": "api-key-value-0123456789",
+            "GITHUB_WEBHOOK_SECRET": "github-secret-value",
+            "ANTHROPIC_API_KEY": "a-cli-credential",
+        }
+    )
+    shown = repr(settings)
+    for value in ("secret-key-value", "api-key-value", "github-secret-value", "a-cli-credential"):
+        assert value not in shown
+    assert settings.cli_environment == {"ANTHROPIC_API_KEY": "a-cli-credential"}
 
 
 def test_every_setting_is_documented_in_env_example() -> None:
     text = (BACKEND_DIR / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
-    assert documented == {setting.name for setting in SETTINGS} | set(READ_WHEN_USED)
+    assert documented == {setting.name for setting in SETTINGS}
 
 
 def _import_asgi(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -82,7 +100,10 @@ def _import_asgi(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedPro
         "AGENTED_DB_PATH": str(tmp_path / "db"),
         "AGENTED_ENV_FILE": str(tmp_path / "missing.env"),
     }
-    code = "from agented.asgi import app; print(app.config['AGENTED_DB_BUSY_TIMEOUT_MS'])"
+    code = (
+        "from agented.asgi import app; from agented.config import settings_of; "
+        "print(settings_of(app).db_busy_timeout_ms)"
+    )
     return subprocess.run(
         [sys.executable, "-c", code],
         env={**base, **env},
@@ -110,3 +131,55 @@ def test_env_file_is_loaded_without_overriding_the_real_environment(tmp_path: Pa
         {"AGENTED_ENV_FILE": str(env_file), "AGENTED_DB_BUSY_TIMEOUT_MS": "99"}, tmp_path
     )
     assert real_wins.stdout.strip() == "99"
+
+
+def _signed_ping(secret: str) -> dict[str, Any]:
+    body = b'{"zen": "Keep it logically awesome."}'
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": "d-1",
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+    }
+    return {"data": body, "headers": headers}
+
+
+async def test_two_apps_built_from_different_environments_serve_independently_at_once(
+    tmp_path: Path,
+) -> None:
+    def environ(name: str, **settings: str) -> dict[str, str]:
+        return {
+            "AGENTED_DB_PATH": str(tmp_path / f"{name}.db"),
+            "AGENTED_SECRET_KEY_FILE": str(tmp_path / f"{name}.secret_key"),
+            **settings,
+        }
+
+    key_a, key_b = "a-key-0123456789abcdef", "b-key-0123456789abcdef"
+    strict = create_app(
+        environ=environ(
+            "strict",
+            AGENTED_API_KEY=key_a,
+            AGENTED_RATE_LIMIT_ADMIN="2/60",
+            GITHUB_WEBHOOK_SECRET="strict-github-secret",
+        )
+    )
+    lenient = create_app(environ=environ("lenient", AGENTED_API_KEY=key_b))
+    async with strict.test_app(), lenient.test_app():
+        a, b = strict.test_client(), lenient.test_client()
+        assert (await a.get("/admin/triggers", headers={"X-API-Key": key_b})).status_code == 401
+        assert (await b.get("/admin/triggers", headers={"X-API-Key": key_a})).status_code == 401
+        statuses_a = [
+            (await a.get("/admin/triggers", headers={"X-API-Key": key_a})).status_code
+            for _ in range(3)
+        ]
+        statuses_b = [
+            (await b.get("/admin/triggers", headers={"X-API-Key": key_b})).status_code
+            for _ in range(3)
+        ]
+        assert statuses_a == [200, 200, 429], "the strict app's own admin limit"
+        assert statuses_b == [200, 200, 200], "the default limit, untouched by the other app"
+        ping = _signed_ping("strict-github-secret")
+        assert (await a.post("/api/webhooks/github", **ping)).status_code == 200
+        refused = await b.post("/api/webhooks/github", **ping)
+        assert refused.status_code == 401, "no GitHub secret in the lenient app's environment"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from quart import Quart
 
+from agented.executions.service import RunRefused
 from agented.runtime import runtime_of
 from agented.storage.disk_full import StorageFull
 
@@ -331,6 +332,19 @@ async def test_due_retry_runs_the_bot_again(serving_app: Quart, client) -> None:
     await stream_events(client, retry_run["id"])
 
 
+async def test_a_retry_due_while_the_server_stops_waits_for_the_next_start(
+    serving_app: Quart, client
+) -> None:
+    bot = await make_bot(client, "fake: rate-limit claude-529", backend_type="claude")
+    await stream_events(client, await run(client, bot))
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    [pending] = await runtime.retries.pending()
+    runtime.begin_stopping()
+    await runtime.retries._fire(pending.id)
+    assert [retry.id for retry in await runtime.retries.pending()] == [pending.id]
+
+
 async def test_shutdown_interrupts_running_executions(make_app) -> None:
     app = make_app()
     async with app.test_app():
@@ -342,6 +356,30 @@ async def test_shutdown_interrupts_running_executions(make_app) -> None:
         stored = await details(app.test_client(), execution_id)
     assert stored["status"] == "interrupted"
     assert [line["seq"] for line in stored["logs"]] == [1, 2, 3]
+
+
+async def test_once_stopping_begins_no_run_starts_streams_end_and_readiness_fails(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    bot = await make_bot(client, "fake: lines 1\nfake: sleep 60", backend_type="codex")
+    execution_id = await run(client, bot)
+    await stream_events(client, execution_id, stop_after_seq=1)
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    stream = asyncio.ensure_future(stream_events(client, execution_id))
+    await asyncio.sleep(0.1)
+    runtime.begin_stopping()  # what the supervisor's event or a SIGTERM does
+    events = await asyncio.wait_for(stream, 10)
+    assert events[-1].event == "shutdown", "the open stream ended"
+    stored = await runtime.bots.get(bot["id"])
+    assert stored is not None
+    with pytest.raises(RunRefused) as refused:
+        await runtime.runs.start(stored, "scheduled")
+    assert refused.value.status == 503, "the run service reads the same signal"
+    readiness = await client.get("/health/readiness")
+    assert readiness.status_code == 503
+    assert (await readiness.get_json())["error"] == "server is shutting down"
 
 
 async def test_leftovers_of_a_crash_are_marked_interrupted(make_app) -> None:

@@ -21,9 +21,9 @@ URL = "/api/webhooks/github"
 
 
 @pytest.fixture(autouse=True)
-def configured(monkeypatch: pytest.MonkeyPatch) -> None:
+def configured(monkeypatch: pytest.MonkeyPatch, app_overrides: dict[str, Any]) -> None:
     put_fakes_on_path(monkeypatch)
-    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
+    app_overrides["GITHUB_WEBHOOK_SECRET"] = SECRET
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
@@ -64,9 +64,10 @@ async def finished(client, response) -> list[dict[str, Any]]:
     return executions
 
 
-async def test_without_a_configured_secret_everything_is_refused(client, monkeypatch) -> None:
-    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
-    response = await deliver(client, "ping", payload("ping.payload"))
+async def test_without_a_configured_secret_everything_is_refused(make_app) -> None:
+    app = make_app(GITHUB_WEBHOOK_SECRET=None)
+    async with app.test_app():
+        response = await deliver(app.test_client(), "ping", payload("ping.payload"))
     assert response.status_code == 401
     assert "GITHUB_WEBHOOK_SECRET" in (await response.get_json())["error"]
 

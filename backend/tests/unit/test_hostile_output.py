@@ -24,6 +24,7 @@ from agented.executions.process import MAX_LINE_BYTES
 from agented.executions.stream import ExecutionStream
 from agented.paths import MIGRATIONS_DIR
 from agented.runtime import runtime_of
+from agented.stopping import Stopping
 from agented.storage import Database, migrate
 from agented.storage.executions import ExecutionRepository
 
@@ -148,9 +149,10 @@ async def test_a_replay_of_huge_lines_lets_other_coroutines_run_between_pages(
         return {}
 
     other = asyncio.ensure_future(other_work())
+    hub = StreamHub(Stopping())
     try:
         await asyncio.wait_for(
-            StreamHub().serve(ExecutionStream("e1", logs, repository), 0, send, receive), 30
+            hub.serve(ExecutionStream("e1", logs, repository), 0, send, receive), 30
         )
     finally:
         stop.set()

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import logging
+from typing import Any
 
 import pytest
 from quart import Quart, request
@@ -192,16 +193,21 @@ def _github_headers(body: bytes) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def github_configured(app_overrides: dict[str, Any]) -> None:
+    """The apps this test builds accept GitHub deliveries signed with GITHUB_SECRET."""
+    app_overrides["GITHUB_WEBHOOK_SECRET"] = GITHUB_SECRET
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [(DEEP_JSON, "nested too deeply"), (NOT_UTF8, "not valid UTF-8")],
     ids=["nested-100000-deep", "invalid-utf8"],
 )
 async def test_unreadable_json_bodies_are_400_on_admin_and_webhook_routes(
-    client, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str
+    github_configured: None, client, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str
 ) -> None:
     put_fakes_on_path(monkeypatch)
-    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET)
     bot = await make_bot(client, "echo {message}", backend_type="codex", trigger_source="webhook")
     json_type = {"Content-Type": "application/json"}
     routes = {

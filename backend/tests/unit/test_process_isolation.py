@@ -125,7 +125,7 @@ async def test_the_cli_environment_holds_none_of_the_servers_settings_or_secrets
     for name, value in private.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PROBE_KEEPS_THIS", "yes")
-    app = make_app()
+    app = make_app(environ=dict(os.environ))
     async with app.test_app():
         client = app.test_client()
         bot = await make_bot(client, "x", backend_type="command", command=probe("env"))

@@ -31,7 +31,7 @@ async def scheduled_bot(client, **schedule: Any) -> dict[str, Any]:
 
 def expected_next(**schedule: Any) -> datetime:
     """APScheduler's own arithmetic for the next fire time after now."""
-    trigger = build_trigger(schedule)
+    trigger = build_trigger(schedule, default_timezone(None))
     return trigger.get_next_fire_time(None, datetime.now(trigger.timezone))
 
 
@@ -75,18 +75,18 @@ async def test_weekly_day_zero_is_monday(client) -> None:
     assert datetime.fromisoformat(bot["next_run_at"]).weekday() == 0
 
 
-async def test_timezone_defaults_to_tz_or_the_host_zone(client, monkeypatch) -> None:
-    monkeypatch.setenv("TZ", "Pacific/Auckland")
-    assert default_timezone() == "Pacific/Auckland"
-    bot = await scheduled_bot(client, schedule_type="daily", schedule_time="08:00")
+async def test_timezone_defaults_to_tz_or_the_host_zone(make_app) -> None:
+    assert default_timezone("Pacific/Auckland") == "Pacific/Auckland"
+    app = make_app(environ={"TZ": ":Pacific/Auckland"})
+    async with app.test_app():
+        bot = await scheduled_bot(app.test_client(), schedule_type="daily", schedule_time="08:00")
     assert (
         bot["next_run_at"]
         == expected_next(
             schedule_type="daily", schedule_time="08:00", schedule_timezone="Pacific/Auckland"
         ).isoformat()
     )
-    monkeypatch.setenv("TZ", "Not/AZone")
-    assert default_timezone() != "Not/AZone"
+    assert default_timezone("Not/AZone") != "Not/AZone"
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from agented.events import sse
 from agented.events.encoding import HEARTBEAT
 from agented.events.sse import SHUTDOWN_EVENT, StreamHub
 from agented.events.topic import Topic
+from agented.stopping import Stopping
 
 
 class Source:
@@ -68,7 +69,7 @@ def publish(topic: Topic, first: int, last: int) -> dict[int, bytes]:
 
 
 async def test_finished_history_is_replayed_between_status_and_complete() -> None:
-    hub = StreamHub()
+    hub = StreamHub(Stopping())
     client = Client()
     stored = {seq: b"<%d>" % seq for seq in range(1, 8)}
     await hub.serve(Source(None, stored), 2, client.send, client.receive)
@@ -77,7 +78,7 @@ async def test_finished_history_is_replayed_between_status_and_complete() -> Non
 
 
 async def test_live_viewer_catches_up_in_one_write_then_follows_and_completes() -> None:
-    hub = StreamHub()
+    hub = StreamHub(Stopping())
     topic = Topic("t")
     topic.set_status(b"[running]")
     publish(topic, 1, 5)
@@ -92,7 +93,7 @@ async def test_live_viewer_catches_up_in_one_write_then_follows_and_completes() 
 
 
 async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> None:
-    hub = StreamHub()
+    hub = StreamHub(Stopping())
     topic = Topic("t", tail_bytes=8)
     stored = publish(topic, 1, 10)
     topic.mark_persisted(10)
@@ -103,7 +104,8 @@ async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> No
 
 
 async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
-    hub = StreamHub(heartbeat_seconds=0.01)
+    stopping = Stopping()
+    hub = StreamHub(stopping, heartbeat_seconds=0.01)
     hub.start()
     topic = Topic("t")
     topic.set_status(b"[s]")
@@ -113,13 +115,13 @@ async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
         assert await client.next_chunk() == b"[s]"
         assert await client.next_chunk() == HEARTBEAT
     finally:
-        hub.stop()
+        stopping.set()
         await asyncio.wait_for(task, 10)
     assert client.chunks[-1] == SHUTDOWN_EVENT
 
 
 async def test_disconnect_frees_the_viewer_at_once() -> None:
-    hub = StreamHub()
+    hub = StreamHub(Stopping())
     topic = Topic("t")
     topic.set_status(b"[s]")
     client = Client()
@@ -138,7 +140,9 @@ async def test_stalled_viewer_is_dropped_without_holding_up_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sse, "SEND_TIMEOUT", 0.05)
-    hub = StreamHub(heartbeat_seconds=0.15)  # the ticker visits each viewer every 0.15 s
+    hub = StreamHub(
+        Stopping(), heartbeat_seconds=0.15
+    )  # the ticker visits each viewer every 0.15 s
     hub.start()
     topic = Topic("t")
     topic.set_status(b"[s]")
@@ -164,7 +168,7 @@ async def test_a_live_viewer_behind_on_huge_events_writes_one_bounded_chunk_at_a
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sse, "MAX_CHUNK_BYTES", 1000)
-    hub = StreamHub()
+    hub = StreamHub(Stopping())
     topic = Topic("t")
     events = {seq: b"<%d>" % seq + b"\0" * 597 for seq in range(1, 6)}  # 600 bytes each
     for seq, payload in events.items():
