@@ -11,9 +11,9 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from ..bot_service import BotBusy, BotInvalid
 from ..executions.service import RunRefused, template_context
 from ..executions.templates import render
+from ..http.responses import error_response
 from ..models import Bot, Execution
 from ..storage.bots import DuplicateBotName
-from .errors import error_response
 from .executions import execution_page, page_of
 from .schemas import (
     BOT_DEFAULTS,

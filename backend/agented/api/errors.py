@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, jsonify, request
+from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+from ..http.responses import error_response
 from ..storage.disk_full import StorageFull
 from .json_body import JsonRequest
 
 logger = logging.getLogger(__name__)
-
-
-def error_response(http_status: int, message: str, **extra: object) -> Response:
-    """The one shape of an error body; extra fields add machine-readable detail."""
-    response = jsonify({"error": message, **extra})
-    response.status_code = http_status
-    return response
 
 
 def _message(error: HTTPException) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response, validate_querystring
 
+from ..http.responses import error_response
 from ..models import Execution, utc_now
 from ..storage.executions import Page
-from .errors import error_response
 from .schemas import (
     DailyStats,
     ExecutionDetail,

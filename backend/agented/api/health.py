@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from quart import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
+from ..http.responses import error_response
 from ..runtime import runtime_of
 from ..storage.disk_full import StorageFull
-from .errors import error_response
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response
 
-from .errors import error_response
+from ..http.responses import error_response
 from .schemas import RetryList
 from .services import runtime
 

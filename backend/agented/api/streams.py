@@ -13,18 +13,17 @@ from urllib.parse import parse_qs
 from quart import Blueprint, Quart, Response, current_app, jsonify
 from quart_schema import document_response, validate_request
 
-from ..events.sse import Receive, Send, StreamHub, send_json, stream_headers
+from ..events.sse import StreamHub, stream_headers
 from ..executions.stream import ExecutionStream
+from ..http.asgi import ASGIApp, Receive, Send
+from ..http.paths import STREAM_PATH
+from ..http.request_id import choose_request_id
+from ..http.responses import error_response, send_json
 from ..models import iso_from_unix
 from ..runtime import runtime_of
 from ..security.middleware import RESPONSE_HEADERS
 from ..security.policy import POLICY_KEY, SecurityPolicy
-from ..security.routes import STREAM_PATH
-from .errors import error_response
-from .request_id import choose_request_id
 from .schemas import StreamTokenOut, StreamTokenRequest
-
-ASGIApp = Any
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:

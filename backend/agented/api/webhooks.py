@@ -14,12 +14,12 @@ from quart import Blueprint, Response, abort, jsonify, request
 from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
+from ..http.responses import error_response
 from ..models import Bot
 from ..security.middleware import GENERATED_REQUEST_ID
 from ..triggers.github import GitHubRejected
 from ..triggers.signatures import MalformedHeader
 from ..triggers.webhooks import Outcome
-from .errors import error_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
 from .services import runtime
 

@@ -13,18 +13,16 @@ address, and JSON-only bodies. Which routes are public is decided by
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..api.request_id import choose_request_id
-from ..events.sse import send_json
+from ..http.asgi import ASGIApp, Headers
+from ..http.request_id import choose_request_id
+from ..http.responses import send_json
 from .policy import SecurityPolicy, host_of, is_loopback
 from .routes import RouteKind, RouteTable, canonical_path_problem
-
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-Headers = tuple[tuple[bytes, bytes], ...]
 
 BASE_CSP = (
     "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; "
