@@ -17,11 +17,10 @@ from ..events.sse import StreamHub, stream_headers
 from ..executions.stream import ExecutionStream
 from ..http.asgi import ASGIApp, Receive, Send
 from ..http.paths import STREAM_PATH
-from ..http.request_id import choose_request_id
 from ..http.responses import error_response, send_json
+from ..http.state import request_state
 from ..models import iso_from_unix
 from ..runtime import runtime_of
-from ..security.middleware import RESPONSE_HEADERS
 from ..security.policy import POLICY_KEY, SecurityPolicy
 from .schemas import StreamTokenOut, StreamTokenRequest
 
@@ -70,8 +69,8 @@ class StreamRoutes:
 
         A separate coroutine, so that what it needed is freed before the (long) stream.
         """
-        request_id = choose_request_id(_header(scope, b"x-request-id"))
-        extra = scope.get(RESPONSE_HEADERS, ())
+        state = request_state(scope)
+        request_id, extra = state.request_id, state.response_headers
 
         async def refuse(status: int, message: str, **headers: str) -> None:
             await send_json(send, status, {"error": message}, request_id, extra, **headers)

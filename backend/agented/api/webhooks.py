@@ -15,8 +15,8 @@ from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
 from ..http.responses import error_response
+from ..http.state import request_state
 from ..models import Bot
-from ..security.middleware import GENERATED_REQUEST_ID
 from ..triggers.github import GitHubRejected
 from ..triggers.signatures import MalformedHeader
 from ..triggers.webhooks import Outcome
@@ -28,7 +28,7 @@ blueprint = Blueprint("webhooks", __name__)
 
 def _sender_headers() -> Headers:
     """The request's headers as the sender sent them (without a request id we made up)."""
-    if not request.scope.get(GENERATED_REQUEST_ID):
+    if not request_state(request.scope).generated_request_id:
         return request.headers
     headers = request.headers.copy()
     del headers["X-Request-ID"]

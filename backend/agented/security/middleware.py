@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from ..http.asgi import ASGIApp, Headers
 from ..http.request_id import choose_request_id
 from ..http.responses import send_json
+from ..http.state import STATE_KEY, RequestState
 from .policy import SecurityPolicy, host_of, is_loopback
 from .routes import RouteKind, RouteTable, canonical_path_problem
 
@@ -32,9 +33,6 @@ CORS_ALLOW_HEADERS = "X-API-Key, Authorization, Content-Type, Last-Event-ID, X-R
 CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEYED_KINDS = frozenset({"admin", "stream", "readiness"})
-GENERATED_REQUEST_ID = "agented.generated_request_id"
-AUTHENTICATED = "agented.authenticated"
-RESPONSE_HEADERS = "agented.response_headers"
 JSON_ONLY = "the request body must be JSON (Content-Type: application/json)"
 
 
@@ -66,6 +64,7 @@ class Screening:
     """What the checks know about one request: read once from the scope, passed to each."""
 
     scope: dict[str, Any]
+    state: RequestState
     method: str
     path: str
     kind: RouteKind
@@ -147,7 +146,6 @@ class SecurityMiddleware:
             return
         if kind == "stream":
             # Streams add the headers themselves: no extra call on every chunk they write.
-            scope[RESPONSE_HEADERS] = extra
             await self._inner(scope, receive, send)
             return
 
@@ -162,18 +160,18 @@ class SecurityMiddleware:
         """The request id, the response headers, the route's kind, and a refusal if any."""
         headers, forwarded_for = _read_headers(scope)
         request_id = choose_request_id(headers.get("x-request-id", ""))
-        scope[GENERATED_REQUEST_ID] = request_id != headers.get("x-request-id")
+        state = RequestState(request_id, request_id != headers.get("x-request-id"))
+        scope[STATE_KEY] = state
         scope["headers"] = [
             *(h for h in scope["headers"] if h[0].lower() != b"x-request-id"),
             (b"x-request-id", request_id.encode()),
         ]
-        scope[AUTHENTICATED] = False
         if problem := canonical_path_problem(scope):
             return request_id, self._headers, "admin", Answer(400, problem)
         method, path = scope["method"], scope["path"]
         kind = self._routes.kind(method, path, scope.get("root_path", ""))
-        extra = self._response_headers(kind, headers.get("origin", ""))
-        screening = Screening(scope, method, path, kind, headers, forwarded_for, extra)
+        extra = state.response_headers = self._response_headers(kind, headers.get("origin", ""))
+        screening = Screening(scope, state, method, path, kind, headers, forwarded_for, extra)
         for check in self._checks:
             if (answer := check(screening)) is not None:
                 return request_id, extra, kind, answer
@@ -226,7 +224,7 @@ class SecurityMiddleware:
         policy = self.policy
         key = self._authenticate(request)
         if key is not None:
-            request.scope[AUTHENTICATED] = True
+            request.state.authenticated = True
             bucket = key if policy.auth_enabled else self._client(request)  # no keys: per address
             if request.kind == "admin" and (wait := policy.admin_limit.take(bucket)):
                 return Answer(429, "too many requests", retry_after=wait)
