@@ -8,12 +8,10 @@ from typing import Any
 from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
-from ..bot_service import BotBusy, BotInvalid
-from ..executions.service import RunRefused, template_context
+from ..executions.service import template_context
 from ..executions.templates import render
 from ..http.responses import error_response
 from ..models import Bot, Execution
-from ..storage.bots import DuplicateBotName
 from .executions import execution_page, page_of
 from .schemas import (
     BOT_DEFAULTS,
@@ -70,12 +68,6 @@ def _null_field(values: dict[str, Any]) -> Response | None:
     return None
 
 
-def _refused(error: DuplicateBotName | BotInvalid) -> Response:
-    if isinstance(error, DuplicateBotName):
-        return error_response(409, str(error), field="name")
-    return error_response(400, str(error), field=error.field)
-
-
 @blueprint.get("")
 @document_response(BotList)
 async def list_bots() -> Response:
@@ -97,10 +89,7 @@ async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
     if (null := _null_field(sent)) is not None:
         return null
     values = {**BOT_DEFAULTS, **sent}
-    try:
-        bot = await runtime().bot_service.create(values)
-    except (DuplicateBotName, BotInvalid) as error:
-        return _refused(error)
+    bot = await runtime().bot_service.create(values)
     return _shown(bot), 201
 
 
@@ -118,10 +107,7 @@ async def update_bot(bot_id: str, data: BotUpdate) -> Response:
     changes = data.model_dump(exclude_unset=True)
     if (null := _null_field(changes)) is not None:
         return null
-    try:
-        updated = await runtime().bot_service.update(bot, changes)
-    except (DuplicateBotName, BotInvalid) as error:
-        return _refused(error)
+    updated = await runtime().bot_service.update(bot, changes)
     if updated is None:
         abort(404, f"bot {bot_id} not found")
     return _shown(updated)
@@ -130,10 +116,7 @@ async def update_bot(bot_id: str, data: BotUpdate) -> Response:
 @blueprint.delete("/<bot_id>")
 async def delete_bot(bot_id: str) -> Response:
     bot = await _bot_or_404(bot_id)
-    try:
-        await runtime().bot_service.delete(bot)
-    except BotBusy as busy:
-        return error_response(409, str(busy), execution_id=busy.execution_id)
+    await runtime().bot_service.delete(bot)
     return Response(status=204)
 
 
@@ -151,11 +134,7 @@ async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
 @document_response(RunAccepted, 202)
 async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Response:
     bot = await _bot_or_404(bot_id)
-    try:
-        execution = await runtime().runs.start(bot, "manual", {"message": data.message})
-    except RunRefused as refused:
-        extra = {} if refused.execution_id is None else {"execution_id": refused.execution_id}
-        return error_response(refused.status, str(refused), **extra)
+    execution = await runtime().runs.start(bot, "manual", {"message": data.message})
     return jsonify({"execution_id": execution.id, "status": execution.status}), 202
 
 

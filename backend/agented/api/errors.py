@@ -1,7 +1,9 @@
 """Every error leaves as JSON `{"error": ...}` with the right status, never as a traceback.
 
-A full disk is not a crash: it answers 503 "disk full: ..." and is logged by
-the storage layer once a minute, not here once per request.
+This is the one place where the domain's errors (`agented.errors`) become HTTP:
+`STATUS` gives each its status code, and the body is the error's message plus
+its `details`. A full disk is not a crash: it answers 503 "disk full: ..." and
+is logged by the storage layer once a minute, not here once per request.
 """
 
 from __future__ import annotations
@@ -11,11 +13,42 @@ import logging
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
+from ..errors import (
+    AgentedError,
+    BotBusy,
+    BotDisabled,
+    BotInvalid,
+    DuplicateBotName,
+    InvalidCommand,
+    MalformedDelivery,
+    ShuttingDown,
+    SignatureRejected,
+    StorageFull,
+)
 from ..http.responses import error_response
-from ..storage.disk_full import StorageFull
 from .json_body import JsonRequest
 
 logger = logging.getLogger(__name__)
+
+# Each domain error's status; a subclass not listed takes its nearest listed base's.
+STATUS: dict[type[AgentedError], int] = {
+    ShuttingDown: 503,
+    BotDisabled: 400,
+    BotBusy: 409,
+    InvalidCommand: 400,
+    BotInvalid: 400,
+    DuplicateBotName: 409,
+    SignatureRejected: 401,
+    MalformedDelivery: 400,
+    StorageFull: 503,
+}
+# Headers an answer adds: after a full disk, when to try again.
+HEADERS: dict[type[AgentedError], dict[str, str]] = {StorageFull: {"Retry-After": "60"}}
+
+
+def status_of(error: AgentedError) -> int:
+    """The status for `error`: its class's in STATUS, else its nearest base's, else 500."""
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
 
 
 def _message(error: HTTPException) -> str:
@@ -45,10 +78,10 @@ def install_error_handlers(app: Quart) -> None:
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(StorageFull)
-    async def storage_full(error: StorageFull) -> Response:
-        response = error_response(503, str(error))
-        response.headers["Retry-After"] = "60"
+    @app.errorhandler(AgentedError)
+    async def domain_error(error: AgentedError) -> Response:
+        response = error_response(status_of(error), str(error), **error.details)
+        response.headers.update(HEADERS.get(type(error), {}))
         return response
 
     @app.errorhandler(Exception)

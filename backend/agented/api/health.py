@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from quart import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
+from ..errors import StorageFull
 from ..http.responses import error_response
 from ..http.state import request_state
 from ..runtime import runtime_of
-from ..storage.disk_full import StorageFull
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 

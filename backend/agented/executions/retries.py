@@ -7,13 +7,14 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..errors import BotBusy, RunRefused
 from ..models import Bot, Execution, Retry, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.bots import BotRepository
 from ..storage.retries import RetryRepository
 from .output import RateLimit
 from .retry_policy import RetryPolicy
-from .service import ExecutionService, RunRefused
+from .service import ExecutionService
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +106,11 @@ class RetryService:
             execution = await self._executions.start(
                 bot, "retry", retry.context, retry_of=retry.execution_id, attempt=retry.attempt
             )
+        except BotBusy:  # try again shortly
+            self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
+            return
         except RunRefused as refused:
-            if refused.status == 409:  # the bot is busy: try again shortly
-                self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
-            else:
-                logger.warning("retry %s dropped: %s", retry_id, refused)
-                await self._retries.set_status(retry_id, "cancelled")
+            logger.warning("retry %s dropped: %s", retry_id, refused)
+            await self._retries.set_status(retry_id, "cancelled")
             return
         await self._retries.set_status(retry_id, "started", execution.id)

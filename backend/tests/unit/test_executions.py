@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from quart import Quart
 
+from agented.errors import StorageFull
 from agented.runtime import runtime_of
-from agented.storage.disk_full import StorageFull
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.procs import alive
