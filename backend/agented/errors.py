@@ -19,6 +19,14 @@ class AgentedError(Exception):
         self.details = details
 
 
+class NotFound(AgentedError):
+    """The record asked for does not exist (or is not of the kind the route serves)."""
+
+
+class NotServing(AgentedError):
+    """The server has not started serving yet, or has begun to stop."""
+
+
 # Starting a run
 
 
@@ -49,6 +57,17 @@ class InvalidCommand(RunRefused):
     """The bot's backend settings do not make a command line."""
 
 
+# The state of a record
+
+
+class ExecutionNotRunning(AgentedError):
+    """The execution has already ended, so there is nothing to cancel."""
+
+
+class RetryNotPending(AgentedError):
+    """The retry has already started or been cancelled."""
+
+
 # Bots
 
 
@@ -68,6 +87,10 @@ class DuplicateBotName(AgentedError):
 
 
 # Webhook deliveries
+
+
+class WebhookDisabled(AgentedError):
+    """The bot behind a per-bot webhook URL is switched off."""
 
 
 class SignatureRejected(AgentedError):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from quart import Blueprint, Response, abort, jsonify
+from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
+from ..errors import NotFound
 from ..executions.service import template_context
 from ..executions.templates import render
 from ..http.responses import error_response
@@ -56,7 +57,7 @@ def _shown(bot: Bot) -> Response:
 async def _bot_or_404(bot_id: str) -> Bot:
     bot = await runtime().bots.get(bot_id)
     if bot is None:
-        abort(404, f"bot {bot_id} not found")
+        raise NotFound(f"bot {bot_id} not found")
     return bot
 
 
@@ -109,7 +110,7 @@ async def update_bot(bot_id: str, data: BotUpdate) -> Response:
         return null
     updated = await runtime().bot_service.update(bot, changes)
     if updated is None:
-        abort(404, f"bot {bot_id} not found")
+        raise NotFound(f"bot {bot_id} not found")
     return _shown(updated)
 
 

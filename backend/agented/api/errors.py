@@ -13,40 +13,36 @@ import logging
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from ..errors import (
-    AgentedError,
-    BotBusy,
-    BotDisabled,
-    BotInvalid,
-    DuplicateBotName,
-    InvalidCommand,
-    MalformedDelivery,
-    ShuttingDown,
-    SignatureRejected,
-    StorageFull,
-)
+from .. import errors as domain
 from ..http.responses import error_response
 from .json_body import JsonRequest
 
 logger = logging.getLogger(__name__)
 
 # Each domain error's status; a subclass not listed takes its nearest listed base's.
-STATUS: dict[type[AgentedError], int] = {
-    ShuttingDown: 503,
-    BotDisabled: 400,
-    BotBusy: 409,
-    InvalidCommand: 400,
-    BotInvalid: 400,
-    DuplicateBotName: 409,
-    SignatureRejected: 401,
-    MalformedDelivery: 400,
-    StorageFull: 503,
+STATUS: dict[type[domain.AgentedError], int] = {
+    domain.NotFound: 404,
+    domain.NotServing: 503,
+    domain.ExecutionNotRunning: 409,
+    domain.RetryNotPending: 409,
+    domain.ShuttingDown: 503,
+    domain.BotDisabled: 400,
+    domain.BotBusy: 409,
+    domain.InvalidCommand: 400,
+    domain.BotInvalid: 400,
+    domain.DuplicateBotName: 409,
+    domain.WebhookDisabled: 409,
+    domain.SignatureRejected: 401,
+    domain.MalformedDelivery: 400,
+    domain.StorageFull: 503,
 }
 # Headers an answer adds: after a full disk, when to try again.
-HEADERS: dict[type[AgentedError], dict[str, str]] = {StorageFull: {"Retry-After": "60"}}
+HEADERS: dict[type[domain.AgentedError], dict[str, str]] = {
+    domain.StorageFull: {"Retry-After": "60"}
+}
 
 
-def status_of(error: AgentedError) -> int:
+def status_of(error: domain.AgentedError) -> int:
     """The status for `error`: its class's in STATUS, else its nearest base's, else 500."""
     return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
 
@@ -78,8 +74,8 @@ def install_error_handlers(app: Quart) -> None:
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(AgentedError)
-    async def domain_error(error: AgentedError) -> Response:
+    @app.errorhandler(domain.AgentedError)
+    async def domain_error(error: domain.AgentedError) -> Response:
         response = error_response(status_of(error), str(error), **error.details)
         response.headers.update(HEADERS.get(type(error), {}))
         return response

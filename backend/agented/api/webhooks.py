@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from quart import Blueprint, Response, abort, jsonify, request
+from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
-from ..errors import MalformedDelivery, SignatureRejected
-from ..http.responses import error_response
+from ..errors import MalformedDelivery, NotFound, SignatureRejected, WebhookDisabled
 from ..http.state import request_state
 from ..models import Bot
 from ..triggers.github import GitHubOutcome
@@ -88,9 +87,9 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     services = runtime()
     bot = await services.bots.get(bot_id)
     if bot is None or bot.trigger_source != "webhook":
-        abort(404, f"no webhook bot {bot_id}")
+        raise NotFound(f"no webhook bot {bot_id}")
     if not bot.enabled:
-        return error_response(409, f"bot {bot.name!r} is disabled"), 409
+        raise WebhookDisabled(f"bot {bot.name!r} is disabled")
     body = await _body()
     return await _receive(json_object(body), body, only=bot)
 
