@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -23,13 +23,10 @@ from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
-from .hypercorn_worker import bound_addresses
 from .limits import raise_open_file_limit
 from .paths import MIGRATIONS_DIR
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
-from .security.policy import SecurityPolicy
-from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .storage import Database, migrate
@@ -69,16 +66,16 @@ class Runtime:
     pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
-    def __init__(self, config: Mapping[str, Any], policy: SecurityPolicy) -> None:
+    def __init__(self, config: Mapping[str, Any], on_start: Callable[[], None]) -> None:
         self._config = config
-        self._policy = policy
+        self._on_start = on_start  # the edge's own start-up checks, before anything opens
         self._exit_stack = AsyncExitStack()
         self.stopping = asyncio.Event()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
         config = self._config
-        on_serving(self._policy, bound_addresses())
+        self._on_start()
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
             lock = ServerLock(config["AGENTED_DB_PATH"])
@@ -176,12 +173,12 @@ def runtime_of(app: Quart) -> Runtime | None:
     return app.extensions.get(EXTENSION_KEY)
 
 
-def install_runtime(app: Quart, policy: SecurityPolicy) -> None:
-    """Start the runtime when serving begins and stop it when serving ends."""
+def install_runtime(app: Quart, on_start: Callable[[], None]) -> None:
+    """Start the runtime when serving begins (`on_start` first) and stop it when serving ends."""
 
     @app.before_serving
     async def start_runtime() -> None:
-        runtime = Runtime(app.config, policy)
+        runtime = Runtime(app.config, on_start)
         try:
             await runtime.start()
         except Exception as error:
