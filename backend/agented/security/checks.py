@@ -61,7 +61,6 @@ class Screening:
     kind: RouteKind
     headers: dict[str, str]
     forwarded_for: list[str]
-    response_headers: Headers
 
 
 def read_headers(scope: Scope) -> tuple[dict[str, str], list[str]]:
@@ -138,7 +137,8 @@ def check_loopback_only(policy: SecurityPolicy, request: Screening) -> Answer | 
 def check_preflight(policy: SecurityPolicy, request: Screening) -> Answer | None:
     if request.method != "OPTIONS" or "access-control-request-method" not in request.headers:
         return None
-    if not any(name == b"access-control-allow-origin" for name, _ in request.response_headers):
+    cors = (name == b"access-control-allow-origin" for name, _ in request.state.response_headers)
+    if not any(cors):  # the origin is not one CORS_ALLOWED_ORIGINS lets in
         return Answer(403, "origin not allowed")
     return Answer(
         204,

@@ -83,7 +83,7 @@ class SecurityMiddleware:
         method, path = scope["method"], scope["path"]
         kind = self._routes.kind(method, path, scope.get("root_path", ""))
         extra = state.response_headers = self._response_headers(kind, headers.get("origin", ""))
-        screening = Screening(scope, state, method, path, kind, headers, forwarded_for, extra)
+        screening = Screening(scope, state, method, path, kind, headers, forwarded_for)
         for check in CHECKS:
             if (answer := check(self.policy, screening)) is not None:
                 return request_id, extra, kind, answer

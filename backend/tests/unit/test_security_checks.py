@@ -69,8 +69,8 @@ def screened(
         "client": ("203.0.113.9", 50000),
     }
     found, forwarded = read_headers(scope)
-    state = RequestState("rid", generated_request_id=False)
-    return Screening(scope, state, method, path, kind, found, forwarded, response_headers)
+    state = RequestState("rid", generated_request_id=False, response_headers=response_headers)
+    return Screening(scope, state, method, path, kind, found, forwarded)
 
 
 def refused(answer: Answer | None) -> Answer:
