@@ -13,11 +13,13 @@ from quart import Quart
 
 from .api import install_api
 from .config import SETTING_NAMES, SETTINGS_KEY, Settings, load_settings, process_environment
+from .hypercorn_worker import bound_addresses
 from .runtime import install_runtime
 from .secret_key import load_key, load_secret_key
 from .security.middleware import SecurityMiddleware
 from .security.policy import POLICY_KEY, SecurityPolicy
 from .security.routes import RouteTable
+from .security.startup import on_serving
 
 
 def create_app(
@@ -46,7 +48,13 @@ def create_app(
         app.asgi_app, policy, RouteTable(app.url_map)
     )
     app.extensions[POLICY_KEY] = policy
-    install_runtime(app, settings, policy, secret_key)
+    # What the policy learns once the server listens (its bound addresses) is checked first.
+    install_runtime(
+        app,
+        settings,
+        secret_key,
+        lambda: on_serving(policy, bound_addresses(), settings.log_format),
+    )
     return app
 
 

@@ -10,23 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from .errors import BotBusy, BotInvalid
 from .executions.service import ExecutionService
 from .models import Bot
 from .secret_box import SecretBox, SecretDecryptionError
 from .storage.bots import BotRepository
 from .triggers.schedules import ScheduleError, ScheduleService, build_trigger
-
-
-class BotInvalid(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-class BotBusy(Exception):
-    def __init__(self, execution_id: str) -> None:
-        super().__init__(f"bot is running execution {execution_id}; cancel it first")
-        self.execution_id = execution_id
 
 
 def _check(values: dict[str, Any], default_zone: str) -> None:
@@ -69,7 +58,7 @@ class BotService:
 
     async def delete(self, bot: Bot) -> None:
         if (active := self._runs.active_for_bot(bot.id)) is not None:
-            raise BotBusy(active)
+            raise BotBusy(f"bot is running execution {active}; cancel it first", active)
         self._schedules.remove(bot.id)
         await self._bots.delete(bot.id)
 

@@ -19,15 +19,12 @@ from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
 from .paths import BACKEND_DIR, REPO_DIR
-
-if TYPE_CHECKING:
-    from quart import Quart
 
 T = TypeVar("T")
 
@@ -395,12 +392,6 @@ def _cli_environment(environ: Mapping[str, str]) -> dict[str, str]:
         for name, value in environ.items()
         if name not in _PRIVATE_NAMES and not name.startswith(PRIVATE_PREFIX)
     }
-
-
-def settings_of(app: Quart) -> Settings:
-    """The settings `app` was built with (see `create_app`)."""
-    settings: Settings = app.extensions[SETTINGS_KEY]
-    return settings
 
 
 def process_environment() -> dict[str, str]:

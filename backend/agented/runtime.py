@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from quart import Quart
@@ -27,8 +28,6 @@ from .limits import raise_open_file_limit
 from .paths import MIGRATIONS_DIR
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
-from .security.policy import SecurityPolicy
-from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
@@ -69,18 +68,21 @@ class Runtime:
     pr_reviews: PullRequestReviewRepository
     streams: StreamHub
 
-    def __init__(self, settings: Settings, policy: SecurityPolicy, secret_key: str) -> None:
+    def __init__(
+        self, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
+    ) -> None:
         self._settings = settings
-        self._policy = policy
         self._secret_key = secret_key
+        # The edge's own start-up checks, before anything opens; they return the sign-in notice.
+        self._on_start = on_start
         self._exit_stack = AsyncExitStack()
         self.stopping = Stopping()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
         settings = self._settings
+        notice = self._on_start()
         binds = bound_addresses()
-        notice = on_serving(self._policy, binds, settings.log_format)
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
             lock = ServerLock(settings.db_path)
@@ -196,13 +198,13 @@ def runtime_of(app: Quart) -> Runtime | None:
 
 
 def install_runtime(
-    app: Quart, settings: Settings, policy: SecurityPolicy, secret_key: str
+    app: Quart, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
 ) -> None:
-    """Start the runtime when serving begins and stop it when serving ends."""
+    """Start the runtime when serving begins (`on_start` first) and stop it when serving ends."""
 
     @app.before_serving
     async def start_runtime() -> None:
-        runtime = Runtime(settings, policy, secret_key)
+        runtime = Runtime(settings, secret_key, on_start)
         try:
             await runtime.start()
         except Exception as error:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from quart import Blueprint, Response, abort, jsonify
+from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
-from ..bot_service import BotBusy, BotInvalid
-from ..executions.service import RunRefused, template_context
+from ..errors import NotFound
+from ..executions.service import template_context
 from ..executions.templates import render
+from ..http.responses import error_response
 from ..models import Bot, Execution
-from ..storage.bots import DuplicateBotName
-from .errors import error_response
 from .executions import execution_page, page_of
 from .schemas import (
     BOT_DEFAULTS,
@@ -58,7 +57,7 @@ def _shown(bot: Bot) -> Response:
 async def _bot_or_404(bot_id: str) -> Bot:
     bot = await runtime().bots.get(bot_id)
     if bot is None:
-        abort(404, f"bot {bot_id} not found")
+        raise NotFound(f"bot {bot_id} not found")
     return bot
 
 
@@ -68,12 +67,6 @@ def _null_field(values: dict[str, Any]) -> Response | None:
         if name in values and values[name] is None:
             return error_response(400, f"{name}: cannot be null", field=name)
     return None
-
-
-def _refused(error: DuplicateBotName | BotInvalid) -> Response:
-    if isinstance(error, DuplicateBotName):
-        return error_response(409, str(error), field="name")
-    return error_response(400, str(error), field=error.field)
 
 
 @blueprint.get("")
@@ -97,10 +90,7 @@ async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
     if (null := _null_field(sent)) is not None:
         return null
     values = {**BOT_DEFAULTS, **sent}
-    try:
-        bot = await runtime().bot_service.create(values)
-    except (DuplicateBotName, BotInvalid) as error:
-        return _refused(error)
+    bot = await runtime().bot_service.create(values)
     return _shown(bot), 201
 
 
@@ -118,22 +108,16 @@ async def update_bot(bot_id: str, data: BotUpdate) -> Response:
     changes = data.model_dump(exclude_unset=True)
     if (null := _null_field(changes)) is not None:
         return null
-    try:
-        updated = await runtime().bot_service.update(bot, changes)
-    except (DuplicateBotName, BotInvalid) as error:
-        return _refused(error)
+    updated = await runtime().bot_service.update(bot, changes)
     if updated is None:
-        abort(404, f"bot {bot_id} not found")
+        raise NotFound(f"bot {bot_id} not found")
     return _shown(updated)
 
 
 @blueprint.delete("/<bot_id>")
 async def delete_bot(bot_id: str) -> Response:
     bot = await _bot_or_404(bot_id)
-    try:
-        await runtime().bot_service.delete(bot)
-    except BotBusy as busy:
-        return error_response(409, str(busy), execution_id=busy.execution_id)
+    await runtime().bot_service.delete(bot)
     return Response(status=204)
 
 
@@ -151,11 +135,7 @@ async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
 @document_response(RunAccepted, 202)
 async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Response:
     bot = await _bot_or_404(bot_id)
-    try:
-        execution = await runtime().runs.start(bot, "manual", {"message": data.message})
-    except RunRefused as refused:
-        extra = {} if refused.execution_id is None else {"execution_id": refused.execution_id}
-        return error_response(refused.status, str(refused), **extra)
+    execution = await runtime().runs.start(bot, "manual", {"message": data.message})
     return jsonify({"execution_id": execution.id, "status": execution.status}), 202
 
 

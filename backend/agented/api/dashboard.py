@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+from quart import Blueprint, Response, abort, jsonify, send_from_directory
 
 from .. import __version__
-from ..config import settings_of
+from .services import settings
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -21,7 +21,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _dist() -> Path:
-    return settings_of(current_app).dashboard_dir
+    return settings().dashboard_dir
 
 
 async def _index() -> Response:

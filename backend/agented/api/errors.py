@@ -1,27 +1,50 @@
 """Every error leaves as JSON `{"error": ...}` with the right status, never as a traceback.
 
-A full disk is not a crash: it answers 503 "disk full: ..." and is logged by
-the storage layer once a minute, not here once per request.
+This is the one place where the domain's errors (`agented.errors`) become HTTP:
+`STATUS` gives each its status code, and the body is the error's message plus
+its `details`. A full disk is not a crash: it answers 503 "disk full: ..." and
+is logged by the storage layer once a minute, not here once per request.
 """
 
 from __future__ import annotations
 
 import logging
 
-from quart import Quart, Response, jsonify, request
+from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
-from ..storage.disk_full import StorageFull
+from .. import errors as domain
+from ..http.responses import error_response
 from .json_body import JsonRequest
 
 logger = logging.getLogger(__name__)
 
+# Each domain error's status; a subclass not listed takes its nearest listed base's.
+STATUS: dict[type[domain.AgentedError], int] = {
+    domain.NotFound: 404,
+    domain.NotServing: 503,
+    domain.ExecutionNotRunning: 409,
+    domain.RetryNotPending: 409,
+    domain.ShuttingDown: 503,
+    domain.BotDisabled: 400,
+    domain.BotBusy: 409,
+    domain.InvalidCommand: 400,
+    domain.BotInvalid: 400,
+    domain.DuplicateBotName: 409,
+    domain.WebhookDisabled: 409,
+    domain.SignatureRejected: 401,
+    domain.MalformedDelivery: 400,
+    domain.StorageFull: 503,
+}
+# Headers an answer adds: after a full disk, when to try again.
+HEADERS: dict[type[domain.AgentedError], dict[str, str]] = {
+    domain.StorageFull: {"Retry-After": "60"}
+}
 
-def error_response(http_status: int, message: str, **extra: object) -> Response:
-    """The one shape of an error body; extra fields add machine-readable detail."""
-    response = jsonify({"error": message, **extra})
-    response.status_code = http_status
-    return response
+
+def status_of(error: domain.AgentedError) -> int:
+    """The status for `error`: its class's in STATUS, else its nearest base's, else 500."""
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
 
 
 def _message(error: HTTPException) -> str:
@@ -51,10 +74,10 @@ def install_error_handlers(app: Quart) -> None:
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(StorageFull)
-    async def storage_full(error: StorageFull) -> Response:
-        response = error_response(503, str(error))
-        response.headers["Retry-After"] = "60"
+    @app.errorhandler(domain.AgentedError)
+    async def domain_error(error: domain.AgentedError) -> Response:
+        response = error_response(status_of(error), str(error), **error.details)
+        response.headers.update(HEADERS.get(type(error), {}))
         return response
 
     @app.errorhandler(Exception)

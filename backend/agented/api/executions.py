@@ -6,12 +6,12 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from quart import Blueprint, Response, abort, jsonify
+from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring
 
+from ..errors import ExecutionNotRunning, NotFound
 from ..models import Execution, utc_now
 from ..storage.executions import Page
-from .errors import error_response
 from .schemas import (
     DailyStats,
     ExecutionDetail,
@@ -75,7 +75,7 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     services = runtime()
     execution = await services.executions.get(execution_id)
     if execution is None:
-        abort(404, f"execution {execution_id} not found")
+        raise NotFound(f"execution {execution_id} not found")
     lines, more = await services.logs.read(
         execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
@@ -93,5 +93,5 @@ async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response
         return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
     stored = await services.executions.get(execution_id)
     if stored is None:
-        abort(404, f"execution {execution_id} not found")
-    return error_response(409, f"execution {execution_id} is not running (it is {stored.status})")
+        raise NotFound(f"execution {execution_id} not found")
+    raise ExecutionNotRunning(f"execution {execution_id} is not running (it is {stored.status})")

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from quart import Blueprint, Response, current_app, jsonify, request
 
 from .. import __version__
+from ..errors import StorageFull
+from ..http.responses import error_response
+from ..http.state import request_state
 from ..runtime import runtime_of
-from ..storage.disk_full import StorageFull
-from .errors import error_response
 
 blueprint = Blueprint("health", __name__, url_prefix="/health")
 
@@ -30,7 +31,7 @@ async def liveness() -> Response:
 async def readiness() -> Response:
     """Ready when serving with a database that answers; details only for a valid API key."""
     problem = await _readiness_problem()
-    if not request.scope.get("agented.authenticated", False):
+    if not request_state(request.scope).authenticated:
         if problem is None:
             return jsonify({"status": "ok", "timestamp": _now()})
         return error_response(503, "not ready", status="unavailable", timestamp=_now())

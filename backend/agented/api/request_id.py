@@ -1,28 +1,15 @@
-"""A request id on every response and every log line of that request.
+"""A request id on every response and every log line of a request Quart serves.
 
-A well-formed incoming `X-Request-ID` (from a proxy or a client) is kept so one
-id follows a request across systems; anything else is replaced, so arbitrary
-client text never reaches logs or headers.
+The id itself is chosen in `http.request_id`; these hooks set it for Quart's
+request task and echo it on the response.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-
 from quart import Quart, Response, g, request
 
+from ..http.request_id import HEADER, choose_request_id
 from ..log import request_id_var
-
-HEADER = "X-Request-ID"
-_VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+=/@-]{0,127}$")
-
-
-def choose_request_id(incoming: str) -> str:
-    """Keep a well-formed incoming id, else make a new one; sets it for this task's logs."""
-    request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
-    request_id_var.set(request_id)
-    return request_id
 
 
 def install_request_ids(app: Quart) -> None:

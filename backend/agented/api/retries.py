@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, jsonify
+from quart import Blueprint, Response, jsonify
 from quart_schema import document_response
 
-from .errors import error_response
+from ..errors import NotFound, RetryNotPending
 from .schemas import RetryList
 from .services import runtime
 
@@ -39,8 +39,8 @@ async def cancel_retry(retry_id: str) -> Response:
     if await services.retries.cancel(retry_id):
         return Response(status=204)
     if await services.retries.get(retry_id) is None:
-        abort(404, f"retry {retry_id} not found")
-    return error_response(409, f"retry {retry_id} is no longer pending")
+        raise NotFound(f"retry {retry_id} not found")
+    raise RetryNotPending(f"retry {retry_id} is no longer pending")
 
 
 @blueprint.get("/scheduler/jobs")

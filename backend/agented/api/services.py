@@ -1,15 +1,23 @@
-"""Access to the serving runtime from a request."""
+"""Access to the serving runtime and the app's settings from a request."""
 
 from __future__ import annotations
 
-from quart import abort, current_app
+from quart import current_app
 
+from ..config import SETTINGS_KEY, Settings
+from ..errors import NotServing
 from ..runtime import Runtime, runtime_of
 
 
 def runtime() -> Runtime:
-    """The running services, or 503 while the server is not (or no longer) serving."""
+    """The running services; NotServing while the server is not (or no longer) serving."""
     found = runtime_of(current_app)
     if found is None or found.stopping.is_set():
-        abort(503, "the server is not serving")
+        raise NotServing("the server is not serving")
+    return found
+
+
+def settings() -> Settings:
+    """The settings the app was built with (see `create_app`)."""
+    found: Settings = current_app.extensions[SETTINGS_KEY]
     return found

@@ -13,18 +13,16 @@ from urllib.parse import parse_qs
 from quart import Blueprint, Quart, Response, current_app, jsonify
 from quart_schema import document_response, validate_request
 
-from ..events.sse import Receive, Send, StreamHub, send_json, stream_headers
+from ..events.sse import StreamHub, stream_headers
 from ..executions.stream import ExecutionStream
+from ..http.asgi import ASGIApp, Receive, Send
+from ..http.paths import STREAM_PATH
+from ..http.responses import error_response, send_json
+from ..http.state import request_state
 from ..models import iso_from_unix
 from ..runtime import runtime_of
-from ..security.middleware import RESPONSE_HEADERS
 from ..security.policy import POLICY_KEY, SecurityPolicy
-from ..security.routes import STREAM_PATH
-from .errors import error_response
-from .request_id import choose_request_id
 from .schemas import StreamTokenOut, StreamTokenRequest
-
-ASGIApp = Any
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -71,8 +69,8 @@ class StreamRoutes:
 
         A separate coroutine, so that what it needed is freed before the (long) stream.
         """
-        request_id = choose_request_id(_header(scope, b"x-request-id"))
-        extra = scope.get(RESPONSE_HEADERS, ())
+        state = request_state(scope)
+        request_id, extra = state.request_id, state.response_headers
 
         async def refuse(status: int, message: str, **headers: str) -> None:
             await send_json(send, status, {"error": message}, request_id, extra, **headers)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from quart import Response, request
 from quart_schema import RequestSchemaValidationError
 
-from .errors import error_response
+from ..http.responses import error_response
 
 _MESSAGES = {
     "missing": "is required",

@@ -11,25 +11,27 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from quart import Blueprint, Response, abort, jsonify, request
+from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
+from ..errors import MalformedDelivery, NotFound, SignatureRejected, WebhookDisabled
+from ..http.state import request_state
 from ..models import Bot
-from ..security.middleware import GENERATED_REQUEST_ID
-from ..triggers.github import GitHubRejected
-from ..triggers.signatures import MalformedHeader
+from ..triggers.github import GitHubOutcome
 from ..triggers.webhooks import Outcome
-from .errors import error_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
 from .services import runtime
 
 blueprint = Blueprint("webhooks", __name__)
 
+OBJECT_REQUIRED = "the body must be a JSON object"
+NOT_JSON = "the body is not valid JSON"  # GitHub's receiver tells the two apart
+
 
 def _sender_headers() -> Mapping[str, str]:
     """The request's headers as the sender sent them (without a request id we made up)."""
-    if not request.scope.get(GENERATED_REQUEST_ID):
+    if not request_state(request.scope).generated_request_id:
         return _as_mapping(request.headers)
     headers = request.headers.copy()
     del headers["X-Request-ID"]
@@ -41,25 +43,27 @@ def _as_mapping(headers: Headers) -> Mapping[str, str]:
     return cast(Mapping[str, str], headers)
 
 
-async def _json_object() -> tuple[bytes, dict[str, Any]]:
-    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
+async def _body() -> bytes:
+    """The raw body: signatures and deduplication work on the bytes as sent."""
+    return await request.get_data(cache=True, as_text=False, parse_form_data=False)
+
+
+def json_object(body: bytes, not_json: str = OBJECT_REQUIRED) -> dict[str, Any]:
+    """The body as a JSON object, else MalformedDelivery (`not_json` when it is no JSON at all)."""
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deeply
-        abort(400, "the body must be a JSON object")
+        raise MalformedDelivery(not_json) from None
     if not isinstance(payload, dict):
-        abort(400, "the body must be a JSON object")
-    return body, payload
+        raise MalformedDelivery(OBJECT_REQUIRED)
+    return payload
 
 
 async def _receive(
     payload: dict[str, Any], body: bytes, only: Bot | None = None
 ) -> tuple[Response, int]:
-    """Hand the delivery to the webhook service; an unreadable signature header is a 400."""
-    try:
-        outcome = await runtime().webhooks.receive(payload, body, _sender_headers(), only=only)
-    except MalformedHeader as malformed:
-        return error_response(400, str(malformed)), 400
+    """Hand the delivery to the webhook service (an unreadable signature header raises)."""
+    outcome = await runtime().webhooks.receive(payload, body, _sender_headers(), only=only)
     return _answer(outcome)
 
 
@@ -67,7 +71,7 @@ def _answer(outcome: Outcome) -> tuple[Response, int]:
     if outcome.execution_ids:
         return jsonify({"execution_ids": outcome.execution_ids, "skipped": outcome.skipped}), 202
     if outcome.signature_failed and not outcome.duplicate:
-        return error_response(401, "webhook signature missing or invalid"), 401
+        raise SignatureRejected("webhook signature missing or invalid")
     return jsonify(
         {"execution_ids": [], "duplicate": outcome.duplicate, "skipped": outcome.skipped}
     ), 200
@@ -76,7 +80,8 @@ def _answer(outcome: Outcome) -> tuple[Response, int]:
 @blueprint.post("/")
 @document_response(WebhookAccepted, 202)
 async def generic_webhook() -> tuple[Response, int]:
-    body, payload = await _json_object()
+    body = await _body()
+    payload = json_object(body)
     if payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str):
         return jsonify({"challenge": payload["challenge"]}), 200
     return await _receive(payload, body)
@@ -88,21 +93,31 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     services = runtime()
     bot = await services.bots.get(bot_id)
     if bot is None or bot.trigger_source != "webhook":
-        abort(404, f"no webhook bot {bot_id}")
+        raise NotFound(f"no webhook bot {bot_id}")
     if not bot.enabled:
-        return error_response(409, f"bot {bot.name!r} is disabled"), 409
-    body, payload = await _json_object()
-    return await _receive(payload, body, only=bot)
+        raise WebhookDisabled(f"bot {bot.name!r} is disabled")
+    body = await _body()
+    return await _receive(json_object(body), body, only=bot)
 
 
 @blueprint.post("/api/webhooks/github")
 async def github_webhook() -> tuple[Response, int]:
-    body = await request.get_data(cache=True, as_text=False, parse_form_data=False)
-    try:
-        outcome = await runtime().github.receive(body, _as_mapping(request.headers))
-    except GitHubRejected as rejected:
-        return error_response(rejected.status, str(rejected)), rejected.status
-    return jsonify(outcome.body), outcome.status
+    body = await _body()
+    github = runtime().github
+    delivery = github.verify(body, _as_mapping(request.headers))
+    payload = json_object(body, NOT_JSON) if delivery.carries_payload else {}
+    return _github_answer(await github.receive(delivery, payload))
+
+
+def _github_answer(outcome: GitHubOutcome) -> tuple[Response, int]:
+    if outcome.pong:
+        return jsonify({"message": "pong"}), 200
+    if outcome.execution_ids:
+        return jsonify({"execution_ids": outcome.execution_ids, "skipped": outcome.skipped}), 202
+    body: dict[str, Any] = {"message": "ignored", "reason": outcome.ignored}
+    if outcome.skipped is not None:
+        body["skipped"] = outcome.skipped
+    return jsonify(body), 200
 
 
 @blueprint.get("/api/pr-reviews")

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..http.asgi import Receive, Send
 from ..stopping import Stopping
 from .encoding import HEARTBEAT, encode_event
 from .topic import Topic
@@ -35,9 +34,6 @@ SEND_TIMEOUT = 30.0
 MAX_CHUNK_BYTES = 256 * 1024
 REPLAY_PAGE_BYTES = MAX_CHUNK_BYTES
 REPLAY_PAGE_ROWS = 2000
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 SHUTDOWN_EVENT = encode_event("shutdown", {"reason": "server shutting down"})
 
@@ -233,30 +229,3 @@ def stream_headers(request_id: str) -> list[tuple[bytes, bytes]]:
         (b"x-accel-buffering", b"no"),
         (b"x-request-id", request_id.encode()),
     ]
-
-
-async def send_json(
-    send: Send,
-    status: int,
-    body: dict[str, Any],
-    request_id: str,
-    extra: Iterable[tuple[bytes, bytes]] = (),
-    **headers: str,
-) -> None:
-    """A complete JSON response from raw ASGI, shaped like the rest of the API's."""
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    named = ((name.replace("_", "-").encode(), value.encode()) for name, value in headers.items())
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"x-request-id", request_id.encode()),
-                *named,
-                *extra,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})

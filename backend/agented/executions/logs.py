@@ -19,10 +19,10 @@ import asyncio
 import contextlib
 import logging
 
+from ..errors import StorageFull
 from ..events.encoding import encode_log
 from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
-from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository, LogRow
 from ..tasks import cancel_and_wait
 

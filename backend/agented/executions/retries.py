@@ -7,13 +7,14 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..errors import BotBusy, RunRefused, ShuttingDown
 from ..models import Bot, Execution, Retry, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.bots import BotRepository
 from ..storage.retries import RetryRepository
 from .output import RateLimit
 from .retry_policy import RetryPolicy
-from .service import ExecutionService, RunRefused
+from .service import ExecutionService
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +106,14 @@ class RetryService:
             execution = await self._executions.start(
                 bot, "retry", retry.context, retry_of=retry.execution_id, attempt=retry.attempt
             )
+        except BotBusy:  # try again shortly
+            self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
+            return
+        except ShuttingDown as refused:  # stays pending, re-armed at the next start
+            logger.info("retry %s left for the next start: %s", retry_id, refused)
+            return
         except RunRefused as refused:
-            if refused.status == 409:  # the bot is busy: try again shortly
-                self._arm(retry, utc_now() + BUSY_RETRY_DELAY)
-            elif refused.status == 503:  # shutting down: stays pending, re-armed at the next start
-                logger.info("retry %s left for the next start: %s", retry_id, refused)
-            else:
-                logger.warning("retry %s dropped: %s", retry_id, refused)
-                await self._retries.set_status(retry_id, "cancelled")
+            logger.warning("retry %s dropped: %s", retry_id, refused)
+            await self._retries.set_status(retry_id, "cancelled")
             return
         await self._retries.set_status(retry_id, "started", execution.id)

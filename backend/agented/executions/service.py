@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import BotBusy, BotDisabled, InvalidCommand, ShuttingDown, StorageFull
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
 from ..stopping import Stopping
-from ..storage.disk_full import StorageFull
 from ..storage.executions import ExecutionRepository, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
@@ -46,15 +46,6 @@ STOP_MESSAGES = {
 }
 
 RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[object]]
-
-
-class RunRefused(Exception):
-    """The run cannot start; `status` is the HTTP status that says why."""
-
-    def __init__(self, status: int, message: str, execution_id: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.execution_id = execution_id
 
 
 @dataclass(eq=False)
@@ -146,13 +137,16 @@ class ExecutionService:
         retry_of: str | None = None,
         attempt: int = 0,
     ) -> Execution:
-        """Record a new execution of `bot` and start it in the background."""
+        """Record a new execution of `bot` and start it in the background.
+
+        Raises a RunRefused naming the reason when it cannot start.
+        """
         if self._stopping.is_set():
-            raise RunRefused(503, "the server is shutting down")
+            raise ShuttingDown("the server is shutting down")
         if not bot.enabled:
-            raise RunRefused(400, f"bot {bot.name!r} is disabled")
+            raise BotDisabled(f"bot {bot.name!r} is disabled")
         if not bot.allow_concurrent_runs and (active := self.active_for_bot(bot.id)):
-            raise RunRefused(409, f"bot {bot.name!r} is already running", active)
+            raise BotBusy(f"bot {bot.name!r} is already running", active)
         full_context = template_context(bot, context or {})
         prompt = render(bot.prompt_template, full_context).prompt
         try:
@@ -166,7 +160,7 @@ class ExecutionService:
                 output_format=bot.output_format,
             )
         except CommandError as error:
-            raise RunRefused(400, str(error)) from None
+            raise InvalidCommand(str(error)) from None
         execution_id = new_id("exe")
         if not bot.allow_concurrent_runs:
             self._claims[bot.id] = execution_id  # claimed before the first await: no double start

@@ -18,11 +18,9 @@ from typing import Any, Literal
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 
-RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
+from ..http.paths import STREAM_PATH
 
-# The execution log stream is served as raw ASGI in front of Quart, so it has no
-# Quart rule; its path is recognised here and by the stream routes alike.
-STREAM_PATH = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # group 1: the id
+RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
 
 # Every endpoint reachable without an API key, and the rules that apply to it.
 # Anything not listed (including paths no rule matches) is "admin": key required.

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import fields
 from typing import Any
 
+from ..errors import DuplicateBotName
 from ..models import Bot, iso, new_id, utc_now
 from .database import Database
 from .rows import from_json, placeholders, to_json
@@ -13,10 +14,6 @@ from .rows import from_json, placeholders, to_json
 _COLUMNS = tuple(field.name for field in fields(Bot))
 _JSON_LIST_COLUMNS = frozenset({"paths", "command", "repositories"})
 _BOOL_COLUMNS = frozenset({"enabled", "allow_concurrent_runs", "include_drafts"})
-
-
-class DuplicateBotName(ValueError):
-    """Another bot already has this name (compared ignoring case)."""
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:

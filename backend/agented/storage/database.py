@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from .disk_full import DiskFullState, StorageFull, is_full
+from ..errors import StorageFull
+from .disk_full import DiskFullState, is_full
 
 T = TypeVar("T")
 

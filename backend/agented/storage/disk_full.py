@@ -3,7 +3,7 @@
 When SQLite cannot grow the database (the disk is full, or `max_page_count` is
 reached) it answers SQLITE_FULL. Every write would then fail the same way, and
 the log batcher retries every 250 ms: logging each failure with a traceback
-floods the very disk that is full. Instead the failure becomes `StorageFull`
+floods the very disk that is full. Instead the failure becomes the domain error `StorageFull`
 (which the HTTP edge answers with 503 "disk full"), the database remembers that
 it is full until a write succeeds again (readiness reports it), and the log says
 "disk full" at most once per minute, with a count of what it left unsaid.
@@ -19,16 +19,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import StorageFull
+
 logger = logging.getLogger(__name__)
 
 REPORT_INTERVAL_SECONDS = 60.0
 # Readiness calls the disk usable again only with at least this much free: a
 # disk with a few kilobytes left fails the next checkpoint all the same.
 MIN_FREE_BYTES = 1024 * 1024
-
-
-class StorageFull(sqlite3.OperationalError):
-    """SQLite could not write because the disk (or the database's page limit) is full."""
 
 
 def is_full(error: BaseException) -> bool:

@@ -15,14 +15,14 @@ always sends the id, so a signed delivery without one is refused outright.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..executions.service import ExecutionService, RunRefused
+from ..errors import MalformedDelivery, RunRefused, SecretNotConfigured, SignatureRejected
+from ..executions.service import ExecutionService
 from ..models import Bot
 from ..storage.bots import BotRepository
 from ..storage.deliveries import DeliveryRepository
@@ -34,18 +34,29 @@ logger = logging.getLogger(__name__)
 FIRING_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 
 
-class GitHubRejected(Exception):
-    """The delivery is refused; `status` is the HTTP status that says why."""
+@dataclass(frozen=True)
+class GitHubDelivery:
+    """A delivery whose signature verified: GitHub's id for it, its event and its body."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+    id: str
+    event: str
+    body: bytes
+
+    @property
+    def carries_payload(self) -> bool:
+        """Whether Agented reads the body as JSON: a ping's body is never looked at."""
+        return self.event != "ping"
 
 
 @dataclass
 class GitHubOutcome:
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
+    """What a verified delivery did: the runs it started, or why it started none."""
+
+    execution_ids: list[str] = field(default_factory=list)
+    # Bots that wanted the pull request but could not run; None when no bot was looked at.
+    skipped: list[dict[str, str]] | None = None
+    ignored: str | None = None  # why nothing fired
+    pong: bool = False  # a ping, answered and otherwise ignored
 
 
 @dataclass(frozen=True)
@@ -80,12 +91,12 @@ def _field(data: Any, path: str, kind: type) -> Any:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise GitHubRejected(400, f"malformed pull_request payload: {path} is missing or invalid")
+        raise MalformedDelivery(f"malformed pull_request payload: {path} is missing or invalid")
     return value
 
 
 def parse_pull_request(payload: dict[str, Any]) -> PullRequest:
-    """The fields Agented uses, or GitHubRejected(400) naming the first one missing."""
+    """The fields Agented uses, or MalformedDelivery naming the first one missing."""
     number = _field(payload, "pull_request.number", int)
     pull = payload["pull_request"]
     head = pull.get("head") if isinstance(pull.get("head"), dict) else {}
@@ -130,33 +141,38 @@ class GitHubService:
         self._runs = runs
         self._window = dedup_window_seconds
 
-    async def receive(self, body: bytes, headers: Mapping[str, str]) -> GitHubOutcome:
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> GitHubDelivery:
+        """The delivery, once its signature verifies and it carries an id.
+
+        Raises SecretNotConfigured, SignatureRejected or MalformedDelivery.
+        """
         if not self._secret:
-            raise GitHubRejected(401, "GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)")
+            raise SecretNotConfigured("GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)")
         if not verify_hex_signature(self._secret, body, headers.get("X-Hub-Signature-256")):
-            raise GitHubRejected(401, "invalid or missing X-Hub-Signature-256")
+            raise SignatureRejected("invalid or missing X-Hub-Signature-256")
         delivery = headers.get("X-GitHub-Delivery", "").strip()
         if not delivery:
-            raise GitHubRejected(
-                400, "X-GitHub-Delivery is required: without it a replay cannot be told apart"
+            raise MalformedDelivery(
+                "X-GitHub-Delivery is required: without it a replay cannot be told apart"
             )
-        event = headers.get("X-GitHub-Event", "")
-        if event == "ping":
-            return GitHubOutcome(200, {"message": "pong"})
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply
-            raise GitHubRejected(400, "the body is not valid JSON") from None
-        if not isinstance(payload, dict):
-            raise GitHubRejected(400, "the body must be a JSON object")
-        if event != "pull_request":
-            return GitHubOutcome(200, {"message": "ignored", "reason": f"event {event!r}"})
+        return GitHubDelivery(delivery, headers.get("X-GitHub-Event", ""), body)
+
+    async def receive(self, delivery: GitHubDelivery, payload: dict[str, Any]) -> GitHubOutcome:
+        """Fire every GitHub bot that wants this pull request; `payload` is the parsed body.
+
+        Raises MalformedDelivery for a pull_request payload without a field Agented uses.
+        """
+        if not delivery.carries_payload:
+            return GitHubOutcome(pong=True)
+        if delivery.event != "pull_request":
+            return GitHubOutcome(ignored=f"event {delivery.event!r}")
         pull = parse_pull_request(payload)
         if pull.action not in FIRING_ACTIONS:
-            return GitHubOutcome(200, {"message": "ignored", "reason": f"action {pull.action!r}"})
-        keys = (f"github:id:{delivery[:200]}", f"github:sha256:{hashlib.sha256(body).hexdigest()}")
+            return GitHubOutcome(ignored=f"action {pull.action!r}")
+        body_hash = hashlib.sha256(delivery.body).hexdigest()
+        keys = (f"github:id:{delivery.id[:200]}", f"github:sha256:{body_hash}")
         if not await self._deliveries.claim(keys, time.time(), self._window):
-            return GitHubOutcome(200, {"message": "ignored", "reason": "duplicate delivery"})
+            return GitHubOutcome(ignored="duplicate delivery")
         execution_ids: list[str] = []
         skipped: list[dict[str, str]] = []
         for bot in await self._bots.list():
@@ -185,5 +201,5 @@ class GitHubService:
             )
         if not execution_ids:
             reason = "no enabled GitHub bot matches this repository" if not skipped else "bots busy"
-            return GitHubOutcome(200, {"message": "ignored", "reason": reason, "skipped": skipped})
-        return GitHubOutcome(202, {"execution_ids": execution_ids, "skipped": skipped})
+            return GitHubOutcome(skipped=skipped, ignored=reason)
+        return GitHubOutcome(execution_ids, skipped)

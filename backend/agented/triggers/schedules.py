@@ -17,7 +17,8 @@ import tzlocal
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from ..executions.service import ExecutionService, RunRefused
+from ..errors import RunRefused
+from ..executions.service import ExecutionService
 from ..models import Bot, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.bots import BotRepository

@@ -9,7 +9,7 @@ deduplication must key on what the signature covers.
 
 Header numbers are parsed as ASCII digits only: `str.isdigit()` and `int()`
 also take characters such as `²`, and `int()` of thousands of digits raises,
-so a hostile header would otherwise be a 500 rather than a 400.
+so a hostile header would otherwise be a crash rather than a `MalformedHeader`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import hmac
 import re
 from collections.abc import Mapping
 
+from ..errors import MalformedHeader
+
 REPLAY_TOLERANCE_SECONDS = 300
 
 # Unix seconds; 15 digits is far beyond any real clock yet still exact as a float.
@@ -33,10 +35,6 @@ class Scheme(enum.Enum):
 
     BODY_HMAC = "body-hmac"  # the body only
     STANDARD = "standard-webhooks"  # webhook-id, webhook-timestamp and the body
-
-
-class MalformedHeader(ValueError):
-    """A signature header that cannot be read at all; the receiver answers 400 with this."""
 
 
 def standard_timestamp(headers: Mapping[str, str]) -> int | None:

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..executions.service import ExecutionService, RunRefused
+from ..errors import RunRefused
+from ..executions.service import ExecutionService
 from ..executions.templates import resolve
 from ..models import Bot
 from ..secret_box import SecretBox

@@ -101,8 +101,8 @@ def _import_asgi(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedPro
         "AGENTED_ENV_FILE": str(tmp_path / "missing.env"),
     }
     code = (
-        "from agented.asgi import app; from agented.config import settings_of; "
-        "print(settings_of(app).db_busy_timeout_ms)"
+        "from agented.asgi import app; from agented.config import SETTINGS_KEY; "
+        "print(app.extensions[SETTINGS_KEY].db_busy_timeout_ms)"
     )
     return subprocess.run(
         [sys.executable, "-c", code],

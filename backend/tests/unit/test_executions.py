@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from agented.executions.service import RunRefused
+from agented.api.errors import status_of
+from agented.errors import ShuttingDown, StorageFull
 from agented.runtime import runtime_of
-from agented.storage.disk_full import StorageFull
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.procs import alive
@@ -374,9 +374,9 @@ async def test_once_stopping_begins_no_run_starts_streams_end_and_readiness_fail
     assert events[-1].event == "shutdown", "the open stream ended"
     stored = await runtime.bots.get(bot["id"])
     assert stored is not None
-    with pytest.raises(RunRefused) as refused:
+    with pytest.raises(ShuttingDown) as refused:
         await runtime.runs.start(stored, "scheduled")
-    assert refused.value.status == 503, "the run service reads the same signal"
+    assert status_of(refused.value) == 503, "the run service reads the same signal"
     readiness = await client.get("/health/readiness")
     assert readiness.status_code == 503
     assert (await readiness.get_json())["error"] == "server is shutting down"

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from agented.errors import MalformedHeader
 from agented.triggers.signatures import (
-    MalformedHeader,
     Scheme,
     standard_timestamp,
     verified_scheme,

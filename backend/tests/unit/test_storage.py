@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from agented.errors import StorageFull
 from agented.executions.logs import ExecutionLogService
 from agented.paths import MIGRATIONS_DIR
 from agented.storage import Database, MigrationError, migrate
-from agented.storage.disk_full import DiskFullState, StorageFull
+from agented.storage.disk_full import DiskFullState
 from agented.storage.migrations import discover
 
 
