@@ -13,8 +13,8 @@ from typing import Any
 from .executions.service import ExecutionService
 from .models import Bot
 from .secret_box import SecretBox, SecretDecryptionError
-from .storage.bots import BotRepository
-from .triggers.schedules import ScheduleError, ScheduleService, build_trigger
+from .storage.bots import BotStore
+from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_trigger
 
 
 class BotInvalid(ValueError):
@@ -44,8 +44,8 @@ def _check(values: dict[str, Any]) -> None:
 class BotService:
     def __init__(
         self,
-        bots: BotRepository,
-        schedules: ScheduleService,
+        bots: BotStore,
+        schedules: ScheduledTriggerService,
         runs: ExecutionService,
         box: SecretBox,
     ) -> None:

@@ -33,14 +33,14 @@ from .security.startup import on_serving
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .storage import Database, migrate
-from .storage.bots import BotRepository
-from .storage.deliveries import DeliveryRepository
-from .storage.executions import ExecutionRepository
-from .storage.pr_reviews import PullRequestReviewRepository
-from .storage.retries import RetryRepository
-from .storage.schedule_skips import ScheduleSkipRepository
+from .storage.bots import BotStore
+from .storage.deliveries import DeliveryStore
+from .storage.executions import ExecutionStore
+from .storage.pr_reviews import PullRequestReviewStore
+from .storage.retries import RetryStore
+from .storage.schedule_skips import ScheduleSkipStore
 from .triggers.github import GitHubService
-from .triggers.schedules import ScheduleService
+from .triggers.schedules import ScheduledTriggerService
 from .triggers.webhooks import WebhookService
 
 logger = logging.getLogger(__name__)
@@ -55,18 +55,18 @@ class Runtime:
     """The serving process's live state: lock, database, services, and the `stopping` signal."""
 
     database: Database
-    bots: BotRepository
-    executions: ExecutionRepository
+    bot_store: BotStore
+    execution_store: ExecutionStore
     logs: ExecutionLogService
-    runs: ExecutionService
-    retries: RetryService
+    execution_service: ExecutionService
+    retry_service: RetryService
     scheduler: SchedulerService
-    schedules: ScheduleService
+    scheduled_triggers: ScheduledTriggerService
     bot_service: BotService
     box: SecretBox
     webhooks: WebhookService
     github: GitHubService
-    pr_reviews: PullRequestReviewRepository
+    pr_review_store: PullRequestReviewStore
     streams: StreamHub
 
     def __init__(self, config: Mapping[str, Any], policy: SecurityPolicy) -> None:
@@ -90,48 +90,63 @@ class Runtime:
             )
             stack.push_async_callback(self.database.close)
             version = await migrate(self.database, MIGRATIONS_DIR)
-            self.bots = BotRepository(self.database)
-            self.executions = ExecutionRepository(self.database)
+            self.bot_store = BotStore(self.database)
+            self.execution_store = ExecutionStore(self.database)
 
-            self.logs = ExecutionLogService(self.executions)
+            self.logs = ExecutionLogService(self.execution_store)
             await self.logs.start()
             stack.push_async_callback(self.logs.stop)
 
-            self.runs = ExecutionService(
-                self.executions, self.logs, max_concurrent=config["AGENTED_MAX_CONCURRENT_RUNS"]
+            self.execution_service = ExecutionService(
+                self.execution_store,
+                self.logs,
+                max_concurrent=config["AGENTED_MAX_CONCURRENT_RUNS"],
             )
-            await self.runs.recover()
-            stack.push_async_callback(self.runs.shutdown)
+            await self.execution_service.recover()
+            stack.push_async_callback(self.execution_service.shutdown)
 
             self.scheduler = SchedulerService()
             self.scheduler.start()
             stack.push_async_callback(self.scheduler.stop)
-            self.retries = RetryService(
-                RetryRepository(self.database), self.bots, self.scheduler, self.runs
+            self.retry_service = RetryService(
+                RetryStore(self.database), self.bot_store, self.scheduler, self.execution_service
             )
-            self.runs.set_rate_limit_handler(self.retries.schedule)
-            await self.retries.rearm()
+            self.execution_service.set_rate_limit_handler(self.retry_service.schedule)
+            await self.retry_service.rearm()
 
             self.box = SecretBox(config["SECRET_KEY"])
-            deliveries = DeliveryRepository(self.database)
-            self.pr_reviews = PullRequestReviewRepository(self.database)
-            self.schedules = ScheduleService(
-                self.scheduler, self.bots, self.runs, ScheduleSkipRepository(self.database)
+            deliveries = DeliveryStore(self.database)
+            self.pr_review_store = PullRequestReviewStore(self.database)
+            self.scheduled_triggers = ScheduledTriggerService(
+                self.scheduler,
+                self.bot_store,
+                self.execution_service,
+                ScheduleSkipStore(self.database),
             )
-            await self.schedules.rebuild()
-            self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
+            await self.scheduled_triggers.rebuild()
+            self.bot_service = BotService(
+                self.bot_store, self.scheduled_triggers, self.execution_service, self.box
+            )
             await self.bot_service.check_secrets()
             window = config["AGENTED_WEBHOOK_DEDUP_SECONDS"]
             self.webhooks = WebhookService(
-                self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
+                self.bot_store,
+                deliveries,
+                self.execution_service,
+                self.box,
+                dedup_window_seconds=window,
             )
             self.github = GitHubService(
-                self.bots, deliveries, self.pr_reviews, self.runs, dedup_window_seconds=window
+                self.bot_store,
+                deliveries,
+                self.pr_review_store,
+                self.execution_service,
+                dedup_window_seconds=window,
             )
             Housekeeping(
                 self.scheduler,
                 deliveries,
-                self.executions,
+                self.execution_store,
                 dedup_window_seconds=window,
                 retention_days=config["AGENTED_RETENTION_DAYS"],
             ).install()

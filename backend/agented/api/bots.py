@@ -56,7 +56,7 @@ def _shown(bot: Bot) -> Response:
 
 
 async def _bot_or_404(bot_id: str) -> Bot:
-    bot = await runtime().bots.get(bot_id)
+    bot = await runtime().bot_store.get(bot_id)
     if bot is None:
         abort(404, f"bot {bot_id} not found")
     return bot
@@ -80,8 +80,8 @@ def _refused(error: DuplicateBotName | BotInvalid) -> Response:
 @document_response(BotList)
 async def list_bots() -> Response:
     services = runtime()
-    bots = await services.bots.list()
-    latest = await services.executions.latest_per_bot()
+    bots = await services.bot_store.list()
+    latest = await services.execution_store.latest_per_bot()
     shown = [
         bot_json(bot, services.bot_service.next_run_at(bot), latest.get(bot.id)) for bot in bots
     ]
@@ -152,7 +152,9 @@ async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
 async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Response:
     bot = await _bot_or_404(bot_id)
     try:
-        execution = await runtime().runs.start(bot, "manual", {"message": data.message})
+        execution = await runtime().execution_service.start(
+            bot, "manual", {"message": data.message}
+        )
     except RunRefused as refused:
         extra = {} if refused.execution_id is None else {"execution_id": refused.execution_id}
         return error_response(refused.status, str(refused), **extra)

@@ -32,7 +32,7 @@ def execution_json(execution: Execution) -> dict[str, Any]:
 
 
 async def page_of(query: ExecutionQuery) -> Page:
-    return await runtime().executions.page(
+    return await runtime().execution_store.page(
         status=query.status, trigger_id=query.trigger_id, limit=query.limit, offset=query.offset
     )
 
@@ -59,7 +59,9 @@ async def list_executions(query_args: ExecutionQuery) -> Response:
 async def daily_stats(query_args: StatsQuery) -> Response:
     today = utc_now().date()
     first = today - timedelta(days=query_args.days - 1)
-    counts = {row["day"]: row for row in await runtime().executions.daily_counts(first.isoformat())}
+    counts = {
+        row["day"]: row for row in await runtime().execution_store.daily_counts(first.isoformat())
+    }
     days = []
     for offset in range(query_args.days):
         day = (first + timedelta(days=offset)).isoformat()
@@ -73,7 +75,7 @@ async def daily_stats(query_args: StatsQuery) -> Response:
 @document_response(ExecutionDetail)
 async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     services = runtime()
-    execution = await services.executions.get(execution_id)
+    execution = await services.execution_store.get(execution_id)
     if execution is None:
         abort(404, f"execution {execution_id} not found")
     lines, more = await services.logs.read(
@@ -88,10 +90,10 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
 @blueprint.post("/<execution_id>/cancel")
 async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response:
     services = runtime()
-    execution = await services.runs.cancel(execution_id)
+    execution = await services.execution_service.cancel(execution_id)
     if execution is not None:
         return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
-    stored = await services.executions.get(execution_id)
+    stored = await services.execution_store.get(execution_id)
     if stored is None:
         abort(404, f"execution {execution_id} not found")
     return error_response(409, f"execution {execution_id} is not running (it is {stored.status})")

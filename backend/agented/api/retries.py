@@ -16,7 +16,7 @@ blueprint = Blueprint("retries", __name__, url_prefix="/admin")
 @document_response(RetryList)
 async def list_retries() -> Response:
     services = runtime()
-    names = {bot.id: bot.name for bot in await services.bots.list()}
+    names = {bot.id: bot.name for bot in await services.bot_store.list()}
     retries = [
         {
             "id": retry.id,
@@ -28,7 +28,7 @@ async def list_retries() -> Response:
             "reason": retry.reason,
             "status": retry.status,
         }
-        for retry in await services.retries.pending()
+        for retry in await services.retry_service.pending()
     ]
     return jsonify({"retries": retries})
 
@@ -36,9 +36,9 @@ async def list_retries() -> Response:
 @blueprint.delete("/retries/<retry_id>")
 async def cancel_retry(retry_id: str) -> Response:
     services = runtime()
-    if await services.retries.cancel(retry_id):
+    if await services.retry_service.cancel(retry_id):
         return Response(status=204)
-    if await services.retries.get(retry_id) is None:
+    if await services.retry_service.get(retry_id) is None:
         abort(404, f"retry {retry_id} not found")
     return error_response(409, f"retry {retry_id} is no longer pending")
 
@@ -51,4 +51,4 @@ async def scheduler_jobs() -> Response:
 @blueprint.get("/scheduler/skips")
 async def scheduler_skips() -> Response:
     """Scheduled runs skipped because the bot's previous run was still going (newest first)."""
-    return jsonify({"skips": await runtime().schedules.recent_skips()})
+    return jsonify({"skips": await runtime().scheduled_triggers.recent_skips()})

@@ -80,7 +80,7 @@ async def generic_webhook() -> tuple[Response, int]:
 @document_response(WebhookAccepted, 202)
 async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     services = runtime()
-    bot = await services.bots.get(bot_id)
+    bot = await services.bot_store.get(bot_id)
     if bot is None or bot.trigger_source != "webhook":
         abort(404, f"no webhook bot {bot_id}")
     if not bot.enabled:
@@ -103,7 +103,7 @@ async def github_webhook() -> tuple[Response, int]:
 @validate_querystring(PullRequestReviewQuery)
 @document_response(PullRequestReviewList)
 async def pr_reviews(query_args: PullRequestReviewQuery) -> Response:
-    reviews = await runtime().pr_reviews.list(
+    reviews = await runtime().pr_review_store.list(
         repo=query_args.repo,
         status=query_args.status,
         limit=query_args.limit,

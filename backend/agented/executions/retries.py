@@ -9,8 +9,8 @@ from typing import Any
 
 from ..models import Bot, Execution, Retry, iso, utc_now
 from ..scheduler import SchedulerService
-from ..storage.bots import BotRepository
-from ..storage.retries import RetryRepository
+from ..storage.bots import BotStore
+from ..storage.retries import RetryStore
 from .output import RateLimit
 from .retry_policy import RetryPolicy
 from .service import ExecutionService, RunRefused
@@ -27,8 +27,8 @@ def job_id(retry_id: str) -> str:
 class RetryService:
     def __init__(
         self,
-        retries: RetryRepository,
-        bots: BotRepository,
+        retries: RetryStore,
+        bots: BotStore,
         scheduler: SchedulerService,
         executions: ExecutionService,
         *,

@@ -47,7 +47,7 @@ def _from_row(row: sqlite3.Row) -> Bot:
     return Bot(**values)
 
 
-class BotRepository:
+class BotStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

@@ -39,7 +39,7 @@ class Outcome:
     usage: dict[str, Any] | None = None
 
 
-class ExecutionRepository:
+class ExecutionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

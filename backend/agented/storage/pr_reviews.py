@@ -17,7 +17,7 @@ _SELECT = (
 )
 
 
-class PullRequestReviewRepository:
+class PullRequestReviewStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

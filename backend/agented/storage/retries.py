@@ -16,7 +16,7 @@ def _retry(row: sqlite3.Row) -> Retry:
     return Retry(**values)
 
 
-class RetryRepository:
+class RetryStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

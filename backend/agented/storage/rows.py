@@ -1,4 +1,4 @@
-"""Small conversions between SQLite rows and Python values, shared by the repositories."""
+"""Small conversions between SQLite rows and Python values, shared by the stores."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any
 from .database import Database
 
 
-class ScheduleSkipRepository:
+class ScheduleSkipStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

@@ -25,9 +25,9 @@ from typing import Any
 from ..config import GITHUB_SECRET_VARIABLE
 from ..executions.service import ExecutionService, RunRefused
 from ..models import Bot
-from ..storage.bots import BotRepository
-from ..storage.deliveries import DeliveryRepository
-from ..storage.pr_reviews import PullRequestReviewRepository
+from ..storage.bots import BotStore
+from ..storage.deliveries import DeliveryStore
+from ..storage.pr_reviews import PullRequestReviewStore
 from .signatures import verify_hex_signature
 
 logger = logging.getLogger(__name__)
@@ -116,9 +116,9 @@ def wants(bot: Bot, pull: PullRequest) -> bool:
 class GitHubService:
     def __init__(
         self,
-        bots: BotRepository,
-        deliveries: DeliveryRepository,
-        reviews: PullRequestReviewRepository,
+        bots: BotStore,
+        deliveries: DeliveryStore,
+        reviews: PullRequestReviewStore,
         runs: ExecutionService,
         *,
         dedup_window_seconds: float,

@@ -21,8 +21,8 @@ from apscheduler.triggers.cron import CronTrigger
 from ..executions.service import ExecutionService, RunRefused
 from ..models import Bot, iso, utc_now
 from ..scheduler import SchedulerService
-from ..storage.bots import BotRepository
-from ..storage.schedule_skips import ScheduleSkipRepository
+from ..storage.bots import BotStore
+from ..storage.schedule_skips import ScheduleSkipStore
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +92,13 @@ def job_id(bot_id: str) -> str:
     return f"bot:{bot_id}"
 
 
-class ScheduleService:
+class ScheduledTriggerService:
     def __init__(
         self,
         scheduler: SchedulerService,
-        bots: BotRepository,
+        bots: BotStore,
         runs: ExecutionService,
-        skips: ScheduleSkipRepository,
+        skips: ScheduleSkipStore,
     ) -> None:
         self._scheduler = scheduler
         self._bots = bots

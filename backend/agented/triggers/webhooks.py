@@ -33,8 +33,8 @@ from ..executions.service import ExecutionService, RunRefused
 from ..executions.templates import resolve
 from ..models import Bot
 from ..secret_box import SecretBox
-from ..storage.bots import BotRepository
-from ..storage.deliveries import DeliveryRepository
+from ..storage.bots import BotStore
+from ..storage.deliveries import DeliveryStore
 from .signatures import Scheme, standard_timestamp, verified_scheme
 
 logger = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ def as_text(value: Any) -> str:
 class WebhookService:
     def __init__(
         self,
-        bots: BotRepository,
-        deliveries: DeliveryRepository,
+        bots: BotStore,
+        deliveries: DeliveryStore,
         runs: ExecutionService,
         box: SecretBox,
         *,

@@ -320,7 +320,7 @@ async def test_due_retry_runs_the_bot_again(serving_app: Quart, client) -> None:
     bot = await make_bot(client, "fake: rate-limit claude-529", backend_type="claude")
     execution_id = await run(client, bot)
     await stream_events(client, execution_id)
-    retries = runtime_of(serving_app).retries
+    retries = runtime_of(serving_app).retry_service
     [pending] = await retries.pending()
     await retries._fire(pending.id)
     listed = await (await client.get(f"{BOTS}/{bot['id']}/executions")).get_json()
@@ -350,9 +350,9 @@ async def test_leftovers_of_a_crash_are_marked_interrupted(make_app) -> None:
         client = app.test_client()
         bot = await make_bot(client, "x", backend_type="codex")
         runtime = runtime_of(app)
-        leftover = await runtime.executions.create(
+        leftover = await runtime.execution_store.create(
             "exe_leftover",
-            await runtime.bots.get(bot["id"]),
+            await runtime.bot_store.get(bot["id"]),
             "manual",
             "p",
             ["codex"],
@@ -384,7 +384,7 @@ async def test_a_run_that_ends_on_a_full_disk_records_its_outcome_once_there_is_
 ) -> None:
     services = runtime_of(serving_app)
     assert services is not None
-    real_finish = services.executions.finish
+    real_finish = services.execution_store.finish
     attempts = 0
 
     async def full_twice(execution_id: str, outcome: Any) -> Any:
@@ -394,8 +394,8 @@ async def test_a_run_that_ends_on_a_full_disk_records_its_outcome_once_there_is_
             raise StorageFull("disk full: database or disk is full")
         return await real_finish(execution_id, outcome)
 
-    monkeypatch.setattr(services.executions, "finish", full_twice)
-    services.runs.full_disk_retry_seconds = 0.01
+    monkeypatch.setattr(services.execution_store, "finish", full_twice)
+    services.execution_service.full_disk_retry_seconds = 0.01
     bot = await make_bot(client, "fake: print done", backend_type="codex")
     execution_id = await run(client, bot)
     events = await stream_events(client, execution_id)
