@@ -7,7 +7,6 @@ checked here on the bot as it would be stored, for creates and updates alike.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from .executions.service import ExecutionService
@@ -61,7 +60,7 @@ class BotService:
         return bot
 
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
-        _check({**asdict(bot), **changes})
+        _check({**dict(bot), **changes})
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
 
 from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response, validate_querystring
 
-from ..models import Execution, utc_now
+from ..models import utc_now
 from ..storage.executions import Page
 from .errors import error_response
+from .responses import model_response
 from .schemas import (
     DailyStats,
     ExecutionDetail,
     ExecutionPage,
     ExecutionQuery,
+    LogLineOut,
     LogQuery,
     StatsQuery,
 )
@@ -25,32 +25,25 @@ from .services import runtime
 blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
 
 
-def execution_json(execution: Execution) -> dict[str, Any]:
-    body = asdict(execution)
-    body["command"] = list(execution.command)
-    return body
-
-
 async def page_of(query: ExecutionQuery) -> Page:
     return await runtime().execution_store.page(
         status=query.status, trigger_id=query.trigger_id, limit=query.limit, offset=query.offset
     )
 
 
-def execution_page(page: Page, query: ExecutionQuery) -> dict[str, Any]:
-    return {
-        "executions": [execution_json(execution) for execution in page.executions],
-        "total": page.total,
-        "limit": query.limit,
-        "offset": query.offset,
-    }
+def execution_page(page: Page, query: ExecutionQuery) -> Response:
+    return model_response(
+        ExecutionPage(
+            executions=page.executions, total=page.total, limit=query.limit, offset=query.offset
+        )
+    )
 
 
 @blueprint.get("")
 @validate_querystring(ExecutionQuery)
 @document_response(ExecutionPage)
 async def list_executions(query_args: ExecutionQuery) -> Response:
-    return jsonify(execution_page(await page_of(query_args), query_args))
+    return execution_page(await page_of(query_args), query_args)
 
 
 @blueprint.get("/stats")
@@ -81,10 +74,10 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     lines, more = await services.logs.read(
         execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
-    body = execution_json(execution)
-    body["logs"] = [line.as_dict() for line in lines]
-    body["logs_truncated"] = more
-    return jsonify(body)
+    logs = [LogLineOut.model_construct(**line.as_dict()) for line in lines]
+    return model_response(
+        ExecutionDetail.model_construct(**dict(execution), logs=logs, logs_truncated=more)
+    )
 
 
 @blueprint.post("/<execution_id>/cancel")

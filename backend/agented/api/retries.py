@@ -6,7 +6,8 @@ from quart import Blueprint, Response, abort, jsonify
 from quart_schema import document_response
 
 from .errors import error_response
-from .schemas import RetryList
+from .responses import model_response
+from .schemas import RetryList, RetryOut
 from .services import runtime
 
 blueprint = Blueprint("retries", __name__, url_prefix="/admin")
@@ -18,19 +19,10 @@ async def list_retries() -> Response:
     services = runtime()
     names = {bot.id: bot.name for bot in await services.bot_store.list()}
     retries = [
-        {
-            "id": retry.id,
-            "trigger_id": retry.trigger_id,
-            "trigger_name": names.get(retry.trigger_id or ""),
-            "execution_id": retry.execution_id,
-            "attempt": retry.attempt,
-            "due_at": retry.due_at,
-            "reason": retry.reason,
-            "status": retry.status,
-        }
+        RetryOut.model_construct(**dict(retry), trigger_name=names.get(retry.trigger_id or ""))
         for retry in await services.retry_service.pending()
     ]
-    return jsonify({"retries": retries})
+    return model_response(RetryList(retries=retries))
 
 
 @blueprint.delete("/retries/<retry_id>")

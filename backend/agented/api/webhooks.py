@@ -20,6 +20,7 @@ from ..triggers.github import GitHubRejected
 from ..triggers.signatures import MalformedHeader
 from ..triggers.webhooks import Outcome
 from .errors import error_response
+from .responses import model_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
 from .services import runtime
 
@@ -109,4 +110,4 @@ async def pr_reviews(query_args: PullRequestReviewQuery) -> Response:
         limit=query_args.limit,
         offset=query_args.offset,
     )
-    return jsonify({"reviews": reviews})
+    return model_response(PullRequestReviewList(reviews=reviews))

@@ -9,18 +9,14 @@ from typing import Any
 
 from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
 from .database import Database
-from .rows import from_json, placeholders, to_json
+from .rows import RowMapping, placeholders, to_json
 
 INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 
-def _execution(row: sqlite3.Row) -> Execution:
-    values = dict(row)
-    for internal in ("seq", "process_group", "process_started"):  # not part of the record
-        del values[internal]
-    values["command"] = tuple(from_json(values["command"]))
-    values["usage"] = from_json(values["usage"])
-    return Execution(**values)
+# The table also keeps `seq` (the listing order) and the process columns, which
+# are not part of the record and so not read into it.
+_ROWS = RowMapping(Execution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,25 +51,28 @@ class ExecutionStore:
         retry_of: str | None = None,
         attempt: int = 0,
     ) -> Execution:
+        row = _ROWS.to_row(
+            {
+                "id": execution_id,
+                "trigger_id": bot.id,
+                "trigger_name": bot.name,
+                "trigger_type": trigger_type,
+                "status": status,
+                "backend_type": bot.backend_type,
+                "prompt": prompt,
+                "command": list(command),
+                "created_at": iso(utc_now()),
+                "retry_of": retry_of,
+                "attempt": attempt,
+            }
+        )
+
         def insert(connection: sqlite3.Connection) -> Execution:
+            # seq orders the listing: one more than the newest, assigned inside the write
             connection.execute(
-                "INSERT INTO executions (id, seq, trigger_id, trigger_name, trigger_type, status,"
-                " backend_type, prompt, command, created_at, retry_of, attempt)"
-                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM executions),"
-                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    execution_id,
-                    bot.id,
-                    bot.name,
-                    trigger_type,
-                    status,
-                    bot.backend_type,
-                    prompt,
-                    to_json(list(command)),
-                    iso(utc_now()),
-                    retry_of,
-                    attempt,
-                ),
+                f"INSERT INTO executions (seq, {', '.join(row)}) VALUES"
+                f" ((SELECT COALESCE(MAX(seq), 0) + 1 FROM executions), {placeholders(len(row))})",
+                tuple(row.values()),
             )
             return _fetch(connection, execution_id)
 
@@ -84,7 +83,7 @@ class ExecutionStore:
             row = connection.execute(
                 "SELECT * FROM executions WHERE id = ?", (execution_id,)
             ).fetchone()
-            return None if row is None else _execution(row)
+            return None if row is None else _ROWS.from_row(row)
 
         return await self._db.read(query)
 
@@ -111,7 +110,7 @@ class ExecutionStore:
                 f"SELECT * FROM executions {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),
             ).fetchall()
-            return Page([_execution(row) for row in rows], total)
+            return Page([_ROWS.from_row(row) for row in rows], total)
 
         return await self._db.read(query)
 
@@ -121,7 +120,7 @@ class ExecutionStore:
                 "SELECT * FROM executions WHERE seq IN (SELECT MAX(seq) FROM executions"
                 " WHERE trigger_id IS NOT NULL GROUP BY trigger_id)"
             ).fetchall()
-            return {row["trigger_id"]: _execution(row) for row in rows}
+            return {row["trigger_id"]: _ROWS.from_row(row) for row in rows}
 
         return await self._db.read(query)
 
@@ -316,7 +315,7 @@ class ExecutionStore:
 
 
 def _fetch(connection: sqlite3.Connection, execution_id: str) -> Execution:
-    return _execution(
+    return _ROWS.from_row(
         connection.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
     )
 
