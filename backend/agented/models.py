@@ -154,12 +154,28 @@ class Bot(BotSettings):
         return self.webhook_secret_sealed is not None
 
 
-class Execution(Record):
+class BotReference(Record):
+    """A record that belongs to a bot, by `bot_id` (None once the bot is deleted).
+
+    Responses also carry the bot's id as `trigger_id`, the name it had before
+    "trigger" came to mean only what fires a bot; clients written against it
+    keep working.
+    """
+
+    bot_id: str | None
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_id(self) -> str | None:
+        """The same as `bot_id` (its former name)."""
+        return self.bot_id
+
+
+class Execution(BotReference):
     """One run of a bot; `trigger_type` says what fired it."""
 
     id: str
-    trigger_id: str | None
-    trigger_name: str
+    bot_name: str
     trigger_type: TriggerType
     status: ExecutionStatus
     backend_type: BackendType
@@ -175,6 +191,12 @@ class Execution(Record):
     retry_of: str | None
     attempt: int
     log_lines: int
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +217,10 @@ class LogLine:
         }
 
 
-class Retry(Record):
+class Retry(BotReference):
     """A pending (or settled) retry of a rate-limited execution."""
 
     id: str
-    trigger_id: str | None
     execution_id: str
     attempt: int
     due_at: str
@@ -210,11 +231,10 @@ class Retry(Record):
     created_at: str = Field(exclude=True)
 
 
-class PullRequestReview(Record):
-    """A pull-request event that fired a bot, with its execution's status."""
+class PullRequestReview(BotReference):
+    """A pull-request event that fired a bot."""
 
     id: str
-    trigger_id: str | None
     execution_id: str | None
     repo_full_name: str
     pr_number: int
@@ -233,5 +253,11 @@ class ListedPullRequestReview(PullRequestReview):
     'unknown' once the execution is.
     """
 
-    trigger_name: str | None
+    bot_name: str | None
     status: ExecutionStatus | Literal["unknown"]
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str | None:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name

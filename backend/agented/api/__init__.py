@@ -26,4 +26,5 @@ def install_api(app: Quart) -> None:
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
     for module in (health, bots, executions, retries, webhooks, streams, docs, dashboard):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(bots.blueprint, url_prefix=bots.ALIAS_PREFIX, name=bots.ALIAS_NAME)
     install_streams(app)

@@ -1,4 +1,4 @@
-"""Bots (`/admin/triggers`): CRUD, prompt preview, and running a bot by hand."""
+"""Bots (`/admin/bots`, also at `/admin/triggers`): CRUD, prompt preview, running by hand."""
 
 from __future__ import annotations
 
@@ -33,7 +33,12 @@ from .schemas import (
 )
 from .services import runtime
 
-blueprint = Blueprint("bots", __name__, url_prefix="/admin/triggers")
+blueprint = Blueprint("bots", __name__, url_prefix="/admin/bots")
+# The former prefix, from before "trigger" came to mean only what fires a bot. The
+# same blueprint is registered there too (as "triggers"), so scripts and webhook
+# senders written against it keep working; its routes are private like these.
+ALIAS_PREFIX = "/admin/triggers"
+ALIAS_NAME = "triggers"
 
 
 def bot_out(bot: Bot, next_run_at: str | None, last: Execution | None = None) -> BotOut:
@@ -80,7 +85,7 @@ async def list_bots() -> Response:
     shown = [
         bot_out(bot, services.bot_service.next_run_at(bot), latest.get(bot.id)) for bot in bots
     ]
-    return model_response(BotList(triggers=shown))
+    return model_response(BotList(bots=shown, triggers=shown))
 
 
 @blueprint.post("")
@@ -161,5 +166,5 @@ async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Respo
 @document_response(ExecutionPage)
 async def bot_executions(bot_id: str, query_args: ExecutionQuery) -> Response:
     bot = await _bot_or_404(bot_id)
-    query = query_args.model_copy(update={"trigger_id": bot.id})
+    query = query_args.model_copy(update={"bot_id": bot.id, "trigger_id": None})
     return execution_page(await page_of(query), query)

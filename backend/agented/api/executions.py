@@ -27,7 +27,7 @@ blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
 
 async def page_of(query: ExecutionQuery) -> Page:
     return await runtime().execution_store.page(
-        status=query.status, trigger_id=query.trigger_id, limit=query.limit, offset=query.offset
+        status=query.status, bot_id=query.bot_of(), limit=query.limit, offset=query.offset
     )
 
 

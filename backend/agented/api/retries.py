@@ -19,7 +19,7 @@ async def list_retries() -> Response:
     services = runtime()
     names = {bot.id: bot.name for bot in await services.bot_store.list()}
     retries = [
-        RetryOut.model_construct(**dict(retry), trigger_name=names.get(retry.trigger_id or ""))
+        RetryOut.model_construct(**dict(retry), bot_name=names.get(retry.bot_id or ""))
         for retry in await services.retry_service.pending()
     ]
     return model_response(RetryList(retries=retries))

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    create_model,
+    model_validator,
+)
 
 from ..models import (
     Bot,
@@ -82,7 +90,10 @@ class BotOut(Bot):
 
 
 class BotList(BaseModel):
-    triggers: list[BotOut]
+    bots: list[BotOut]
+    triggers: list[BotOut] = Field(
+        description="The same list under its former key, kept for clients written against it."
+    )
 
 
 class RunRequest(Strict):
@@ -123,9 +134,22 @@ class ExecutionPage(BaseModel):
 
 class ExecutionQuery(BaseModel):
     status: ExecutionStatus | None = None
-    trigger_id: str | None = None
+    bot_id: str | None = None
+    trigger_id: str | None = Field(
+        default=None, description="The former name of `bot_id`; either works."
+    )
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    @model_validator(mode="after")
+    def _one_bot(self) -> ExecutionQuery:
+        if None not in (self.bot_id, self.trigger_id) and self.bot_id != self.trigger_id:
+            raise ValueError("trigger_id: names another bot than bot_id; send only bot_id")
+        return self
+
+    def bot_of(self) -> str | None:
+        """The bot whose executions are asked for, by either name of the parameter."""
+        return self.bot_id if self.bot_id is not None else self.trigger_id
 
 
 class LogQuery(BaseModel):
@@ -137,7 +161,13 @@ class LogQuery(BaseModel):
 class RetryOut(Retry):
     """A pending retry, with the name of its bot (None once the bot is deleted)."""
 
-    trigger_name: str | None
+    bot_name: str | None
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str | None:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name
 
 
 class RetryList(BaseModel):

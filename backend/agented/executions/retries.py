@@ -53,7 +53,7 @@ class RetryService:
             logger.warning("execution %s: rate limited, no retries left", execution.id)
             return None
         retry = await self._retries.create(
-            trigger_id=bot.id,
+            bot_id=bot.id,
             execution_id=execution.id,
             attempt=attempt,
             due_at=iso(now + timedelta(seconds=delay)),
@@ -90,14 +90,14 @@ class RetryService:
             self._fire,
             retry.id,
             name=f"retry {retry.attempt} of {retry.execution_id}",
-            bot_id=retry.trigger_id or "",
+            bot_id=retry.bot_id or "",
         )
 
     async def _fire(self, retry_id: str) -> None:
         retry = await self._retries.get(retry_id)
         if retry is None or retry.status != "pending":
             return
-        bot = None if retry.trigger_id is None else await self._bots.get(retry.trigger_id)
+        bot = None if retry.bot_id is None else await self._bots.get(retry.bot_id)
         if bot is None:
             await self._retries.set_status(retry_id, "cancelled")
             return

@@ -54,8 +54,8 @@ class ExecutionStore:
         row = _ROWS.to_row(
             {
                 "id": execution_id,
-                "trigger_id": bot.id,
-                "trigger_name": bot.name,
+                "bot_id": bot.id,
+                "bot_name": bot.name,
                 "trigger_type": trigger_type,
                 "status": status,
                 "backend_type": bot.backend_type,
@@ -91,12 +91,12 @@ class ExecutionStore:
         self,
         *,
         status: str | None = None,
-        trigger_id: str | None = None,
+        bot_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
         conditions, parameters = [], []
-        for column, value in (("status", status), ("trigger_id", trigger_id)):
+        for column, value in (("status", status), ("bot_id", bot_id)):
             if value is not None:
                 conditions.append(f"{column} = ?")
                 parameters.append(value)
@@ -118,9 +118,9 @@ class ExecutionStore:
         def query(connection: sqlite3.Connection) -> dict[str, Execution]:
             rows = connection.execute(
                 "SELECT * FROM executions WHERE seq IN (SELECT MAX(seq) FROM executions"
-                " WHERE trigger_id IS NOT NULL GROUP BY trigger_id)"
+                " WHERE bot_id IS NOT NULL GROUP BY bot_id)"
             ).fetchall()
-            return {row["trigger_id"]: _ROWS.from_row(row) for row in rows}
+            return {row["bot_id"]: _ROWS.from_row(row) for row in rows}
 
         return await self._db.read(query)
 

@@ -13,11 +13,11 @@ _ROWS = RowMapping(PullRequestReview)
 _LISTED = RowMapping(ListedPullRequestReview)
 
 _SELECT = (
-    "SELECT r.id, r.trigger_id, b.name AS trigger_name, r.execution_id,"
+    "SELECT r.id, r.bot_id, b.name AS bot_name, r.execution_id,"
     " COALESCE(e.status, 'unknown') AS status, r.repo_full_name, r.pr_number, r.pr_title,"
     " r.pr_url, r.pr_author, r.action, r.head_sha, r.created_at"
     " FROM pr_reviews r LEFT JOIN executions e ON e.id = r.execution_id"
-    " LEFT JOIN bots b ON b.id = r.trigger_id"
+    " LEFT JOIN bots b ON b.id = r.bot_id"
 )
 
 

@@ -19,7 +19,7 @@ class RetryStore:
     async def create(
         self,
         *,
-        trigger_id: str,
+        bot_id: str,
         execution_id: str,
         attempt: int,
         due_at: str,
@@ -29,7 +29,7 @@ class RetryStore:
         row = _ROWS.to_row(
             {
                 "id": new_id("rty"),
-                "trigger_id": trigger_id,
+                "bot_id": bot_id,
                 "execution_id": execution_id,
                 "attempt": attempt,
                 "due_at": due_at,

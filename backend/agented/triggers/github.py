@@ -167,12 +167,12 @@ class GitHubService:
                     bot, "github", {**pull.context(), "payload": payload}
                 )
             except RunRefused as refused:
-                skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+                skipped.append({"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)})
                 continue
             execution_ids.append(execution.id)
             await self._reviews.record(
                 {
-                    "trigger_id": bot.id,
+                    "bot_id": bot.id,
                     "execution_id": execution.id,
                     "repo_full_name": pull.repo_full_name,
                     "pr_number": pull.number,

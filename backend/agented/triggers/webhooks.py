@@ -153,7 +153,9 @@ class WebhookService:
                         bot, "webhook", {"message": message, "payload": payload}
                     )
                 except RunRefused as refused:
-                    outcome.skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+                    outcome.skipped.append(
+                        {"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)}
+                    )
                     continue
                 outcome.execution_ids.append(execution.id)
         return outcome

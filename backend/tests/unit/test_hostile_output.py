@@ -39,7 +39,7 @@ async def repository(tmp_path: Path) -> AsyncIterator[ExecutionStore]:
     await migrate(database, MIGRATIONS_DIR)
     await database.write(
         lambda connection: connection.execute(
-            "INSERT INTO executions (id, seq, trigger_name, trigger_type, status, backend_type,"
+            "INSERT INTO executions (id, seq, bot_name, trigger_type, status, backend_type,"
             " prompt, command, created_at) VALUES ('e1', 1, 'bot', 'manual', 'success',"
             " 'command', '', '[]', '2026-01-01T00:00:00Z')"
         )
