@@ -67,10 +67,14 @@ async def test_bot_id_and_trigger_id_naming_different_bots_are_refused(client) -
     assert (await response.get_json())["field"] == "trigger_id"
 
 
-async def test_the_published_schema_has_both_prefixes(client) -> None:
+async def test_the_published_schema_has_both_prefixes_the_old_one_deprecated(client) -> None:
     spec = await (await client.get("/openapi.json")).get_json()
-    for prefix in (NEW, OLD):
-        assert f"{prefix}/{{bot_id}}/run" in spec["paths"]
+    new, old = (spec["paths"][f"{prefix}/{{bot_id}}/run"]["post"] for prefix in (NEW, OLD))
+    assert "deprecated" not in new
+    assert old["deprecated"] is True
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids)), "operation ids are unique"
 
 
 async def test_a_bot_whose_directory_is_gone_still_loads(client, tmp_path: Path) -> None:
