@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..models import Retry, iso, new_id, utc_now
+from ..models import Retry, RetryStatus, iso, new_id, utc_now
 from .database import Database
 from .rows import RowMapping, placeholders
 
@@ -68,7 +68,7 @@ class RetryStore:
         return await self._db.read(query)
 
     async def set_status(
-        self, retry_id: str, status: str, retry_execution_id: str | None = None
+        self, retry_id: str, status: RetryStatus, retry_execution_id: str | None = None
     ) -> bool:
         """Move a pending retry on; False if it was no longer pending."""
 

@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import pytz
 import tzlocal
@@ -19,14 +19,14 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from ..executions.service import ExecutionService, RunRefused
-from ..models import Bot, iso, utc_now
+from ..models import Bot, ScheduleType, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.bots import BotStore
 from ..storage.schedule_skips import ScheduleSkipStore
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_TYPES = ("daily", "weekly", "monthly", "cron")
+SCHEDULE_TYPES: tuple[str, ...] = get_args(ScheduleType)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
