@@ -1,5 +1,8 @@
 """Request and response models: validation of what comes in and the published OpenAPI schema.
 
+Nothing here declares a record's fields again: the bot's request models are
+built from `models.BotSettings`, and responses are the records of `models.py`
+or thin views adding what a route joins in (a bot's next run, a retry's bot name).
 Requests are strict (no type coercion, unknown fields rejected) so a typo in a
 field name is an error rather than a silently ignored setting.
 """
@@ -102,7 +105,7 @@ class RunRequest(Strict):
 
 class RunAccepted(BaseModel):
     execution_id: str
-    status: str
+    status: ExecutionStatus
 
 
 class PreviewOut(BaseModel):
