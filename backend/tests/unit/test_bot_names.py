@@ -9,6 +9,9 @@ import pytest
 
 from agented.api.schemas import BOT_DEFAULTS, NON_NULLABLE, BotCreate, BotUpdate
 from agented.models import BotSettings
+from agented.paths import MIGRATIONS_DIR
+from agented.storage import Database, migrate
+from agented.storage.executions import ExecutionStore
 
 from ..support.bots import make_bot, put_fakes_on_path
 from ..support.sse import stream_events
@@ -100,3 +103,30 @@ def test_the_request_models_are_the_bot_settings_plus_the_webhook_secret() -> No
     assert set(BOT_DEFAULTS) == settings - {"name", "prompt_template"}
     assert {"name", "prompt_template", "paths", "timeout_seconds"} <= set(NON_NULLABLE)
     assert "model" not in NON_NULLABLE
+
+
+async def test_executions_stored_before_the_rename_keep_their_bot(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for script in sorted(MIGRATIONS_DIR.glob("000[1-4]_*.sql")):
+        shutil.copy(script, before)
+    database = await Database.open(tmp_path / "old.db")
+    try:
+        await migrate(database, before)
+        for statement in (
+            "INSERT INTO bots (id, name, name_key, prompt_template, backend_type, trigger_source,"
+            " enabled, output_format, paths, timeout_seconds, sigterm_grace_seconds,"
+            " allow_concurrent_runs, created_at, updated_at) VALUES ('bot_1', 'Old', 'old', 'x',"
+            " 'claude', 'manual', 1, 'json', '[]', 600, 10, 0, '2026-01-01', '2026-01-01')",
+            "INSERT INTO executions (id, seq, trigger_id, trigger_name, trigger_type, status,"
+            " backend_type, prompt, command, created_at) VALUES ('exe_1', 1, 'bot_1', 'Old',"
+            " 'manual', 'success', 'claude', '', '[]', '2026-01-01T00:00:00Z')",
+        ):
+            await database.write(lambda connection, sql=statement: connection.execute(sql))
+        await migrate(database, MIGRATIONS_DIR)
+        page = await ExecutionStore(database).page(bot_id="bot_1")
+        assert [(e.id, e.bot_id, e.bot_name) for e in page.executions] == [
+            ("exe_1", "bot_1", "Old")
+        ]
+    finally:
+        await database.close()
