@@ -7,15 +7,14 @@ checked here on the bot as it would be stored, for creates and updates alike.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from .errors import BotBusy, BotInvalid
 from .executions.service import ExecutionService
 from .models import Bot
 from .secret_box import SecretBox, SecretDecryptionError
-from .storage.bots import BotRepository
-from .triggers.schedules import ScheduleError, ScheduleService, build_trigger
+from .storage.bots import BotStore
+from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_trigger
 
 
 def _check(values: dict[str, Any], default_zone: str) -> None:
@@ -33,8 +32,8 @@ def _check(values: dict[str, Any], default_zone: str) -> None:
 class BotService:
     def __init__(
         self,
-        bots: BotRepository,
-        schedules: ScheduleService,
+        bots: BotStore,
+        schedules: ScheduledTriggerService,
         runs: ExecutionService,
         box: SecretBox,
     ) -> None:
@@ -50,7 +49,7 @@ class BotService:
         return bot
 
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
-        _check({**asdict(bot), **changes}, self._schedules.default_zone)
+        _check({**dict(bot), **changes}, self._schedules.default_zone)
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)

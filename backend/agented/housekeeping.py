@@ -10,8 +10,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .models import iso, utc_now
 from .scheduler import SchedulerService
-from .storage.deliveries import DeliveryRepository
-from .storage.executions import ExecutionRepository
+from .storage.deliveries import DeliveryStore
+from .storage.executions import ExecutionStore
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ class Housekeeping:
     def __init__(
         self,
         scheduler: SchedulerService,
-        deliveries: DeliveryRepository,
-        executions: ExecutionRepository,
+        deliveries: DeliveryStore,
+        executions: ExecutionStore,
         *,
         dedup_window_seconds: float,
         retention_days: int,

@@ -1,11 +1,25 @@
-"""The records Agented keeps, as immutable values shared by storage, services and routes."""
+"""The records Agented keeps, each declared once as a typed model.
+
+A record's model is the one source of its fields: request validation (the
+request models in `api/schemas.py` are derived from it), responses (produced by
+dumping it), the OpenAPI schema, and the database row mapping
+(`storage/rows.py` reads the columns off its fields). The enums are declared
+here too, once, and used everywhere.
+
+Records are frozen. Storage builds them with `model_construct` from rows it
+wrote itself: what was validated on the way in is not validated again on the
+way out (a bot whose working directory has since been deleted must still load).
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
 TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
@@ -13,6 +27,9 @@ TriggerType = Literal["manual", "webhook", "github", "scheduled", "retry"]
 ExecutionStatus = Literal[
     "queued", "running", "success", "failed", "timeout", "cancelled", "interrupted"
 ]
+RetryStatus = Literal["pending", "started", "cancelled"]
+ScheduleType = Literal["daily", "weekly", "monthly", "cron"]
+OutputFormat = Literal["stream-json", "json"]
 LogStream = Literal["stdout", "stderr"]
 
 
@@ -34,48 +51,136 @@ def iso_from_unix(seconds: float) -> str:
     return iso(datetime.fromtimestamp(seconds, UTC))
 
 
-@dataclass(frozen=True, slots=True)
-class Bot:
+def _check_paths(paths: list[str] | None) -> list[str] | None:
+    if paths is None:
+        return None
+    for path in paths:
+        if not os.path.isabs(path):
+            raise ValueError(f"{path!r} is not an absolute path")
+        if not os.path.isdir(path):
+            raise ValueError(f"{path!r} is not an existing directory")
+    return paths
+
+
+def _check_command(command: list[str] | None) -> list[str] | None:
+    if command is not None and (not command or not command[0].strip()):
+        raise ValueError("must be a non-empty argv list whose first item is the program")
+    return command
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Template = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+FieldPath = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w-]+(\.[\w-]+)*$", max_length=500)
+]
+Repository = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.-]+/[\w.-]+$", max_length=200)
+]
+Paths = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=4096)]],
+    Field(max_length=50),
+    AfterValidator(_check_paths),
+]
+Command = Annotated[
+    list[Annotated[str, StringConstraints(max_length=100_000)]],
+    Field(max_length=200),
+    AfterValidator(_check_command),
+]
+WebhookSecret = Annotated[str, StringConstraints(min_length=8, max_length=1000)]
+ScheduleTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+ScheduleDay = Annotated[int, Field(ge=0, le=28)]
+CronExpression = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+
+
+class Record(BaseModel):
+    # A record's published schema is what a response holds: every field present
+    # (defaults included), computed fields in, excluded ones out.
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_mode_override="serialization",
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class BotSettings(Record):
+    """Every field a client writes, with its constraints and its default.
+
+    A field without a default is required on creation; a field whose type does
+    not admit None can be omitted but never sent as null.
+    """
+
+    name: Name
+    prompt_template: Template
+    backend_type: BackendType = "claude"
+    trigger_source: TriggerSource = "manual"
+    enabled: bool = True
+    model: ShortText | None = None
+    allowed_tools: ShortText | None = None
+    output_format: OutputFormat = "stream-json"
+    paths: Paths = Field(default_factory=list)
+    command: Command | None = None
+    timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] = 600
+    sigterm_grace_seconds: Annotated[int, Field(ge=0, le=3600)] = 10
+    allow_concurrent_runs: bool = False
+    # webhook trigger
+    match_field_path: FieldPath | None = None
+    match_field_value: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    text_field_path: FieldPath | None = None
+    detection_keyword: ShortText | None = None
+    # GitHub trigger
+    repositories: Annotated[list[Repository], Field(max_length=200)] = Field(default_factory=list)
+    include_drafts: bool = False
+    # schedule trigger
+    schedule_type: ScheduleType | None = None
+    schedule_time: ScheduleTime | None = None
+    schedule_day: ScheduleDay | None = None
+    cron_expression: CronExpression | None = None
+    schedule_timezone: TimeZoneName | None = None
+
+
+class Bot(BotSettings):
+    """A stored bot. Its webhook secret is kept sealed and shown only as `has_webhook_secret`."""
+
     id: str
-    name: str
-    prompt_template: str
-    backend_type: BackendType
-    trigger_source: TriggerSource
-    enabled: bool
-    model: str | None
-    allowed_tools: str | None
-    output_format: str
-    paths: tuple[str, ...]
-    command: tuple[str, ...] | None
-    timeout_seconds: int
-    sigterm_grace_seconds: int
-    allow_concurrent_runs: bool
     created_at: str
     updated_at: str
-    webhook_secret_sealed: str | None = None
-    match_field_path: str | None = None
-    match_field_value: str | None = None
-    text_field_path: str | None = None
-    detection_keyword: str | None = None
-    repositories: tuple[str, ...] = ()
-    include_drafts: bool = False
-    schedule_type: str | None = None
-    schedule_time: str | None = None
-    schedule_day: int | None = None
-    cron_expression: str | None = None
-    schedule_timezone: str | None = None
+    webhook_secret_sealed: str | None = Field(default=None, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def has_webhook_secret(self) -> bool:
+        return self.webhook_secret_sealed is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Execution:
+class BotReference(Record):
+    """A record that belongs to a bot, by `bot_id` (None once the bot is deleted).
+
+    Responses also carry the bot's id as `trigger_id`, the name it had before
+    "trigger" came to mean only what fires a bot; clients written against it
+    keep working.
+    """
+
+    bot_id: str | None
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_id(self) -> str | None:
+        """The same as `bot_id` (its former name)."""
+        return self.bot_id
+
+
+class Execution(BotReference):
+    """One run of a bot; `trigger_type` says what fired it."""
+
     id: str
-    trigger_id: str | None
-    trigger_name: str
+    bot_name: str
     trigger_type: TriggerType
     status: ExecutionStatus
     backend_type: BackendType
     prompt: str
-    command: tuple[str, ...]
+    command: list[str]
     created_at: str
     started_at: str | None
     finished_at: str | None
@@ -87,9 +192,17 @@ class Execution:
     attempt: int
     log_lines: int
 
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name
+
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
+    """A line of an execution's output; a plain value because pages hold thousands of them."""
+
     seq: int
     stream: LogStream
     content: str
@@ -104,15 +217,47 @@ class LogLine:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Retry:
+class Retry(BotReference):
+    """A pending (or settled) retry of a rate-limited execution."""
+
     id: str
-    trigger_id: str | None
     execution_id: str
     attempt: int
     due_at: str
     reason: str
-    context: dict[str, Any]
-    status: Literal["pending", "started", "cancelled"]
-    retry_execution_id: str | None
+    context: dict[str, Any] = Field(exclude=True)  # what the retried run needs; internal
+    status: RetryStatus
+    retry_execution_id: str | None = Field(exclude=True)
+    created_at: str = Field(exclude=True)
+
+
+class PullRequestReview(BotReference):
+    """A pull-request event that fired a bot."""
+
+    id: str
+    execution_id: str | None
+    repo_full_name: str
+    pr_number: int
+    pr_title: str
+    pr_url: str
+    pr_author: str
+    action: str
+    head_sha: str | None
     created_at: str
+
+
+class ListedPullRequestReview(PullRequestReview):
+    """A review as listed: with its bot's name and its execution's status.
+
+    Both come from joins: the name is None once the bot is deleted, the status
+    'unknown' once the execution is.
+    """
+
+    bot_name: str | None
+    status: ExecutionStatus | Literal["unknown"]
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str | None:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name

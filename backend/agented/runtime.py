@@ -32,14 +32,14 @@ from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
 from .storage import Database, migrate
-from .storage.bots import BotRepository
-from .storage.deliveries import DeliveryRepository
-from .storage.executions import ExecutionRepository
-from .storage.pr_reviews import PullRequestReviewRepository
-from .storage.retries import RetryRepository
-from .storage.schedule_skips import ScheduleSkipRepository
+from .storage.bots import BotStore
+from .storage.deliveries import DeliveryStore
+from .storage.executions import ExecutionStore
+from .storage.pr_reviews import PullRequestReviewStore
+from .storage.retries import RetryStore
+from .storage.schedule_skips import ScheduleSkipStore
 from .triggers.github import GitHubService
-from .triggers.schedules import ScheduleService, default_timezone
+from .triggers.schedules import ScheduledTriggerService, default_timezone
 from .triggers.webhooks import WebhookService
 
 logger = logging.getLogger(__name__)
@@ -54,18 +54,18 @@ class Runtime:
     """The serving process's live state: lock, database, services, and the `stopping` signal."""
 
     database: Database
-    bots: BotRepository
-    executions: ExecutionRepository
+    bot_store: BotStore
+    execution_store: ExecutionStore
     logs: ExecutionLogService
-    runs: ExecutionService
-    retries: RetryService
+    execution_service: ExecutionService
+    retry_service: RetryService
     scheduler: SchedulerService
-    schedules: ScheduleService
+    scheduled_triggers: ScheduledTriggerService
     bot_service: BotService
     box: SecretBox
     webhooks: WebhookService
     github: GitHubService
-    pr_reviews: PullRequestReviewRepository
+    pr_review_store: PullRequestReviewStore
     streams: StreamHub
 
     def __init__(
@@ -92,61 +92,67 @@ class Runtime:
             self.database = await Database.open(settings.db_path, settings.db_busy_timeout_ms)
             stack.push_async_callback(self.database.close)
             version = await migrate(self.database, MIGRATIONS_DIR)
-            self.bots = BotRepository(self.database)
-            self.executions = ExecutionRepository(self.database)
+            self.bot_store = BotStore(self.database)
+            self.execution_store = ExecutionStore(self.database)
 
-            self.logs = ExecutionLogService(self.executions)
+            self.logs = ExecutionLogService(self.execution_store)
             await self.logs.start()
             stack.push_async_callback(self.logs.stop)
 
-            self.runs = ExecutionService(
-                self.executions,
+            self.execution_service = ExecutionService(
+                self.execution_store,
                 self.logs,
                 max_concurrent=settings.max_concurrent_runs,
                 environ=settings.cli_environment,
                 stopping=self.stopping,
             )
-            await self.runs.recover()
+            await self.execution_service.recover()
             stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
             self.scheduler.start()
             stack.push_async_callback(self.scheduler.stop)
-            self.retries = RetryService(
-                RetryRepository(self.database), self.bots, self.scheduler, self.runs
+            self.retry_service = RetryService(
+                RetryStore(self.database), self.bot_store, self.scheduler, self.execution_service
             )
-            self.runs.set_rate_limit_handler(self.retries.schedule)
-            await self.retries.rearm()
+            self.execution_service.set_rate_limit_handler(self.retry_service.schedule)
+            await self.retry_service.rearm()
 
             self.box = SecretBox(self._secret_key)
-            deliveries = DeliveryRepository(self.database)
-            self.pr_reviews = PullRequestReviewRepository(self.database)
-            self.schedules = ScheduleService(
+            deliveries = DeliveryStore(self.database)
+            self.pr_review_store = PullRequestReviewStore(self.database)
+            self.scheduled_triggers = ScheduledTriggerService(
                 self.scheduler,
-                self.bots,
-                self.runs,
-                ScheduleSkipRepository(self.database),
+                self.bot_store,
+                self.execution_service,
+                ScheduleSkipStore(self.database),
                 default_zone=default_timezone(settings.timezone),
             )
-            await self.schedules.rebuild()
-            self.bot_service = BotService(self.bots, self.schedules, self.runs, self.box)
+            await self.scheduled_triggers.rebuild()
+            self.bot_service = BotService(
+                self.bot_store, self.scheduled_triggers, self.execution_service, self.box
+            )
             await self.bot_service.check_secrets()
             window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
-                self.bots, deliveries, self.runs, self.box, dedup_window_seconds=window
+                self.bot_store,
+                deliveries,
+                self.execution_service,
+                self.box,
+                dedup_window_seconds=window,
             )
             self.github = GitHubService(
-                self.bots,
+                self.bot_store,
                 deliveries,
-                self.pr_reviews,
-                self.runs,
+                self.pr_review_store,
+                self.execution_service,
                 secret=settings.github_webhook_secret,
                 dedup_window_seconds=window,
             )
             Housekeeping(
                 self.scheduler,
                 deliveries,
-                self.executions,
+                self.execution_store,
                 dedup_window_seconds=window,
                 retention_days=settings.retention_days,
             ).install()
@@ -182,7 +188,7 @@ class Runtime:
     async def _interrupt_runs(self) -> None:
         # The signal is already set, unless starting failed half-way: no run may start now.
         self.begin_stopping()
-        await self.runs.shutdown()
+        await self.execution_service.shutdown()
 
     async def stop(self) -> None:
         self.begin_stopping()

@@ -87,7 +87,8 @@ class SchedulerService:
             {
                 "id": job.id,
                 "name": job.name,
-                "trigger_id": self._bot_of_job.get(job.id),
+                "bot_id": self._bot_of_job.get(job.id),
+                "trigger_id": self._bot_of_job.get(job.id),  # bot_id's former name
                 "next_run_time": None
                 if job.next_run_time is None
                 else job.next_run_time.isoformat(),

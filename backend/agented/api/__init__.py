@@ -1,7 +1,11 @@
 """The HTTP layer: thin blueprints that validate input, call a service and shape JSON."""
 
+from typing import Any
+
 from quart import Quart
 from quart_schema import APIKeySecurityScheme, QuartSchema, RequestSchemaValidationError
+from quart_schema.openapi import OpenAPIProvider
+from werkzeug.routing import Rule
 
 from .. import __version__
 from . import bots, dashboard, docs, executions, health, retries, streams, webhooks
@@ -11,9 +15,30 @@ from .streams import install_streams
 from .validation import validation_error_response
 
 
+class _OpenAPI(OpenAPIProvider):
+    """The bots' alias routes (`/admin/triggers/...`) published as deprecated, with their own ids.
+
+    Operation ids must be unique, and they are derived from the handler's name,
+    which an alias shares with its route.
+    """
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, components = super().build_paths(rule)
+        if rule.endpoint.startswith(f"{bots.ALIAS_NAME}."):
+            for operations in paths.values():
+                for method, operation in operations.items():
+                    operations[method] = {
+                        **operation,
+                        "deprecated": True,
+                        "operationId": f"{operation['operationId']}_via_{bots.ALIAS_NAME}",
+                    }
+        return paths, components
+
+
 def install_api(app: Quart) -> None:
     QuartSchema(
         app,
+        openapi_provider_class=_OpenAPI,
         info={"title": "Agented API", "version": __version__},
         redoc_ui_path=None,
         scalar_ui_path=None,
@@ -26,4 +51,5 @@ def install_api(app: Quart) -> None:
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
     for module in (health, bots, executions, retries, webhooks, streams, docs, dashboard):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(bots.blueprint, url_prefix=bots.ALIAS_PREFIX, name=bots.ALIAS_NAME)
     install_streams(app)

@@ -1,10 +1,10 @@
-"""Bots (`/admin/triggers`): CRUD, prompt preview, and running a bot by hand."""
+"""Bots (`/admin/bots`, also at `/admin/triggers`): CRUD, prompt preview, running by hand."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
+from pydantic import BaseModel
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
@@ -14,6 +14,7 @@ from ..executions.templates import render
 from ..http.responses import error_response
 from ..models import Bot, Execution
 from .executions import execution_page, page_of
+from .responses import model_response
 from .schemas import (
     BOT_DEFAULTS,
     NON_NULLABLE,
@@ -24,38 +25,37 @@ from .schemas import (
     ErrorOut,
     ExecutionPage,
     ExecutionQuery,
+    LastExecution,
     PreviewOut,
     RunAccepted,
     RunRequest,
 )
 from .services import runtime
 
-blueprint = Blueprint("bots", __name__, url_prefix="/admin/triggers")
+blueprint = Blueprint("bots", __name__, url_prefix="/admin/bots")
+# The former prefix, from before "trigger" came to mean only what fires a bot. The
+# same blueprint is registered there too (as "triggers"), so scripts and webhook
+# senders written against it keep working; its routes are private like these.
+ALIAS_PREFIX = "/admin/triggers"
+ALIAS_NAME = "triggers"
 
 
-def bot_json(bot: Bot, next_run_at: str | None, last: Execution | None = None) -> dict[str, Any]:
+def bot_out(bot: Bot, next_run_at: str | None, last: Execution | None = None) -> BotOut:
     """A bot as the API shows it: the webhook secret only as `has_webhook_secret`."""
-    body = asdict(bot)
-    del body["webhook_secret_sealed"]
-    body["has_webhook_secret"] = bot.webhook_secret_sealed is not None
-    body["paths"] = list(bot.paths)
-    body["repositories"] = list(bot.repositories)
-    body["command"] = None if bot.command is None else list(bot.command)
-    body["next_run_at"] = next_run_at
-    body["last_execution"] = None
-    if last is not None:
-        body["last_execution"] = {
-            key: getattr(last, key) for key in ("id", "status", "started_at", "finished_at")
-        }
-    return body
+    last_execution = (
+        None if last is None else LastExecution.model_validate(last, from_attributes=True)
+    )
+    return BotOut.model_construct(
+        **dict(bot), next_run_at=next_run_at, last_execution=last_execution
+    )
 
 
-def _shown(bot: Bot) -> Response:
-    return jsonify(bot_json(bot, runtime().bot_service.next_run_at(bot)))
+def _shown(bot: Bot, status: int = 200) -> Response:
+    return model_response(bot_out(bot, runtime().bot_service.next_run_at(bot)), status)
 
 
 async def _bot_or_404(bot_id: str) -> Bot:
-    bot = await runtime().bots.get(bot_id)
+    bot = await runtime().bot_store.get(bot_id)
     if bot is None:
         raise NotFound(f"bot {bot_id} not found")
     return bot
@@ -73,25 +73,25 @@ def _null_field(values: dict[str, Any]) -> Response | None:
 @document_response(BotList)
 async def list_bots() -> Response:
     services = runtime()
-    bots = await services.bots.list()
-    latest = await services.executions.latest_per_bot()
+    bots = await services.bot_store.list()
+    latest = await services.execution_store.latest_per_bot()
     shown = [
-        bot_json(bot, services.bot_service.next_run_at(bot), latest.get(bot.id)) for bot in bots
+        bot_out(bot, services.bot_service.next_run_at(bot), latest.get(bot.id)) for bot in bots
     ]
-    return jsonify({"triggers": shown})
+    return model_response(BotList(bots=shown, triggers=shown))
 
 
 @blueprint.post("")
 @validate_request(BotCreate)
 @document_response(BotOut, 201)
 @document_response(ErrorOut, 400)
-async def create_bot(data: BotCreate) -> tuple[Response, int] | Response:
+async def create_bot(data: BaseModel) -> Response:
     sent = data.model_dump(exclude_unset=True)
     if (null := _null_field(sent)) is not None:
         return null
     values = {**BOT_DEFAULTS, **sent}
     bot = await runtime().bot_service.create(values)
-    return _shown(bot), 201
+    return _shown(bot, 201)
 
 
 @blueprint.get("/<bot_id>")
@@ -103,7 +103,7 @@ async def get_bot(bot_id: str) -> Response:
 @blueprint.put("/<bot_id>")
 @validate_request(BotUpdate)
 @document_response(BotOut)
-async def update_bot(bot_id: str, data: BotUpdate) -> Response:
+async def update_bot(bot_id: str, data: BaseModel) -> Response:
     bot = await _bot_or_404(bot_id)
     changes = data.model_dump(exclude_unset=True)
     if (null := _null_field(changes)) is not None:
@@ -135,7 +135,7 @@ async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
 @document_response(RunAccepted, 202)
 async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Response:
     bot = await _bot_or_404(bot_id)
-    execution = await runtime().runs.start(bot, "manual", {"message": data.message})
+    execution = await runtime().execution_service.start(bot, "manual", {"message": data.message})
     return jsonify({"execution_id": execution.id, "status": execution.status}), 202
 
 
@@ -144,5 +144,5 @@ async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Respo
 @document_response(ExecutionPage)
 async def bot_executions(bot_id: str, query_args: ExecutionQuery) -> Response:
     bot = await _bot_or_404(bot_id)
-    query = query_args.model_copy(update={"trigger_id": bot.id})
-    return jsonify(execution_page(await page_of(query), query))
+    query = query_args.model_copy(update={"bot_id": bot.id, "trigger_id": None})
+    return execution_page(await page_of(query), query)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
 
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring
 
 from ..errors import ExecutionNotRunning, NotFound
-from ..models import Execution, utc_now
+from ..models import utc_now
 from ..storage.executions import Page
+from .responses import model_response
 from .schemas import (
     DailyStats,
     ExecutionDetail,
     ExecutionPage,
     ExecutionQuery,
+    LogLineOut,
     LogQuery,
     StatsQuery,
 )
@@ -25,32 +25,25 @@ from .services import runtime
 blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
 
 
-def execution_json(execution: Execution) -> dict[str, Any]:
-    body = asdict(execution)
-    body["command"] = list(execution.command)
-    return body
-
-
 async def page_of(query: ExecutionQuery) -> Page:
-    return await runtime().executions.page(
-        status=query.status, trigger_id=query.trigger_id, limit=query.limit, offset=query.offset
+    return await runtime().execution_store.page(
+        status=query.status, bot_id=query.bot_of(), limit=query.limit, offset=query.offset
     )
 
 
-def execution_page(page: Page, query: ExecutionQuery) -> dict[str, Any]:
-    return {
-        "executions": [execution_json(execution) for execution in page.executions],
-        "total": page.total,
-        "limit": query.limit,
-        "offset": query.offset,
-    }
+def execution_page(page: Page, query: ExecutionQuery) -> Response:
+    return model_response(
+        ExecutionPage(
+            executions=page.executions, total=page.total, limit=query.limit, offset=query.offset
+        )
+    )
 
 
 @blueprint.get("")
 @validate_querystring(ExecutionQuery)
 @document_response(ExecutionPage)
 async def list_executions(query_args: ExecutionQuery) -> Response:
-    return jsonify(execution_page(await page_of(query_args), query_args))
+    return execution_page(await page_of(query_args), query_args)
 
 
 @blueprint.get("/stats")
@@ -59,7 +52,9 @@ async def list_executions(query_args: ExecutionQuery) -> Response:
 async def daily_stats(query_args: StatsQuery) -> Response:
     today = utc_now().date()
     first = today - timedelta(days=query_args.days - 1)
-    counts = {row["day"]: row for row in await runtime().executions.daily_counts(first.isoformat())}
+    counts = {
+        row["day"]: row for row in await runtime().execution_store.daily_counts(first.isoformat())
+    }
     days = []
     for offset in range(query_args.days):
         day = (first + timedelta(days=offset)).isoformat()
@@ -73,25 +68,25 @@ async def daily_stats(query_args: StatsQuery) -> Response:
 @document_response(ExecutionDetail)
 async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     services = runtime()
-    execution = await services.executions.get(execution_id)
+    execution = await services.execution_store.get(execution_id)
     if execution is None:
         raise NotFound(f"execution {execution_id} not found")
     lines, more = await services.logs.read(
         execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
-    body = execution_json(execution)
-    body["logs"] = [line.as_dict() for line in lines]
-    body["logs_truncated"] = more
-    return jsonify(body)
+    logs = [LogLineOut.model_construct(**line.as_dict()) for line in lines]
+    return model_response(
+        ExecutionDetail.model_construct(**dict(execution), logs=logs, logs_truncated=more)
+    )
 
 
 @blueprint.post("/<execution_id>/cancel")
 async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response:
     services = runtime()
-    execution = await services.runs.cancel(execution_id)
+    execution = await services.execution_service.cancel(execution_id)
     if execution is not None:
         return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
-    stored = await services.executions.get(execution_id)
+    stored = await services.execution_store.get(execution_id)
     if stored is None:
         raise NotFound(f"execution {execution_id} not found")
     raise ExecutionNotRunning(f"execution {execution_id} is not running (it is {stored.status})")

@@ -6,7 +6,8 @@ from quart import Blueprint, Response, jsonify
 from quart_schema import document_response
 
 from ..errors import NotFound, RetryNotPending
-from .schemas import RetryList
+from .responses import model_response
+from .schemas import RetryList, RetryOut
 from .services import runtime
 
 blueprint = Blueprint("retries", __name__, url_prefix="/admin")
@@ -16,29 +17,20 @@ blueprint = Blueprint("retries", __name__, url_prefix="/admin")
 @document_response(RetryList)
 async def list_retries() -> Response:
     services = runtime()
-    names = {bot.id: bot.name for bot in await services.bots.list()}
+    names = {bot.id: bot.name for bot in await services.bot_store.list()}
     retries = [
-        {
-            "id": retry.id,
-            "trigger_id": retry.trigger_id,
-            "trigger_name": names.get(retry.trigger_id or ""),
-            "execution_id": retry.execution_id,
-            "attempt": retry.attempt,
-            "due_at": retry.due_at,
-            "reason": retry.reason,
-            "status": retry.status,
-        }
-        for retry in await services.retries.pending()
+        RetryOut.model_construct(**dict(retry), bot_name=names.get(retry.bot_id or ""))
+        for retry in await services.retry_service.pending()
     ]
-    return jsonify({"retries": retries})
+    return model_response(RetryList(retries=retries))
 
 
 @blueprint.delete("/retries/<retry_id>")
 async def cancel_retry(retry_id: str) -> Response:
     services = runtime()
-    if await services.retries.cancel(retry_id):
+    if await services.retry_service.cancel(retry_id):
         return Response(status=204)
-    if await services.retries.get(retry_id) is None:
+    if await services.retry_service.get(retry_id) is None:
         raise NotFound(f"retry {retry_id} not found")
     raise RetryNotPending(f"retry {retry_id} is no longer pending")
 
@@ -51,4 +43,4 @@ async def scheduler_jobs() -> Response:
 @blueprint.get("/scheduler/skips")
 async def scheduler_skips() -> Response:
     """Scheduled runs skipped because the bot's previous run was still going (newest first)."""
-    return jsonify({"skips": await runtime().schedules.recent_skips()})
+    return jsonify({"skips": await runtime().scheduled_triggers.recent_skips()})

@@ -1,162 +1,102 @@
 """Request and response models: validation of what comes in and the published OpenAPI schema.
 
+Nothing here declares a record's fields again: the bot's request models are
+built from `models.BotSettings`, and responses are the records of `models.py`
+or thin views adding what a route joins in (a bot's next run, a retry's bot name).
 Requests are strict (no type coercion, unknown fields rejected) so a typo in a
 field name is an error rather than a silently ignored setting.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    create_model,
+    model_validator,
+)
+
+from ..models import (
+    Bot,
+    BotSettings,
+    Execution,
+    ExecutionStatus,
+    ListedPullRequestReview,
+    LogStream,
+    Retry,
+    WebhookSecret,
+)
 
 MAX_OFFSET = 2**53  # beyond any real count; keeps numbers inside SQLite's integers
 
-BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
-TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
-OutputFormat = Literal["stream-json", "json"]
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Template = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Message = Annotated[str, StringConstraints(max_length=100_000)]
-FieldPath = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w-]+(\.[\w-]+)*$", max_length=500)
-]
-Repository = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[\w.-]+/[\w.-]+$", max_length=200)
-]
-ScheduleType = Literal["daily", "weekly", "monthly", "cron"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-def _check_paths(paths: list[str] | None) -> list[str] | None:
-    if paths is None:
-        return None
-    for path in paths:
-        if not os.path.isabs(path):
-            raise ValueError(f"{path!r} is not an absolute path")
-        if not os.path.isdir(path):
-            raise ValueError(f"{path!r} is not an existing directory")
-    return paths
+def _request_model(name: str, doc: str, *, partial: bool) -> type[Strict]:
+    """A strict request model with `BotSettings`' fields and constraints, plus the secret.
+
+    Every field is optional and may be sent as null (which `NON_NULLABLE` then
+    refuses by name), except, unless `partial`, the settings without a default.
+    """
+    fields: dict[str, Any] = {}
+    for field_name, info in BotSettings.model_fields.items():
+        annotation: Any = info.annotation
+        if info.metadata:  # constraints and validators travel with the type
+            annotation = Annotated[(annotation, *info.metadata)]
+        if partial or not info.is_required():
+            fields[field_name] = (Optional[annotation], None)  # noqa: UP045  # a runtime value
+        else:
+            fields[field_name] = (annotation, ...)
+    fields["webhook_secret"] = (Optional[WebhookSecret], None)  # noqa: UP045
+    return create_model(name, __base__=Strict, __doc__=doc, **fields)
 
 
-def _check_command(command: list[str] | None) -> list[str] | None:
-    if command is not None and (not command or not command[0].strip()):
-        raise ValueError("must be a non-empty argv list whose first item is the program")
-    return command
-
-
-class BotFields(Strict):
-    """Every bot field, all optional: the base of creation (with defaults) and of updates."""
-
-    name: Name | None = None
-    prompt_template: Template | None = None
-    backend_type: BackendType | None = None
-    trigger_source: TriggerSource | None = None
-    enabled: bool | None = None
-    model: ShortText | None = None
-    allowed_tools: ShortText | None = None
-    output_format: OutputFormat | None = None
-    paths: list[Annotated[str, StringConstraints(min_length=1, max_length=4096)]] | None = Field(
-        default=None, max_length=50
-    )
-    command: list[Annotated[str, StringConstraints(max_length=100_000)]] | None = Field(
-        default=None, max_length=200
-    )
-    timeout_seconds: int | None = Field(default=None, ge=1, le=86_400)
-    sigterm_grace_seconds: int | None = Field(default=None, ge=0, le=3600)
-    allow_concurrent_runs: bool | None = None
-    webhook_secret: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
-    match_field_path: FieldPath | None = None
-    match_field_value: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    text_field_path: FieldPath | None = None
-    detection_keyword: ShortText | None = None
-    repositories: list[Repository] | None = Field(default=None, max_length=200)
-    include_drafts: bool | None = None
-    schedule_type: ScheduleType | None = None
-    schedule_time: (
-        Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None
-    ) = None
-    schedule_day: int | None = Field(default=None, ge=0, le=28)
-    cron_expression: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
-    ) = None
-    schedule_timezone: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None
-    ) = None
-
-    _paths = field_validator("paths")(_check_paths)
-    _command = field_validator("command")(_check_command)
-
+BotCreate = _request_model(
+    "BotCreate", "A new bot: `name` and `prompt_template`, the rest defaulted.", partial=False
+)
+BotUpdate = _request_model("BotUpdate", "Changes to a bot: only the fields sent.", partial=True)
 
 BOT_DEFAULTS: dict[str, Any] = {
-    "backend_type": "claude",
-    "trigger_source": "manual",
-    "enabled": True,
-    "model": None,
-    "allowed_tools": None,
-    "output_format": "stream-json",
-    "paths": [],
-    "command": None,
-    "timeout_seconds": 600,
-    "sigterm_grace_seconds": 10,
-    "allow_concurrent_runs": False,
-    "repositories": [],
-    "include_drafts": False,
+    name: info.get_default(call_default_factory=True)
+    for name, info in BotSettings.model_fields.items()
+    if not info.is_required()
 }
 
-NON_NULLABLE = ("name", "prompt_template", *(k for k, v in BOT_DEFAULTS.items() if v is not None))
+NON_NULLABLE = tuple(
+    name
+    for name, info in BotSettings.model_fields.items()
+    if type(None) not in get_args(info.annotation)
+)
 
 
-class BotCreate(BotFields):
-    name: Name
-    prompt_template: Template
-
-
-class BotUpdate(BotFields):
-    pass
-
-
-class BotOut(BaseModel):
+class LastExecution(BaseModel):
     id: str
-    name: str
-    prompt_template: str
-    backend_type: BackendType
-    trigger_source: TriggerSource
-    enabled: bool
-    model: str | None
-    allowed_tools: str | None
-    output_format: OutputFormat
-    paths: list[str]
-    command: list[str] | None
-    timeout_seconds: int
-    sigterm_grace_seconds: int
-    allow_concurrent_runs: bool
-    has_webhook_secret: bool
-    match_field_path: str | None
-    match_field_value: str | None
-    text_field_path: str | None
-    detection_keyword: str | None
-    repositories: list[str]
-    include_drafts: bool
-    schedule_type: ScheduleType | None
-    schedule_time: str | None
-    schedule_day: int | None
-    cron_expression: str | None
-    schedule_timezone: str | None
+    status: ExecutionStatus
+    started_at: str | None
+    finished_at: str | None
+
+
+class BotOut(Bot):
+    """A bot as the API shows it, with when it fires next and how its last run went."""
+
     next_run_at: str | None
-    created_at: str
-    updated_at: str
-    last_execution: dict[str, Any] | None = None
+    last_execution: LastExecution | None = None
 
 
 class BotList(BaseModel):
-    triggers: list[BotOut]
+    bots: list[BotOut]
+    triggers: list[BotOut] = Field(
+        description="The same list under its former key, kept for clients written against it."
+    )
 
 
 class RunRequest(Strict):
@@ -165,7 +105,7 @@ class RunRequest(Strict):
 
 class RunAccepted(BaseModel):
     execution_id: str
-    status: str
+    status: ExecutionStatus
 
 
 class PreviewOut(BaseModel):
@@ -173,35 +113,14 @@ class PreviewOut(BaseModel):
     unresolved: list[str]
 
 
-class ExecutionOut(BaseModel):
-    id: str
-    trigger_id: str | None
-    trigger_name: str
-    trigger_type: str
-    status: str
-    backend_type: str
-    prompt: str
-    command: list[str]
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    duration_ms: int | None
-    exit_code: int | None
-    error_message: str | None
-    usage: dict[str, Any] | None
-    retry_of: str | None
-    attempt: int
-    log_lines: int
-
-
 class LogLineOut(BaseModel):
     seq: int
-    stream: Literal["stdout", "stderr"]
+    stream: LogStream
     content: str
     timestamp: str
 
 
-class ExecutionDetail(ExecutionOut):
+class ExecutionDetail(Execution):
     logs: list[LogLineOut]
     logs_truncated: bool = Field(
         description="More lines follow: ask again with after_seq set to the last seq. A page "
@@ -210,20 +129,30 @@ class ExecutionDetail(ExecutionOut):
 
 
 class ExecutionPage(BaseModel):
-    executions: list[ExecutionOut]
+    executions: list[Execution]
     total: int
     limit: int
     offset: int
 
 
 class ExecutionQuery(BaseModel):
-    status: (
-        Literal["queued", "running", "success", "failed", "timeout", "cancelled", "interrupted"]
-        | None
-    ) = None
-    trigger_id: str | None = None
+    status: ExecutionStatus | None = None
+    bot_id: str | None = None
+    trigger_id: str | None = Field(
+        default=None, description="The former name of `bot_id`; either works."
+    )
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    @model_validator(mode="after")
+    def _one_bot(self) -> ExecutionQuery:
+        if None not in (self.bot_id, self.trigger_id) and self.bot_id != self.trigger_id:
+            raise ValueError("trigger_id: names another bot than bot_id; send only bot_id")
+        return self
+
+    def bot_of(self) -> str | None:
+        """The bot whose executions are asked for, by either name of the parameter."""
+        return self.bot_id if self.bot_id is not None else self.trigger_id
 
 
 class LogQuery(BaseModel):
@@ -232,15 +161,16 @@ class LogQuery(BaseModel):
     limit: int = Field(default=1000, ge=1, le=10_000)
 
 
-class RetryOut(BaseModel):
-    id: str
-    trigger_id: str | None
-    trigger_name: str | None
-    execution_id: str
-    attempt: int
-    due_at: str
-    reason: str
-    status: str
+class RetryOut(Retry):
+    """A pending retry, with the name of its bot (None once the bot is deleted)."""
+
+    bot_name: str | None
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def trigger_name(self) -> str | None:
+        """The same as `bot_name` (its former name)."""
+        return self.bot_name
 
 
 class RetryList(BaseModel):
@@ -266,24 +196,8 @@ class WebhookAccepted(BaseModel):
     duplicate: bool = False
 
 
-class PullRequestReview(BaseModel):
-    id: str
-    trigger_id: str | None
-    trigger_name: str | None
-    execution_id: str | None
-    status: str
-    repo_full_name: str
-    pr_number: int
-    pr_title: str
-    pr_url: str
-    pr_author: str
-    action: str
-    head_sha: str | None
-    created_at: str
-
-
 class PullRequestReviewList(BaseModel):
-    reviews: list[PullRequestReview]
+    reviews: list[ListedPullRequestReview]
 
 
 class PullRequestReviewQuery(BaseModel):

@@ -89,12 +89,12 @@ class StreamRoutes:
             await refuse(503, "the server is not serving")
             return None
         live = services.logs.topic(execution_id) is not None  # no database trip for live ones
-        if not live and await services.executions.get(execution_id) is None:
+        if not live and await services.execution_store.get(execution_id) is None:
             await refuse(404, f"execution {execution_id} not found")
             return None
         headers = [*stream_headers(request_id), *extra]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        source = ExecutionStream(execution_id, services.logs, services.executions)
+        source = ExecutionStream(execution_id, services.logs, services.execution_store)
         return services.streams, source, cursor
 
 

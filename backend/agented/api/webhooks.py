@@ -20,6 +20,7 @@ from ..http.state import request_state
 from ..models import Bot
 from ..triggers.github import GitHubOutcome
 from ..triggers.webhooks import Outcome
+from .responses import model_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
 from .services import runtime
 
@@ -91,7 +92,7 @@ async def generic_webhook() -> tuple[Response, int]:
 @document_response(WebhookAccepted, 202)
 async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     services = runtime()
-    bot = await services.bots.get(bot_id)
+    bot = await services.bot_store.get(bot_id)
     if bot is None or bot.trigger_source != "webhook":
         raise NotFound(f"no webhook bot {bot_id}")
     if not bot.enabled:
@@ -124,10 +125,10 @@ def _github_answer(outcome: GitHubOutcome) -> tuple[Response, int]:
 @validate_querystring(PullRequestReviewQuery)
 @document_response(PullRequestReviewList)
 async def pr_reviews(query_args: PullRequestReviewQuery) -> Response:
-    reviews = await runtime().pr_reviews.list(
+    reviews = await runtime().pr_review_store.list(
         repo=query_args.repo,
         status=query_args.status,
         limit=query_args.limit,
         offset=query_args.offset,
     )
-    return jsonify({"reviews": reviews})
+    return model_response(PullRequestReviewList(reviews=reviews))

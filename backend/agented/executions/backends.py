@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import get_args
 
-BACKEND_TYPES: tuple[str, ...] = ("claude", "codex", "gemini", "opencode", "command")
-CLAUDE_OUTPUT_FORMATS: tuple[str, ...] = ("stream-json", "json")
+from ..models import BackendType, OutputFormat
+
+BACKEND_TYPES: tuple[str, ...] = get_args(BackendType)
+CLAUDE_OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)
 
 # Linux refuses any single argv element longer than MAX_ARG_STRLEN (32 pages,
 # 131,072 bytes with its NUL) with E2BIG, and a prompt rendered from a large pull

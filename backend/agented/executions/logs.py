@@ -23,12 +23,12 @@ from ..errors import StorageFull
 from ..events.encoding import encode_log
 from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
-from ..storage.executions import ExecutionRepository, LogRow
+from ..storage.executions import ExecutionStore, LogRow
 from ..tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
-# Characters of log text one page of `read` may hold (see ExecutionRepository.read_lines):
+# Characters of log text one page of `read` may hold (see ExecutionStore.read_lines):
 # at most about 3 MB of JSON even when every character is escaped sixfold.
 PAGE_CHARS = 512 * 1024
 
@@ -36,7 +36,7 @@ PAGE_CHARS = 512 * 1024
 class ExecutionLogService:
     def __init__(
         self,
-        repository: ExecutionRepository,
+        store: ExecutionStore,
         *,
         flush_interval: float = 0.25,
         batch_rows: int = 5000,
@@ -44,7 +44,7 @@ class ExecutionLogService:
         batch_bytes: int = 4 * 1024 * 1024,
         max_pending_bytes: int = 16 * 1024 * 1024,
     ) -> None:
-        self._repository = repository
+        self._store = store
         self._flush_interval = flush_interval
         self._batch_rows = batch_rows
         self._max_pending_rows = max_pending_rows
@@ -124,7 +124,7 @@ class ExecutionLogService:
             count, self._pending_rows = self._pending_rows, 0
             size, self._pending_bytes = self._pending_bytes, 0
             try:
-                await self._repository.append_lines(batches)
+                await self._store.append_lines(batches)
             except Exception as error:
                 if not isinstance(error, StorageFull):  # that one the database logs once a minute
                     logger.exception("could not persist %d log lines; will retry", count)
@@ -145,7 +145,7 @@ class ExecutionLogService:
         self, execution_id: str, after_seq: int, limit: int, query: str | None = None
     ) -> tuple[list[LogLine], bool]:
         """A page of stored lines (see `read_lines`), and whether more follow."""
-        return await self._repository.read_lines(
+        return await self._store.read_lines(
             execution_id, after_seq, limit, query, max_chars=PAGE_CHARS
         )
 

@@ -10,8 +10,8 @@ from typing import Any
 from ..errors import BotBusy, RunRefused, ShuttingDown
 from ..models import Bot, Execution, Retry, iso, utc_now
 from ..scheduler import SchedulerService
-from ..storage.bots import BotRepository
-from ..storage.retries import RetryRepository
+from ..storage.bots import BotStore
+from ..storage.retries import RetryStore
 from .output import RateLimit
 from .retry_policy import RetryPolicy
 from .service import ExecutionService
@@ -28,8 +28,8 @@ def job_id(retry_id: str) -> str:
 class RetryService:
     def __init__(
         self,
-        retries: RetryRepository,
-        bots: BotRepository,
+        retries: RetryStore,
+        bots: BotStore,
         scheduler: SchedulerService,
         executions: ExecutionService,
         *,
@@ -54,7 +54,7 @@ class RetryService:
             logger.warning("execution %s: rate limited, no retries left", execution.id)
             return None
         retry = await self._retries.create(
-            trigger_id=bot.id,
+            bot_id=bot.id,
             execution_id=execution.id,
             attempt=attempt,
             due_at=iso(now + timedelta(seconds=delay)),
@@ -91,14 +91,14 @@ class RetryService:
             self._fire,
             retry.id,
             name=f"retry {retry.attempt} of {retry.execution_id}",
-            bot_id=retry.trigger_id or "",
+            bot_id=retry.bot_id or "",
         )
 
     async def _fire(self, retry_id: str) -> None:
         retry = await self._retries.get(retry_id)
         if retry is None or retry.status != "pending":
             return
-        bot = None if retry.trigger_id is None else await self._bots.get(retry.trigger_id)
+        bot = None if retry.bot_id is None else await self._bots.get(retry.bot_id)
         if bot is None:
             await self._retries.set_status(retry_id, "cancelled")
             return

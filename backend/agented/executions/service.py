@@ -26,7 +26,7 @@ from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
 from ..stopping import Stopping
-from ..storage.executions import ExecutionRepository, Outcome
+from ..storage.executions import ExecutionStore, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
@@ -98,7 +98,7 @@ def complete_event(execution: Execution) -> bytes:
 class ExecutionService:
     def __init__(
         self,
-        executions: ExecutionRepository,
+        executions: ExecutionStore,
         logs: ExecutionLogService,
         *,
         max_concurrent: int,

@@ -11,7 +11,7 @@ from ..events.encoding import encode_log
 from ..events.sse import REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS
 from ..events.topic import Topic
 from ..models import iso_from_unix
-from ..storage.executions import ExecutionRepository
+from ..storage.executions import ExecutionStore
 from .logs import ExecutionLogService
 from .service import complete_event, status_event
 
@@ -25,7 +25,7 @@ class ExecutionStream:
     __slots__ = ("_execution_id", "_executions", "_logs")
 
     def __init__(
-        self, execution_id: str, logs: ExecutionLogService, executions: ExecutionRepository
+        self, execution_id: str, logs: ExecutionLogService, executions: ExecutionStore
     ) -> None:
         self._execution_id = execution_id
         self._logs = logs

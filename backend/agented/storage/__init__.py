@@ -1,4 +1,4 @@
-"""Persistence: one SQLite database, versioned migrations, one repository per aggregate."""
+"""Persistence: one SQLite database, versioned migrations, one store per aggregate."""
 
 from .database import Database, DatabaseError
 from .migrations import MigrationError, migrate

@@ -3,62 +3,38 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import fields
 from typing import Any
 
 from ..errors import DuplicateBotName
 from ..models import Bot, iso, new_id, utc_now
 from .database import Database
-from .rows import from_json, placeholders, to_json
+from .rows import RowMapping, placeholders
 
-_COLUMNS = tuple(field.name for field in fields(Bot))
-_JSON_LIST_COLUMNS = frozenset({"paths", "command", "repositories"})
-_BOOL_COLUMNS = frozenset({"enabled", "allow_concurrent_runs", "include_drafts"})
+_ROWS = RowMapping(Bot)
 
 
 def _to_row(values: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(values) - set(_COLUMNS)
-    if unknown:  # column names are interpolated into SQL: only ever our own
-        raise ValueError(f"not bot columns: {sorted(unknown)}")
-    row = {}
-    for name, value in values.items():
-        if name in _JSON_LIST_COLUMNS:
-            value = to_json(None if value is None else list(value))
-        elif name in _BOOL_COLUMNS:
-            value = int(value)
-        row[name] = value
+    row = _ROWS.to_row(values)
     if "name" in row:
         row["name_key"] = row["name"].casefold()
     return row
 
 
-def _from_row(row: sqlite3.Row) -> Bot:
-    values: dict[str, Any] = {}
-    for name in _COLUMNS:
-        value = row[name]
-        if name in _JSON_LIST_COLUMNS:
-            value = None if value is None else tuple(from_json(value))
-        elif name in _BOOL_COLUMNS:
-            value = bool(value)
-        values[name] = value
-    return Bot(**values)
-
-
-class BotRepository:
+class BotStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
     async def list(self) -> list[Bot]:
         def query(connection: sqlite3.Connection) -> list[Bot]:
             rows = connection.execute("SELECT * FROM bots ORDER BY name_key").fetchall()
-            return [_from_row(row) for row in rows]
+            return [_ROWS.from_row(row) for row in rows]
 
         return await self._db.read(query)
 
     async def get(self, bot_id: str) -> Bot | None:
         def query(connection: sqlite3.Connection) -> Bot | None:
             row = connection.execute("SELECT * FROM bots WHERE id = ?", (bot_id,)).fetchone()
-            return None if row is None else _from_row(row)
+            return None if row is None else _ROWS.from_row(row)
 
         return await self._db.read(query)
 
@@ -72,7 +48,7 @@ class BotRepository:
             connection.execute(
                 f"INSERT INTO bots ({names}) VALUES ({placeholders(len(row))})", tuple(row.values())
             )
-            return _from_row(
+            return _ROWS.from_row(
                 connection.execute("SELECT * FROM bots WHERE id = ?", (row["id"],)).fetchone()
             )
 
@@ -89,7 +65,7 @@ class BotRepository:
                 f"UPDATE bots SET {assignments} WHERE id = ?", (*row.values(), bot_id)
             )
             found = connection.execute("SELECT * FROM bots WHERE id = ?", (bot_id,)).fetchone()
-            return None if found is None else _from_row(found)
+            return None if found is None else _ROWS.from_row(found)
 
         return await self._db.write(apply)
 

@@ -19,7 +19,7 @@ from .database import Database
 MINIMUM_WINDOW_SECONDS = 600.0
 
 
-class DeliveryRepository:
+class DeliveryStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
 from .database import Database
-from .rows import from_json, placeholders, to_json
+from .rows import RowMapping, placeholders, to_json
 
 # One stored log line as it is written: (seq, stream, content, unix timestamp).
 LogRow = tuple[int, str, str, float]
@@ -17,13 +17,9 @@ LogRow = tuple[int, str, str, float]
 INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 
-def _execution(row: sqlite3.Row) -> Execution:
-    values = dict(row)
-    for internal in ("seq", "process_group", "process_started"):  # not part of the record
-        del values[internal]
-    values["command"] = tuple(from_json(values["command"]))
-    values["usage"] = from_json(values["usage"])
-    return Execution(**values)
+# The table also keeps `seq` (the listing order) and the process columns, which
+# are not part of the record and so not read into it.
+_ROWS = RowMapping(Execution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +38,7 @@ class Outcome:
     usage: dict[str, Any] | None = None
 
 
-class ExecutionRepository:
+class ExecutionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
@@ -58,25 +54,28 @@ class ExecutionRepository:
         retry_of: str | None = None,
         attempt: int = 0,
     ) -> Execution:
+        row = _ROWS.to_row(
+            {
+                "id": execution_id,
+                "bot_id": bot.id,
+                "bot_name": bot.name,
+                "trigger_type": trigger_type,
+                "status": status,
+                "backend_type": bot.backend_type,
+                "prompt": prompt,
+                "command": list(command),
+                "created_at": iso(utc_now()),
+                "retry_of": retry_of,
+                "attempt": attempt,
+            }
+        )
+
         def insert(connection: sqlite3.Connection) -> Execution:
+            # seq orders the listing: one more than the newest, assigned inside the write
             connection.execute(
-                "INSERT INTO executions (id, seq, trigger_id, trigger_name, trigger_type, status,"
-                " backend_type, prompt, command, created_at, retry_of, attempt)"
-                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM executions),"
-                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    execution_id,
-                    bot.id,
-                    bot.name,
-                    trigger_type,
-                    status,
-                    bot.backend_type,
-                    prompt,
-                    to_json(list(command)),
-                    iso(utc_now()),
-                    retry_of,
-                    attempt,
-                ),
+                f"INSERT INTO executions (seq, {', '.join(row)}) VALUES"
+                f" ((SELECT COALESCE(MAX(seq), 0) + 1 FROM executions), {placeholders(len(row))})",
+                tuple(row.values()),
             )
             return _fetch(connection, execution_id)
 
@@ -87,7 +86,7 @@ class ExecutionRepository:
             row = connection.execute(
                 "SELECT * FROM executions WHERE id = ?", (execution_id,)
             ).fetchone()
-            return None if row is None else _execution(row)
+            return None if row is None else _ROWS.from_row(row)
 
         return await self._db.read(query)
 
@@ -95,12 +94,12 @@ class ExecutionRepository:
         self,
         *,
         status: str | None = None,
-        trigger_id: str | None = None,
+        bot_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
         conditions, parameters = [], []
-        for column, value in (("status", status), ("trigger_id", trigger_id)):
+        for column, value in (("status", status), ("bot_id", bot_id)):
             if value is not None:
                 conditions.append(f"{column} = ?")
                 parameters.append(value)
@@ -114,7 +113,7 @@ class ExecutionRepository:
                 f"SELECT * FROM executions {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),
             ).fetchall()
-            return Page([_execution(row) for row in rows], total)
+            return Page([_ROWS.from_row(row) for row in rows], total)
 
         return await self._db.read(query)
 
@@ -122,9 +121,9 @@ class ExecutionRepository:
         def query(connection: sqlite3.Connection) -> dict[str, Execution]:
             rows = connection.execute(
                 "SELECT * FROM executions WHERE seq IN (SELECT MAX(seq) FROM executions"
-                " WHERE trigger_id IS NOT NULL GROUP BY trigger_id)"
+                " WHERE bot_id IS NOT NULL GROUP BY bot_id)"
             ).fetchall()
-            return {row["trigger_id"]: _execution(row) for row in rows}
+            return {row["bot_id"]: _ROWS.from_row(row) for row in rows}
 
         return await self._db.read(query)
 
@@ -319,7 +318,7 @@ class ExecutionRepository:
 
 
 def _fetch(connection: sqlite3.Connection, execution_id: str) -> Execution:
-    return _execution(
+    return _ROWS.from_row(
         connection.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
     )
 

@@ -5,26 +5,30 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..models import iso, new_id, utc_now
+from ..models import ListedPullRequestReview, PullRequestReview, iso, new_id, utc_now
 from .database import Database
+from .rows import RowMapping, placeholders
+
+_ROWS = RowMapping(PullRequestReview)
+_LISTED = RowMapping(ListedPullRequestReview)
 
 _SELECT = (
-    "SELECT r.id, r.trigger_id, b.name AS trigger_name, r.execution_id,"
+    "SELECT r.id, r.bot_id, b.name AS bot_name, r.execution_id,"
     " COALESCE(e.status, 'unknown') AS status, r.repo_full_name, r.pr_number, r.pr_title,"
     " r.pr_url, r.pr_author, r.action, r.head_sha, r.created_at"
     " FROM pr_reviews r LEFT JOIN executions e ON e.id = r.execution_id"
-    " LEFT JOIN bots b ON b.id = r.trigger_id"
+    " LEFT JOIN bots b ON b.id = r.bot_id"
 )
 
 
-class PullRequestReviewRepository:
+class PullRequestReviewStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
     async def record(self, fields: dict[str, Any]) -> None:
-        row = {"id": new_id("prr"), "created_at": iso(utc_now()), **fields}
+        row = _ROWS.to_row({"id": new_id("prr"), "created_at": iso(utc_now()), **fields})
         names = ", ".join(row)
-        marks = ", ".join("?" * len(row))
+        marks = placeholders(len(row))
         await self._db.write(
             lambda connection: connection.execute(
                 f"INSERT INTO pr_reviews ({names}) VALUES ({marks})", tuple(row.values())
@@ -33,7 +37,7 @@ class PullRequestReviewRepository:
 
     async def list(
         self, *, repo: str | None, status: str | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListedPullRequestReview]:
         conditions, parameters = [], []
         if repo is not None:
             conditions.append("lower(r.repo_full_name) = lower(?)")
@@ -43,11 +47,11 @@ class PullRequestReviewRepository:
             parameters.append(status)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
-        def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+        def query(connection: sqlite3.Connection) -> list[ListedPullRequestReview]:
             rows = connection.execute(
                 f"{_SELECT}{where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),
             ).fetchall()
-            return [dict(row) for row in rows]
+            return [_LISTED.from_row(row) for row in rows]
 
         return await self._db.read(query)

@@ -5,50 +5,48 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ..models import Retry, iso, new_id, utc_now
+from ..models import Retry, RetryStatus, iso, new_id, utc_now
 from .database import Database
-from .rows import from_json, to_json
+from .rows import RowMapping, placeholders
+
+_ROWS = RowMapping(Retry)
 
 
-def _retry(row: sqlite3.Row) -> Retry:
-    values = dict(row)
-    values["context"] = from_json(values["context"])
-    return Retry(**values)
-
-
-class RetryRepository:
+class RetryStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
     async def create(
         self,
         *,
-        trigger_id: str,
+        bot_id: str,
         execution_id: str,
         attempt: int,
         due_at: str,
         reason: str,
         context: dict[str, Any],
     ) -> Retry:
-        retry_id = new_id("rty")
+        row = _ROWS.to_row(
+            {
+                "id": new_id("rty"),
+                "bot_id": bot_id,
+                "execution_id": execution_id,
+                "attempt": attempt,
+                "due_at": due_at,
+                "reason": reason,
+                "context": context,
+                "status": "pending",
+                "created_at": iso(utc_now()),
+            }
+        )
 
         def insert(connection: sqlite3.Connection) -> Retry:
             connection.execute(
-                "INSERT INTO retries (id, trigger_id, execution_id, attempt, due_at, reason,"
-                " context, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                (
-                    retry_id,
-                    trigger_id,
-                    execution_id,
-                    attempt,
-                    due_at,
-                    reason,
-                    to_json(context),
-                    iso(utc_now()),
-                ),
+                f"INSERT INTO retries ({', '.join(row)}) VALUES ({placeholders(len(row))})",
+                tuple(row.values()),
             )
-            return _retry(
-                connection.execute("SELECT * FROM retries WHERE id = ?", (retry_id,)).fetchone()
+            return _ROWS.from_row(
+                connection.execute("SELECT * FROM retries WHERE id = ?", (row["id"],)).fetchone()
             )
 
         return await self._db.write(insert)
@@ -56,7 +54,7 @@ class RetryRepository:
     async def get(self, retry_id: str) -> Retry | None:
         def query(connection: sqlite3.Connection) -> Retry | None:
             row = connection.execute("SELECT * FROM retries WHERE id = ?", (retry_id,)).fetchone()
-            return None if row is None else _retry(row)
+            return None if row is None else _ROWS.from_row(row)
 
         return await self._db.read(query)
 
@@ -65,12 +63,12 @@ class RetryRepository:
             rows = connection.execute(
                 "SELECT * FROM retries WHERE status = 'pending' ORDER BY due_at"
             ).fetchall()
-            return [_retry(row) for row in rows]
+            return [_ROWS.from_row(row) for row in rows]
 
         return await self._db.read(query)
 
     async def set_status(
-        self, retry_id: str, status: str, retry_execution_id: str | None = None
+        self, retry_id: str, status: RetryStatus, retry_execution_id: str | None = None
     ) -> bool:
         """Move a pending retry on; False if it was no longer pending."""
 

@@ -24,9 +24,9 @@ from typing import Any
 from ..errors import MalformedDelivery, RunRefused, SecretNotConfigured, SignatureRejected
 from ..executions.service import ExecutionService
 from ..models import Bot
-from ..storage.bots import BotRepository
-from ..storage.deliveries import DeliveryRepository
-from ..storage.pr_reviews import PullRequestReviewRepository
+from ..storage.bots import BotStore
+from ..storage.deliveries import DeliveryStore
+from ..storage.pr_reviews import PullRequestReviewStore
 from .signatures import verify_hex_signature
 
 logger = logging.getLogger(__name__)
@@ -126,9 +126,9 @@ def wants(bot: Bot, pull: PullRequest) -> bool:
 class GitHubService:
     def __init__(
         self,
-        bots: BotRepository,
-        deliveries: DeliveryRepository,
-        reviews: PullRequestReviewRepository,
+        bots: BotStore,
+        deliveries: DeliveryStore,
+        reviews: PullRequestReviewStore,
         runs: ExecutionService,
         *,
         secret: str | None,
@@ -183,12 +183,12 @@ class GitHubService:
                     bot, "github", {**pull.context(), "payload": payload}
                 )
             except RunRefused as refused:
-                skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+                skipped.append({"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)})
                 continue
             execution_ids.append(execution.id)
             await self._reviews.record(
                 {
-                    "trigger_id": bot.id,
+                    "bot_id": bot.id,
                     "execution_id": execution.id,
                     "repo_full_name": pull.repo_full_name,
                     "pr_number": pull.number,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import pytz
 import tzlocal
@@ -19,14 +19,14 @@ from apscheduler.triggers.cron import CronTrigger
 
 from ..errors import RunRefused
 from ..executions.service import ExecutionService
-from ..models import Bot, iso, utc_now
+from ..models import Bot, ScheduleType, iso, utc_now
 from ..scheduler import SchedulerService
-from ..storage.bots import BotRepository
-from ..storage.schedule_skips import ScheduleSkipRepository
+from ..storage.bots import BotStore
+from ..storage.schedule_skips import ScheduleSkipStore
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_TYPES = ("daily", "weekly", "monthly", "cron")
+SCHEDULE_TYPES: tuple[str, ...] = get_args(ScheduleType)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -95,13 +95,13 @@ def job_id(bot_id: str) -> str:
     return f"bot:{bot_id}"
 
 
-class ScheduleService:
+class ScheduledTriggerService:
     def __init__(
         self,
         scheduler: SchedulerService,
-        bots: BotRepository,
+        bots: BotStore,
         runs: ExecutionService,
-        skips: ScheduleSkipRepository,
+        skips: ScheduleSkipStore,
         *,
         default_zone: str,
     ) -> None:

@@ -34,8 +34,8 @@ from ..executions.service import ExecutionService
 from ..executions.templates import resolve
 from ..models import Bot
 from ..secret_box import SecretBox
-from ..storage.bots import BotRepository
-from ..storage.deliveries import DeliveryRepository
+from ..storage.bots import BotStore
+from ..storage.deliveries import DeliveryStore
 from .signatures import Scheme, standard_timestamp, verified_scheme
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def as_text(value: Any) -> str:
 class WebhookService:
     def __init__(
         self,
-        bots: BotRepository,
-        deliveries: DeliveryRepository,
+        bots: BotStore,
+        deliveries: DeliveryStore,
         runs: ExecutionService,
         box: SecretBox,
         *,
@@ -154,7 +154,9 @@ class WebhookService:
                         bot, "webhook", {"message": message, "payload": payload}
                     )
                 except RunRefused as refused:
-                    outcome.skipped.append({"trigger_id": bot.id, "reason": str(refused)})
+                    outcome.skipped.append(
+                        {"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)}
+                    )
                     continue
                 outcome.execution_ids.append(execution.id)
         return outcome

@@ -10,15 +10,15 @@ import pytest
 
 from agented.paths import MIGRATIONS_DIR
 from agented.storage import Database, migrate
-from agented.storage.deliveries import MINIMUM_WINDOW_SECONDS, DeliveryRepository
+from agented.storage.deliveries import MINIMUM_WINDOW_SECONDS, DeliveryStore
 from agented.triggers.signatures import REPLAY_TOLERANCE_SECONDS
 
 
 @pytest.fixture
-async def deliveries(tmp_path: Path) -> AsyncIterator[DeliveryRepository]:
+async def deliveries(tmp_path: Path) -> AsyncIterator[DeliveryStore]:
     database = await Database.open(tmp_path / "test.db")
     await migrate(database, MIGRATIONS_DIR)
-    yield DeliveryRepository(database)
+    yield DeliveryStore(database)
     await database.close()
 
 
@@ -28,7 +28,7 @@ def test_the_minimum_window_outlasts_any_standard_webhooks_signature() -> None:
 
 
 async def test_a_key_set_is_a_repeat_if_any_key_was_seen_and_then_records_nothing(
-    deliveries: DeliveryRepository,
+    deliveries: DeliveryStore,
 ) -> None:
     now = time.time()
     assert await deliveries.claim(["body:1", "id:1"], now, 60)
@@ -38,7 +38,7 @@ async def test_a_key_set_is_a_repeat_if_any_key_was_seen_and_then_records_nothin
 
 
 async def test_each_key_set_is_decided_on_its_own_in_one_call(
-    deliveries: DeliveryRepository,
+    deliveries: DeliveryStore,
 ) -> None:
     now = time.time()
     assert await deliveries.claim(["a"], now, 60)
@@ -46,7 +46,7 @@ async def test_each_key_set_is_decided_on_its_own_in_one_call(
 
 
 async def test_keys_are_remembered_for_the_window_but_never_less_than_the_minimum(
-    deliveries: DeliveryRepository,
+    deliveries: DeliveryStore,
 ) -> None:
     now = time.time()
     assert await deliveries.claim(["short"], now, 1)
@@ -58,7 +58,7 @@ async def test_keys_are_remembered_for_the_window_but_never_less_than_the_minimu
 
 
 async def test_housekeeping_never_forgets_a_key_younger_than_the_minimum(
-    deliveries: DeliveryRepository,
+    deliveries: DeliveryStore,
 ) -> None:
     now = time.time()
     await deliveries.claim(["old"], now - MINIMUM_WINDOW_SECONDS - 10, 1)

@@ -321,7 +321,7 @@ async def test_due_retry_runs_the_bot_again(serving_app: Quart, client) -> None:
     bot = await make_bot(client, "fake: rate-limit claude-529", backend_type="claude")
     execution_id = await run(client, bot)
     await stream_events(client, execution_id)
-    retries = runtime_of(serving_app).retries
+    retries = runtime_of(serving_app).retry_service
     [pending] = await retries.pending()
     await retries._fire(pending.id)
     listed = await (await client.get(f"{BOTS}/{bot['id']}/executions")).get_json()
@@ -339,10 +339,10 @@ async def test_a_retry_due_while_the_server_stops_waits_for_the_next_start(
     await stream_events(client, await run(client, bot))
     runtime = runtime_of(serving_app)
     assert runtime is not None
-    [pending] = await runtime.retries.pending()
+    [pending] = await runtime.retry_service.pending()
     runtime.begin_stopping()
-    await runtime.retries._fire(pending.id)
-    assert [retry.id for retry in await runtime.retries.pending()] == [pending.id]
+    await runtime.retry_service._fire(pending.id)
+    assert [retry.id for retry in await runtime.retry_service.pending()] == [pending.id]
 
 
 async def test_shutdown_interrupts_running_executions(make_app) -> None:
@@ -372,10 +372,10 @@ async def test_once_stopping_begins_no_run_starts_streams_end_and_readiness_fail
     runtime.begin_stopping()  # what the supervisor's event or a SIGTERM does
     events = await asyncio.wait_for(stream, 10)
     assert events[-1].event == "shutdown", "the open stream ended"
-    stored = await runtime.bots.get(bot["id"])
+    stored = await runtime.bot_store.get(bot["id"])
     assert stored is not None
     with pytest.raises(ShuttingDown) as refused:
-        await runtime.runs.start(stored, "scheduled")
+        await runtime.execution_service.start(stored, "scheduled")
     assert status_of(refused.value) == 503, "the run service reads the same signal"
     readiness = await client.get("/health/readiness")
     assert readiness.status_code == 503
@@ -388,9 +388,9 @@ async def test_leftovers_of_a_crash_are_marked_interrupted(make_app) -> None:
         client = app.test_client()
         bot = await make_bot(client, "x", backend_type="codex")
         runtime = runtime_of(app)
-        leftover = await runtime.executions.create(
+        leftover = await runtime.execution_store.create(
             "exe_leftover",
-            await runtime.bots.get(bot["id"]),
+            await runtime.bot_store.get(bot["id"]),
             "manual",
             "p",
             ["codex"],
@@ -422,7 +422,7 @@ async def test_a_run_that_ends_on_a_full_disk_records_its_outcome_once_there_is_
 ) -> None:
     services = runtime_of(serving_app)
     assert services is not None
-    real_finish = services.executions.finish
+    real_finish = services.execution_store.finish
     attempts = 0
 
     async def full_twice(execution_id: str, outcome: Any) -> Any:
@@ -432,8 +432,8 @@ async def test_a_run_that_ends_on_a_full_disk_records_its_outcome_once_there_is_
             raise StorageFull("disk full: database or disk is full")
         return await real_finish(execution_id, outcome)
 
-    monkeypatch.setattr(services.executions, "finish", full_twice)
-    services.runs.full_disk_retry_seconds = 0.01
+    monkeypatch.setattr(services.execution_store, "finish", full_twice)
+    services.execution_service.full_disk_retry_seconds = 0.01
     bot = await make_bot(client, "fake: print done", backend_type="codex")
     execution_id = await run(client, bot)
     events = await stream_events(client, execution_id)

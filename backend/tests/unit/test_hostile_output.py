@@ -26,7 +26,7 @@ from agented.paths import MIGRATIONS_DIR
 from agented.runtime import runtime_of
 from agented.stopping import Stopping
 from agented.storage import Database, migrate
-from agented.storage.executions import ExecutionRepository
+from agented.storage.executions import ExecutionStore
 
 from ..support.bots import make_bot
 
@@ -35,17 +35,17 @@ EVENT_IDS = re.compile(rb"^id: (\d+)\n", re.MULTILINE)
 
 
 @pytest.fixture
-async def repository(tmp_path: Path) -> AsyncIterator[ExecutionRepository]:
+async def repository(tmp_path: Path) -> AsyncIterator[ExecutionStore]:
     database = await Database.open(tmp_path / "test.db")
     await migrate(database, MIGRATIONS_DIR)
     await database.write(
         lambda connection: connection.execute(
-            "INSERT INTO executions (id, seq, trigger_name, trigger_type, status, backend_type,"
+            "INSERT INTO executions (id, seq, bot_name, trigger_type, status, backend_type,"
             " prompt, command, created_at) VALUES ('e1', 1, 'bot', 'manual', 'success',"
             " 'command', '', '[]', '2026-01-01T00:00:00Z')"
         )
     )
-    yield ExecutionRepository(database)
+    yield ExecutionStore(database)
     await database.close()
 
 
@@ -69,7 +69,7 @@ async def test_a_nul_line_becomes_an_event_six_times_its_size() -> None:
 
 
 async def test_replay_pages_of_nul_lines_stop_one_event_past_their_byte_budget(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, ["\0" * 20_000] * 7)  # 120 kB events: three make a page
@@ -89,7 +89,7 @@ async def test_replay_pages_of_nul_lines_stop_one_event_past_their_byte_budget(
 
 
 async def test_one_huge_line_still_makes_a_page_of_its_own(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, [NUL_LINE, "short"])
@@ -99,7 +99,7 @@ async def test_one_huge_line_still_makes_a_page_of_its_own(
 
 
 async def test_replay_pages_of_short_lines_are_bounded_in_rows(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, [f"line {n}" for n in range(REPLAY_PAGE_ROWS + 5)])
@@ -109,7 +109,7 @@ async def test_replay_pages_of_short_lines_are_bounded_in_rows(
 
 
 async def test_replay_pages_are_encoded_off_the_event_loop(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, ["a", "b"])
@@ -126,7 +126,7 @@ async def test_replay_pages_are_encoded_off_the_event_loop(
 
 
 async def test_a_replay_of_huge_lines_lets_other_coroutines_run_between_pages(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, [NUL_LINE] * 6)
@@ -218,7 +218,7 @@ async def test_persisted_nul_lines_leave_the_tail_within_its_budget() -> None:
 
 
 async def test_pages_of_stored_lines_for_the_api_stop_at_their_character_budget(
-    repository: ExecutionRepository,
+    repository: ExecutionStore,
 ) -> None:
     logs = ExecutionLogService(repository)
     await _store(logs, [NUL_LINE] * 6 + ["short"])
@@ -246,8 +246,13 @@ async def test_the_execution_api_answers_hostile_logs_in_bounded_pages(make_app)
         services = runtime_of(app)
         assert services is not None
         bot = await make_bot(client, "fake: exit 0", backend_type="codex")
-        execution = await services.executions.create(
-            "exe_nul", await services.bots.get(bot["id"]), "manual", "p", ["x"], status="success"
+        execution = await services.execution_store.create(
+            "exe_nul",
+            await services.bot_store.get(bot["id"]),
+            "manual",
+            "p",
+            ["x"],
+            status="success",
         )
         topic = services.logs.open(execution.id)
         services.logs.append(topic, "stdout", [NUL_LINE] * 8, 1_700_000_000.0)

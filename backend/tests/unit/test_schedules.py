@@ -216,7 +216,7 @@ async def test_a_fired_schedule_starts_a_scheduled_execution(serving_app, client
     bot = await scheduled_bot(
         client, schedule_type="daily", schedule_time="06:00", schedule_timezone="UTC"
     )
-    await runtime_of(serving_app).schedules._fire(bot["id"])
+    await runtime_of(serving_app).scheduled_triggers._fire(bot["id"])
     executions = (await (await client.get(f"{BOTS}/{bot['id']}/executions")).get_json())[
         "executions"
     ]
@@ -235,8 +235,8 @@ async def test_a_schedule_firing_during_a_run_is_skipped_and_recorded(serving_ap
         schedule_timezone="UTC",
     )
     services = runtime_of(serving_app)
-    await services.schedules._fire(bot["id"])
-    await services.schedules._fire(bot["id"])
+    await services.scheduled_triggers._fire(bot["id"])
+    await services.scheduled_triggers._fire(bot["id"])
     executions = (await (await client.get(f"{BOTS}/{bot['id']}/executions")).get_json())[
         "executions"
     ]
@@ -255,11 +255,13 @@ async def test_retention_deletes_only_old_finished_executions(serving_app, clien
     await stream_events(client, execution_id)
     services = runtime_of(serving_app)
     assert (
-        await services.executions.delete_finished_before(iso(datetime.now(UTC) - timedelta(days=1)))
+        await services.execution_store.delete_finished_before(
+            iso(datetime.now(UTC) - timedelta(days=1))
+        )
         == 0
     )
     assert (
-        await services.executions.delete_finished_before(
+        await services.execution_store.delete_finished_before(
             iso(datetime.now(UTC) + timedelta(seconds=1))
         )
         == 1
