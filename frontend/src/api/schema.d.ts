@@ -37,7 +37,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/triggers": {
+    "/admin/bots": {
         parameters: {
             query?: never;
             header?: never;
@@ -53,7 +53,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/triggers/{bot_id}": {
+    "/admin/bots/{bot_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -69,7 +69,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/triggers/{bot_id}/preview-prompt": {
+    "/admin/bots/{bot_id}/preview-prompt": {
         parameters: {
             query?: never;
             header?: never;
@@ -85,7 +85,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/triggers/{bot_id}/run": {
+    "/admin/bots/{bot_id}/run": {
         parameters: {
             query?: never;
             header?: never;
@@ -101,7 +101,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/triggers/{bot_id}/executions": {
+    "/admin/bots/{bot_id}/executions": {
         parameters: {
             query?: never;
             header?: never;
@@ -343,101 +343,267 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @deprecated */
+        get: operations["get_list_bots_via_triggers"];
+        put?: never;
+        /** @deprecated */
+        post: operations["post_create_bot_via_triggers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/triggers/{bot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @deprecated */
+        get: operations["get_get_bot_via_triggers"];
+        /** @deprecated */
+        put: operations["put_update_bot_via_triggers"];
+        post?: never;
+        /** @deprecated */
+        delete: operations["delete_delete_bot_via_triggers"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/triggers/{bot_id}/preview-prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @deprecated */
+        post: operations["post_preview_prompt_via_triggers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/triggers/{bot_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @deprecated */
+        post: operations["post_run_bot_via_triggers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/triggers/{bot_id}/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @deprecated */
+        get: operations["get_bot_executions_via_triggers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** BotOut */
+        /**
+         * BotOut
+         * @description A bot as the API shows it, with when it fires next and how its last run went.
+         */
         BotOut: {
-            /** Id */
-            id: string;
             /** Name */
             name: string;
             /** Prompt Template */
             prompt_template: string;
             /**
              * Backend Type
+             * @default claude
              * @enum {string}
              */
             backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
             /**
              * Trigger Source
+             * @default manual
              * @enum {string}
              */
             trigger_source: "manual" | "webhook" | "github" | "scheduled";
-            /** Enabled */
+            /**
+             * Enabled
+             * @default true
+             */
             enabled: boolean;
-            /** Model */
+            /**
+             * Model
+             * @default null
+             */
             model: string | null;
-            /** Allowed Tools */
+            /**
+             * Allowed Tools
+             * @default null
+             */
             allowed_tools: string | null;
             /**
              * Output Format
+             * @default stream-json
              * @enum {string}
              */
             output_format: "stream-json" | "json";
             /** Paths */
             paths: string[];
-            /** Command */
+            /**
+             * Command
+             * @default null
+             */
             command: string[] | null;
-            /** Timeout Seconds */
+            /**
+             * Timeout Seconds
+             * @default 600
+             */
             timeout_seconds: number;
-            /** Sigterm Grace Seconds */
+            /**
+             * Sigterm Grace Seconds
+             * @default 10
+             */
             sigterm_grace_seconds: number;
-            /** Allow Concurrent Runs */
+            /**
+             * Allow Concurrent Runs
+             * @default false
+             */
             allow_concurrent_runs: boolean;
-            /** Has Webhook Secret */
-            has_webhook_secret: boolean;
-            /** Match Field Path */
+            /**
+             * Match Field Path
+             * @default null
+             */
             match_field_path: string | null;
-            /** Match Field Value */
+            /**
+             * Match Field Value
+             * @default null
+             */
             match_field_value: string | null;
-            /** Text Field Path */
+            /**
+             * Text Field Path
+             * @default null
+             */
             text_field_path: string | null;
-            /** Detection Keyword */
+            /**
+             * Detection Keyword
+             * @default null
+             */
             detection_keyword: string | null;
             /** Repositories */
             repositories: string[];
-            /** Include Drafts */
+            /**
+             * Include Drafts
+             * @default false
+             */
             include_drafts: boolean;
-            /** Schedule Type */
+            /**
+             * Schedule Type
+             * @default null
+             */
             schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
-            /** Schedule Time */
+            /**
+             * Schedule Time
+             * @default null
+             */
             schedule_time: string | null;
-            /** Schedule Day */
+            /**
+             * Schedule Day
+             * @default null
+             */
             schedule_day: number | null;
-            /** Cron Expression */
+            /**
+             * Cron Expression
+             * @default null
+             */
             cron_expression: string | null;
-            /** Schedule Timezone */
+            /**
+             * Schedule Timezone
+             * @default null
+             */
             schedule_timezone: string | null;
-            /** Next Run At */
-            next_run_at: string | null;
+            /** Id */
+            id: string;
             /** Created At */
             created_at: string;
             /** Updated At */
             updated_at: string;
-            /**
-             * Last Execution
-             * @default null
-             */
-            last_execution: {
-                [key: string]: unknown;
-            } | null;
+            /** Next Run At */
+            next_run_at: string | null;
+            /** @default null */
+            last_execution: components["schemas"]["LastExecution"] | null;
+            /** Has Webhook Secret */
+            readonly has_webhook_secret: boolean;
         };
-        /** ExecutionOut */
-        ExecutionOut: {
+        /** LastExecution */
+        LastExecution: {
             /** Id */
             id: string;
-            /** Trigger Id */
-            trigger_id: string | null;
-            /** Trigger Name */
-            trigger_name: string;
-            /** Trigger Type */
-            trigger_type: string;
-            /** Status */
-            status: string;
-            /** Backend Type */
-            backend_type: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+        };
+        /**
+         * Execution
+         * @description One run of a bot; `trigger_type` says what fired it.
+         */
+        Execution: {
+            /** Bot Id */
+            bot_id: string | null;
+            /** Id */
+            id: string;
+            /** Bot Name */
+            bot_name: string;
+            /**
+             * Trigger Type
+             * @enum {string}
+             */
+            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            /**
+             * Backend Type
+             * @enum {string}
+             */
+            backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
             /** Prompt */
             prompt: string;
             /** Command */
@@ -464,6 +630,16 @@ export interface components {
             attempt: number;
             /** Log Lines */
             log_lines: number;
+            /**
+             * Trigger Id
+             * @description The same as `bot_id` (its former name).
+             */
+            readonly trigger_id: string | null;
+            /**
+             * Trigger Name
+             * @description The same as `bot_name` (its former name).
+             */
+            readonly trigger_name: string;
         };
         /** DailyCount */
         DailyCount: {
@@ -488,14 +664,15 @@ export interface components {
             /** Timestamp */
             timestamp: string;
         };
-        /** RetryOut */
+        /**
+         * RetryOut
+         * @description A pending retry, with the name of its bot (None once the bot is deleted).
+         */
         RetryOut: {
+            /** Bot Id */
+            bot_id: string | null;
             /** Id */
             id: string;
-            /** Trigger Id */
-            trigger_id: string | null;
-            /** Trigger Name */
-            trigger_name: string | null;
             /** Execution Id */
             execution_id: string;
             /** Attempt */
@@ -504,21 +681,38 @@ export interface components {
             due_at: string;
             /** Reason */
             reason: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "started" | "cancelled";
+            /** Bot Name */
+            bot_name: string | null;
+            /**
+             * Trigger Id
+             * @description The same as `bot_id` (its former name).
+             */
+            readonly trigger_id: string | null;
+            /**
+             * Trigger Name
+             * @description The same as `bot_name` (its former name).
+             */
+            readonly trigger_name: string | null;
         };
-        /** PullRequestReview */
-        PullRequestReview: {
+        /**
+         * ListedPullRequestReview
+         * @description A review as listed: with its bot's name and its execution's status.
+         *
+         *     Both come from joins: the name is None once the bot is deleted, the status
+         *     'unknown' once the execution is.
+         */
+        ListedPullRequestReview: {
+            /** Bot Id */
+            bot_id: string | null;
             /** Id */
             id: string;
-            /** Trigger Id */
-            trigger_id: string | null;
-            /** Trigger Name */
-            trigger_name: string | null;
             /** Execution Id */
             execution_id: string | null;
-            /** Status */
-            status: string;
             /** Repo Full Name */
             repo_full_name: string;
             /** Pr Number */
@@ -535,6 +729,20 @@ export interface components {
             head_sha: string | null;
             /** Created At */
             created_at: string;
+            /** Bot Name */
+            bot_name: string | null;
+            /** Status */
+            status: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | "unknown";
+            /**
+             * Trigger Id
+             * @description The same as `bot_id` (its former name).
+             */
+            readonly trigger_id: string | null;
+            /**
+             * Trigger Name
+             * @description The same as `bot_name` (its former name).
+             */
+            readonly trigger_name: string | null;
         };
     };
     responses: never;
@@ -580,7 +788,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** Triggers */
+                        /** Bots */
+                        bots: components["schemas"]["BotOut"][];
+                        /**
+                         * Triggers
+                         * @description The same list under its former key, kept for clients written against it.
+                         */
                         triggers: components["schemas"]["BotOut"][];
                     };
                 };
@@ -657,11 +870,6 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
-                     * Webhook Secret
-                     * @default null
-                     */
-                    webhook_secret?: string | null;
-                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -716,90 +924,145 @@ export interface operations {
                      * @default null
                      */
                     schedule_timezone?: string | null;
+                    /**
+                     * Webhook Secret
+                     * @default null
+                     */
+                    webhook_secret?: string | null;
                 };
             };
         };
         responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** Id */
-                        id: string;
                         /** Name */
                         name: string;
                         /** Prompt Template */
                         prompt_template: string;
                         /**
                          * Backend Type
+                         * @default claude
                          * @enum {string}
                          */
                         backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
                         /**
                          * Trigger Source
+                         * @default manual
                          * @enum {string}
                          */
                         trigger_source: "manual" | "webhook" | "github" | "scheduled";
-                        /** Enabled */
+                        /**
+                         * Enabled
+                         * @default true
+                         */
                         enabled: boolean;
-                        /** Model */
+                        /**
+                         * Model
+                         * @default null
+                         */
                         model: string | null;
-                        /** Allowed Tools */
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
                         allowed_tools: string | null;
                         /**
                          * Output Format
+                         * @default stream-json
                          * @enum {string}
                          */
                         output_format: "stream-json" | "json";
                         /** Paths */
                         paths: string[];
-                        /** Command */
+                        /**
+                         * Command
+                         * @default null
+                         */
                         command: string[] | null;
-                        /** Timeout Seconds */
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
                         timeout_seconds: number;
-                        /** Sigterm Grace Seconds */
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
                         sigterm_grace_seconds: number;
-                        /** Allow Concurrent Runs */
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
                         allow_concurrent_runs: boolean;
-                        /** Has Webhook Secret */
-                        has_webhook_secret: boolean;
-                        /** Match Field Path */
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
                         match_field_path: string | null;
-                        /** Match Field Value */
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
                         match_field_value: string | null;
-                        /** Text Field Path */
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
                         text_field_path: string | null;
-                        /** Detection Keyword */
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
                         detection_keyword: string | null;
                         /** Repositories */
                         repositories: string[];
-                        /** Include Drafts */
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
                         include_drafts: boolean;
-                        /** Schedule Type */
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
                         schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
-                        /** Schedule Time */
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
                         schedule_time: string | null;
-                        /** Schedule Day */
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
                         schedule_day: number | null;
-                        /** Cron Expression */
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
                         cron_expression: string | null;
-                        /** Schedule Timezone */
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
                         schedule_timezone: string | null;
-                        /** Next Run At */
-                        next_run_at: string | null;
+                        /** Id */
+                        id: string;
                         /** Created At */
                         created_at: string;
                         /** Updated At */
                         updated_at: string;
-                        /**
-                         * Last Execution
-                         * @default null
-                         */
-                        last_execution: {
-                            [key: string]: unknown;
-                        } | null;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
                     };
                 };
             };
@@ -832,86 +1095,136 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** Id */
-                        id: string;
                         /** Name */
                         name: string;
                         /** Prompt Template */
                         prompt_template: string;
                         /**
                          * Backend Type
+                         * @default claude
                          * @enum {string}
                          */
                         backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
                         /**
                          * Trigger Source
+                         * @default manual
                          * @enum {string}
                          */
                         trigger_source: "manual" | "webhook" | "github" | "scheduled";
-                        /** Enabled */
+                        /**
+                         * Enabled
+                         * @default true
+                         */
                         enabled: boolean;
-                        /** Model */
+                        /**
+                         * Model
+                         * @default null
+                         */
                         model: string | null;
-                        /** Allowed Tools */
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
                         allowed_tools: string | null;
                         /**
                          * Output Format
+                         * @default stream-json
                          * @enum {string}
                          */
                         output_format: "stream-json" | "json";
                         /** Paths */
                         paths: string[];
-                        /** Command */
+                        /**
+                         * Command
+                         * @default null
+                         */
                         command: string[] | null;
-                        /** Timeout Seconds */
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
                         timeout_seconds: number;
-                        /** Sigterm Grace Seconds */
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
                         sigterm_grace_seconds: number;
-                        /** Allow Concurrent Runs */
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
                         allow_concurrent_runs: boolean;
-                        /** Has Webhook Secret */
-                        has_webhook_secret: boolean;
-                        /** Match Field Path */
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
                         match_field_path: string | null;
-                        /** Match Field Value */
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
                         match_field_value: string | null;
-                        /** Text Field Path */
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
                         text_field_path: string | null;
-                        /** Detection Keyword */
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
                         detection_keyword: string | null;
                         /** Repositories */
                         repositories: string[];
-                        /** Include Drafts */
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
                         include_drafts: boolean;
-                        /** Schedule Type */
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
                         schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
-                        /** Schedule Time */
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
                         schedule_time: string | null;
-                        /** Schedule Day */
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
                         schedule_day: number | null;
-                        /** Cron Expression */
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
                         cron_expression: string | null;
-                        /** Schedule Timezone */
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
                         schedule_timezone: string | null;
-                        /** Next Run At */
-                        next_run_at: string | null;
+                        /** Id */
+                        id: string;
                         /** Created At */
                         created_at: string;
                         /** Updated At */
                         updated_at: string;
-                        /**
-                         * Last Execution
-                         * @default null
-                         */
-                        last_execution: {
-                            [key: string]: unknown;
-                        } | null;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
                     };
                 };
             };
@@ -995,11 +1308,6 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
-                     * Webhook Secret
-                     * @default null
-                     */
-                    webhook_secret?: string | null;
-                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -1054,90 +1362,145 @@ export interface operations {
                      * @default null
                      */
                     schedule_timezone?: string | null;
+                    /**
+                     * Webhook Secret
+                     * @default null
+                     */
+                    webhook_secret?: string | null;
                 };
             };
         };
         responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** Id */
-                        id: string;
                         /** Name */
                         name: string;
                         /** Prompt Template */
                         prompt_template: string;
                         /**
                          * Backend Type
+                         * @default claude
                          * @enum {string}
                          */
                         backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
                         /**
                          * Trigger Source
+                         * @default manual
                          * @enum {string}
                          */
                         trigger_source: "manual" | "webhook" | "github" | "scheduled";
-                        /** Enabled */
+                        /**
+                         * Enabled
+                         * @default true
+                         */
                         enabled: boolean;
-                        /** Model */
+                        /**
+                         * Model
+                         * @default null
+                         */
                         model: string | null;
-                        /** Allowed Tools */
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
                         allowed_tools: string | null;
                         /**
                          * Output Format
+                         * @default stream-json
                          * @enum {string}
                          */
                         output_format: "stream-json" | "json";
                         /** Paths */
                         paths: string[];
-                        /** Command */
+                        /**
+                         * Command
+                         * @default null
+                         */
                         command: string[] | null;
-                        /** Timeout Seconds */
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
                         timeout_seconds: number;
-                        /** Sigterm Grace Seconds */
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
                         sigterm_grace_seconds: number;
-                        /** Allow Concurrent Runs */
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
                         allow_concurrent_runs: boolean;
-                        /** Has Webhook Secret */
-                        has_webhook_secret: boolean;
-                        /** Match Field Path */
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
                         match_field_path: string | null;
-                        /** Match Field Value */
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
                         match_field_value: string | null;
-                        /** Text Field Path */
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
                         text_field_path: string | null;
-                        /** Detection Keyword */
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
                         detection_keyword: string | null;
                         /** Repositories */
                         repositories: string[];
-                        /** Include Drafts */
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
                         include_drafts: boolean;
-                        /** Schedule Type */
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
                         schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
-                        /** Schedule Time */
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
                         schedule_time: string | null;
-                        /** Schedule Day */
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
                         schedule_day: number | null;
-                        /** Cron Expression */
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
                         cron_expression: string | null;
-                        /** Schedule Timezone */
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
                         schedule_timezone: string | null;
-                        /** Next Run At */
-                        next_run_at: string | null;
+                        /** Id */
+                        id: string;
                         /** Created At */
                         created_at: string;
                         /** Updated At */
                         updated_at: string;
-                        /**
-                         * Last Execution
-                         * @default null
-                         */
-                        last_execution: {
-                            [key: string]: unknown;
-                        } | null;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
                     };
                 };
             };
@@ -1220,8 +1583,11 @@ export interface operations {
                     "application/json": {
                         /** Execution Id */
                         execution_id: string;
-                        /** Status */
-                        status: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
                     };
                 };
             };
@@ -1231,6 +1597,8 @@ export interface operations {
         parameters: {
             query?: {
                 status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                bot_id?: string | null;
+                /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
                 limit?: number;
                 offset?: number;
@@ -1250,7 +1618,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Executions */
-                        executions: components["schemas"]["ExecutionOut"][];
+                        executions: components["schemas"]["Execution"][];
                         /** Total */
                         total: number;
                         /** Limit */
@@ -1266,6 +1634,8 @@ export interface operations {
         parameters: {
             query?: {
                 status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                bot_id?: string | null;
+                /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
                 limit?: number;
                 offset?: number;
@@ -1283,7 +1653,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Executions */
-                        executions: components["schemas"]["ExecutionOut"][];
+                        executions: components["schemas"]["Execution"][];
                         /** Total */
                         total: number;
                         /** Limit */
@@ -1340,18 +1710,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** Bot Id */
+                        bot_id: string | null;
                         /** Id */
                         id: string;
-                        /** Trigger Id */
-                        trigger_id: string | null;
-                        /** Trigger Name */
-                        trigger_name: string;
-                        /** Trigger Type */
-                        trigger_type: string;
-                        /** Status */
-                        status: string;
-                        /** Backend Type */
-                        backend_type: string;
+                        /** Bot Name */
+                        bot_name: string;
+                        /**
+                         * Trigger Type
+                         * @enum {string}
+                         */
+                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        /**
+                         * Backend Type
+                         * @enum {string}
+                         */
+                        backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
                         /** Prompt */
                         prompt: string;
                         /** Command */
@@ -1385,6 +1764,16 @@ export interface operations {
                          * @description More lines follow: ask again with after_seq set to the last seq. A page ends at `limit` lines or at about 512 KiB of log text, whichever comes first.
                          */
                         logs_truncated: boolean;
+                        /**
+                         * Trigger Id
+                         * @description The same as `bot_id` (its former name).
+                         */
+                        readonly trigger_id: string | null;
+                        /**
+                         * Trigger Name
+                         * @description The same as `bot_name` (its former name).
+                         */
+                        readonly trigger_name: string;
                     };
                 };
             };
@@ -1553,7 +1942,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Reviews */
-                        reviews: components["schemas"]["PullRequestReview"][];
+                        reviews: components["schemas"]["ListedPullRequestReview"][];
                     };
                 };
             };
@@ -1601,5 +1990,862 @@ export interface operations {
         };
         requestBody?: never;
         responses: never;
+    };
+    get_list_bots_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Bots */
+                        bots: components["schemas"]["BotOut"][];
+                        /**
+                         * Triggers
+                         * @description The same list under its former key, kept for clients written against it.
+                         */
+                        triggers: components["schemas"]["BotOut"][];
+                    };
+                };
+            };
+        };
+    };
+    post_create_bot_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** Name */
+                    name: string;
+                    /** Prompt Template */
+                    prompt_template: string;
+                    /**
+                     * Backend Type
+                     * @default null
+                     */
+                    backend_type?: ("claude" | "codex" | "gemini" | "opencode" | "command") | null;
+                    /**
+                     * Trigger Source
+                     * @default null
+                     */
+                    trigger_source?: ("manual" | "webhook" | "github" | "scheduled") | null;
+                    /**
+                     * Enabled
+                     * @default null
+                     */
+                    enabled?: boolean | null;
+                    /**
+                     * Model
+                     * @default null
+                     */
+                    model?: string | null;
+                    /**
+                     * Allowed Tools
+                     * @default null
+                     */
+                    allowed_tools?: string | null;
+                    /**
+                     * Output Format
+                     * @default null
+                     */
+                    output_format?: ("stream-json" | "json") | null;
+                    /**
+                     * Paths
+                     * @default null
+                     */
+                    paths?: string[] | null;
+                    /**
+                     * Command
+                     * @default null
+                     */
+                    command?: string[] | null;
+                    /**
+                     * Timeout Seconds
+                     * @default null
+                     */
+                    timeout_seconds?: number | null;
+                    /**
+                     * Sigterm Grace Seconds
+                     * @default null
+                     */
+                    sigterm_grace_seconds?: number | null;
+                    /**
+                     * Allow Concurrent Runs
+                     * @default null
+                     */
+                    allow_concurrent_runs?: boolean | null;
+                    /**
+                     * Match Field Path
+                     * @default null
+                     */
+                    match_field_path?: string | null;
+                    /**
+                     * Match Field Value
+                     * @default null
+                     */
+                    match_field_value?: string | null;
+                    /**
+                     * Text Field Path
+                     * @default null
+                     */
+                    text_field_path?: string | null;
+                    /**
+                     * Detection Keyword
+                     * @default null
+                     */
+                    detection_keyword?: string | null;
+                    /**
+                     * Repositories
+                     * @default null
+                     */
+                    repositories?: string[] | null;
+                    /**
+                     * Include Drafts
+                     * @default null
+                     */
+                    include_drafts?: boolean | null;
+                    /**
+                     * Schedule Type
+                     * @default null
+                     */
+                    schedule_type?: ("daily" | "weekly" | "monthly" | "cron") | null;
+                    /**
+                     * Schedule Time
+                     * @default null
+                     */
+                    schedule_time?: string | null;
+                    /**
+                     * Schedule Day
+                     * @default null
+                     */
+                    schedule_day?: number | null;
+                    /**
+                     * Cron Expression
+                     * @default null
+                     */
+                    cron_expression?: string | null;
+                    /**
+                     * Schedule Timezone
+                     * @default null
+                     */
+                    schedule_timezone?: string | null;
+                    /**
+                     * Webhook Secret
+                     * @default null
+                     */
+                    webhook_secret?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /** Prompt Template */
+                        prompt_template: string;
+                        /**
+                         * Backend Type
+                         * @default claude
+                         * @enum {string}
+                         */
+                        backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Trigger Source
+                         * @default manual
+                         * @enum {string}
+                         */
+                        trigger_source: "manual" | "webhook" | "github" | "scheduled";
+                        /**
+                         * Enabled
+                         * @default true
+                         */
+                        enabled: boolean;
+                        /**
+                         * Model
+                         * @default null
+                         */
+                        model: string | null;
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
+                        allowed_tools: string | null;
+                        /**
+                         * Output Format
+                         * @default stream-json
+                         * @enum {string}
+                         */
+                        output_format: "stream-json" | "json";
+                        /** Paths */
+                        paths: string[];
+                        /**
+                         * Command
+                         * @default null
+                         */
+                        command: string[] | null;
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
+                        timeout_seconds: number;
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
+                        sigterm_grace_seconds: number;
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
+                        allow_concurrent_runs: boolean;
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
+                        match_field_path: string | null;
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
+                        match_field_value: string | null;
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
+                        text_field_path: string | null;
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
+                        detection_keyword: string | null;
+                        /** Repositories */
+                        repositories: string[];
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
+                        include_drafts: boolean;
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
+                        schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
+                        schedule_time: string | null;
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
+                        schedule_day: number | null;
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
+                        cron_expression: string | null;
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
+                        schedule_timezone: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_get_bot_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /** Prompt Template */
+                        prompt_template: string;
+                        /**
+                         * Backend Type
+                         * @default claude
+                         * @enum {string}
+                         */
+                        backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Trigger Source
+                         * @default manual
+                         * @enum {string}
+                         */
+                        trigger_source: "manual" | "webhook" | "github" | "scheduled";
+                        /**
+                         * Enabled
+                         * @default true
+                         */
+                        enabled: boolean;
+                        /**
+                         * Model
+                         * @default null
+                         */
+                        model: string | null;
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
+                        allowed_tools: string | null;
+                        /**
+                         * Output Format
+                         * @default stream-json
+                         * @enum {string}
+                         */
+                        output_format: "stream-json" | "json";
+                        /** Paths */
+                        paths: string[];
+                        /**
+                         * Command
+                         * @default null
+                         */
+                        command: string[] | null;
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
+                        timeout_seconds: number;
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
+                        sigterm_grace_seconds: number;
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
+                        allow_concurrent_runs: boolean;
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
+                        match_field_path: string | null;
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
+                        match_field_value: string | null;
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
+                        text_field_path: string | null;
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
+                        detection_keyword: string | null;
+                        /** Repositories */
+                        repositories: string[];
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
+                        include_drafts: boolean;
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
+                        schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
+                        schedule_time: string | null;
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
+                        schedule_day: number | null;
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
+                        cron_expression: string | null;
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
+                        schedule_timezone: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
+                    };
+                };
+            };
+        };
+    };
+    put_update_bot_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @default null
+                     */
+                    name?: string | null;
+                    /**
+                     * Prompt Template
+                     * @default null
+                     */
+                    prompt_template?: string | null;
+                    /**
+                     * Backend Type
+                     * @default null
+                     */
+                    backend_type?: ("claude" | "codex" | "gemini" | "opencode" | "command") | null;
+                    /**
+                     * Trigger Source
+                     * @default null
+                     */
+                    trigger_source?: ("manual" | "webhook" | "github" | "scheduled") | null;
+                    /**
+                     * Enabled
+                     * @default null
+                     */
+                    enabled?: boolean | null;
+                    /**
+                     * Model
+                     * @default null
+                     */
+                    model?: string | null;
+                    /**
+                     * Allowed Tools
+                     * @default null
+                     */
+                    allowed_tools?: string | null;
+                    /**
+                     * Output Format
+                     * @default null
+                     */
+                    output_format?: ("stream-json" | "json") | null;
+                    /**
+                     * Paths
+                     * @default null
+                     */
+                    paths?: string[] | null;
+                    /**
+                     * Command
+                     * @default null
+                     */
+                    command?: string[] | null;
+                    /**
+                     * Timeout Seconds
+                     * @default null
+                     */
+                    timeout_seconds?: number | null;
+                    /**
+                     * Sigterm Grace Seconds
+                     * @default null
+                     */
+                    sigterm_grace_seconds?: number | null;
+                    /**
+                     * Allow Concurrent Runs
+                     * @default null
+                     */
+                    allow_concurrent_runs?: boolean | null;
+                    /**
+                     * Match Field Path
+                     * @default null
+                     */
+                    match_field_path?: string | null;
+                    /**
+                     * Match Field Value
+                     * @default null
+                     */
+                    match_field_value?: string | null;
+                    /**
+                     * Text Field Path
+                     * @default null
+                     */
+                    text_field_path?: string | null;
+                    /**
+                     * Detection Keyword
+                     * @default null
+                     */
+                    detection_keyword?: string | null;
+                    /**
+                     * Repositories
+                     * @default null
+                     */
+                    repositories?: string[] | null;
+                    /**
+                     * Include Drafts
+                     * @default null
+                     */
+                    include_drafts?: boolean | null;
+                    /**
+                     * Schedule Type
+                     * @default null
+                     */
+                    schedule_type?: ("daily" | "weekly" | "monthly" | "cron") | null;
+                    /**
+                     * Schedule Time
+                     * @default null
+                     */
+                    schedule_time?: string | null;
+                    /**
+                     * Schedule Day
+                     * @default null
+                     */
+                    schedule_day?: number | null;
+                    /**
+                     * Cron Expression
+                     * @default null
+                     */
+                    cron_expression?: string | null;
+                    /**
+                     * Schedule Timezone
+                     * @default null
+                     */
+                    schedule_timezone?: string | null;
+                    /**
+                     * Webhook Secret
+                     * @default null
+                     */
+                    webhook_secret?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description A bot as the API shows it, with when it fires next and how its last run went. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /** Prompt Template */
+                        prompt_template: string;
+                        /**
+                         * Backend Type
+                         * @default claude
+                         * @enum {string}
+                         */
+                        backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Trigger Source
+                         * @default manual
+                         * @enum {string}
+                         */
+                        trigger_source: "manual" | "webhook" | "github" | "scheduled";
+                        /**
+                         * Enabled
+                         * @default true
+                         */
+                        enabled: boolean;
+                        /**
+                         * Model
+                         * @default null
+                         */
+                        model: string | null;
+                        /**
+                         * Allowed Tools
+                         * @default null
+                         */
+                        allowed_tools: string | null;
+                        /**
+                         * Output Format
+                         * @default stream-json
+                         * @enum {string}
+                         */
+                        output_format: "stream-json" | "json";
+                        /** Paths */
+                        paths: string[];
+                        /**
+                         * Command
+                         * @default null
+                         */
+                        command: string[] | null;
+                        /**
+                         * Timeout Seconds
+                         * @default 600
+                         */
+                        timeout_seconds: number;
+                        /**
+                         * Sigterm Grace Seconds
+                         * @default 10
+                         */
+                        sigterm_grace_seconds: number;
+                        /**
+                         * Allow Concurrent Runs
+                         * @default false
+                         */
+                        allow_concurrent_runs: boolean;
+                        /**
+                         * Match Field Path
+                         * @default null
+                         */
+                        match_field_path: string | null;
+                        /**
+                         * Match Field Value
+                         * @default null
+                         */
+                        match_field_value: string | null;
+                        /**
+                         * Text Field Path
+                         * @default null
+                         */
+                        text_field_path: string | null;
+                        /**
+                         * Detection Keyword
+                         * @default null
+                         */
+                        detection_keyword: string | null;
+                        /** Repositories */
+                        repositories: string[];
+                        /**
+                         * Include Drafts
+                         * @default false
+                         */
+                        include_drafts: boolean;
+                        /**
+                         * Schedule Type
+                         * @default null
+                         */
+                        schedule_type: ("daily" | "weekly" | "monthly" | "cron") | null;
+                        /**
+                         * Schedule Time
+                         * @default null
+                         */
+                        schedule_time: string | null;
+                        /**
+                         * Schedule Day
+                         * @default null
+                         */
+                        schedule_day: number | null;
+                        /**
+                         * Cron Expression
+                         * @default null
+                         */
+                        cron_expression: string | null;
+                        /**
+                         * Schedule Timezone
+                         * @default null
+                         */
+                        schedule_timezone: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Next Run At */
+                        next_run_at: string | null;
+                        /** @default null */
+                        last_execution: components["schemas"]["LastExecution"] | null;
+                        /** Has Webhook Secret */
+                        readonly has_webhook_secret: boolean;
+                    };
+                };
+            };
+        };
+    };
+    delete_delete_bot_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: never;
+    };
+    post_preview_prompt_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Message
+                     * @default
+                     */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Prompt */
+                        prompt: string;
+                        /** Unresolved */
+                        unresolved: string[];
+                    };
+                };
+            };
+        };
+    };
+    post_run_bot_via_triggers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Message
+                     * @default
+                     */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Execution Id */
+                        execution_id: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                    };
+                };
+            };
+        };
+    };
+    get_bot_executions_via_triggers: {
+        parameters: {
+            query?: {
+                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                bot_id?: string | null;
+                /** @description The former name of `bot_id`; either works. */
+                trigger_id?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Executions */
+                        executions: components["schemas"]["Execution"][];
+                        /** Total */
+                        total: number;
+                        /** Limit */
+                        limit: number;
+                        /** Offset */
+                        offset: number;
+                    };
+                };
+            };
+        };
     };
 }

@@ -94,7 +94,7 @@ export interface Usage {
 }
 
 /** An execution; `trigger_id` is null once the bot was deleted. */
-export type Execution = Omit<Schemas['ExecutionOut'], 'status' | 'trigger_type' | 'backend_type' | 'usage'> & {
+export type Execution = Omit<Schemas['Execution'], 'status' | 'trigger_type' | 'backend_type' | 'usage'> & {
   status: ExecutionStatus
   trigger_type: TriggerType
   backend_type: BackendType

@@ -41,6 +41,8 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
 export function makeExecution(overrides: Partial<Execution> = {}): Execution {
   return {
     id: 'e1',
+    bot_id: 'b1',
+    bot_name: 'reviewer',
     trigger_id: 'b1',
     trigger_name: 'reviewer',
     trigger_type: 'manual',
