@@ -18,7 +18,7 @@ from agented.runtime import runtime_of
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.procs import alive
-from ..support.sse import log_seqs, stream_events
+from ..support.sse import log_seqs, parse_events, stream_events
 
 
 @pytest.fixture(autouse=True)
@@ -367,10 +367,22 @@ async def test_once_stopping_begins_no_run_starts_streams_end_and_readiness_fail
     await stream_events(client, execution_id, stop_after_seq=1)
     runtime = runtime_of(serving_app)
     assert runtime is not None
-    stream = asyncio.ensure_future(stream_events(client, execution_id))
-    await asyncio.sleep(0.1)
-    runtime.begin_stopping()  # what the supervisor's event or a SIGTERM does
-    events = await asyncio.wait_for(stream, 10)
+    events: list[Any] = []
+    buffer = b""
+    async with (
+        asyncio.timeout(10),
+        client.request(f"/admin/executions/{execution_id}/stream") as connection,
+    ):
+        await connection.send_complete()
+        while not any(event.event == "log" for event in events):  # the stream is open
+            buffer += await connection.receive()
+            new, buffer = parse_events(buffer)
+            events += new
+        runtime.begin_stopping()  # what the supervisor's event or a SIGTERM does
+        while events[-1].event not in {"shutdown", "complete"}:
+            buffer += await connection.receive()
+            new, buffer = parse_events(buffer)
+            events += new
     assert events[-1].event == "shutdown", "the open stream ended"
     stored = await runtime.bot_store.get(bot["id"])
     assert stored is not None
