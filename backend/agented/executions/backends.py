@@ -1,8 +1,17 @@
 """Command lines for the bot backends: always an argv list, never a shell string.
 
 The prompt travels as one argv element, so nothing in it is ever interpreted by
-a shell. The flags are the CLIs' own non-interactive ones; each CLI is asked for
-machine-readable output where it has it, which `output.OutputObserver` reads.
+a shell, and it sits where the CLI's own parser cannot take it for an option or
+a subcommand: after the end-of-options marker `--` (claude, codex, opencode), or
+glued to its option as `--prompt=...` (gemini, whose parser reads `-p -x` as a
+missing value). A Markdown list or `---` front matter is an ordinary prompt, and
+a Codex prompt that reads `help` or `review` asks the model, not the subcommand.
+
+The flags are the CLIs' own non-interactive ones; each CLI is asked for
+machine-readable output where it has it, which `output.OutputObserver` reads. A
+bot's paths are directories its operator chose, so the CLIs are told not to
+refuse them: Codex runs outside a git repository (`--skip-git-repo-check`),
+Gemini trusts the workspace for the run (`--skip-trust`).
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ MAX_ARG_BYTES = 131_071
 PROMPT_PLACEHOLDER = "{prompt}"
 
 _TRUNCATION_MARKER = "\n\n[prompt truncated by Agented: {kept} of {total} bytes kept]"
+# Everything after it is an operand, never an option or a subcommand (POSIX
+# utility syntax guideline 10; commander, clap and yargs all follow it).
+END_OF_OPTIONS = "--"
 
 
 class CommandError(ValueError):
@@ -82,20 +94,26 @@ def build_command(
                     f"{', '.join(CLAUDE_OUTPUT_FORMATS)}"
                 )
             # --verbose is required with stream-json; kept with json so both see the same run.
-            argv = ["claude", "-p", prompt, "--verbose", "--output-format", output_format]
+            argv = ["claude", "-p", "--verbose", "--output-format", output_format]
             if allowed_tools:
                 argv += ["--allowedTools", allowed_tools]
-            argv += model_args + _repeat("--add-dir", paths)
+            argv += [*model_args, *_repeat("--add-dir", paths), END_OF_OPTIONS, prompt]
         case "codex":
-            argv = ["codex", "exec", "--json", *model_args, *_repeat("--add-dir", paths), prompt]
+            argv = [
+                *("codex", "exec", "--json", "--skip-git-repo-check"),
+                *model_args,
+                *_repeat("--add-dir", paths),
+                *(END_OF_OPTIONS, prompt),
+            ]
         case "gemini":
-            argv = ["gemini", "-p", prompt, "--output-format", "json", *model_args]
+            argv = ["gemini", _gemini_prompt(prompt), "--output-format", "json", "--skip-trust"]
+            argv += model_args
             if paths:
                 if any("," in path for path in paths):
                     raise CommandError("gemini cannot take a path containing a comma")
                 argv += ["--include-directories", ",".join(paths)]
         case "opencode":
-            argv = ["opencode", "run", "--format", "json", *model_args, prompt]
+            argv = ["opencode", "run", "--format", "json", *model_args, END_OF_OPTIONS, prompt]
         case "command":
             if command is None:
                 raise CommandError("a command backend needs a command: a list of arguments")
@@ -108,6 +126,15 @@ def build_command(
             )
     _check_args(argv)
     return argv
+
+
+def _gemini_prompt(prompt: str) -> str:
+    """The prompt as one `--prompt=` argument, which gemini's yargs reads verbatim but for one
+    thing: a value that starts and ends with the same quote character loses both quotes.
+    A final newline (nothing to a model) keeps such a prompt whole."""
+    if len(prompt) > 1 and prompt[0] in "'\"" and prompt[-1] == prompt[0]:
+        prompt += "\n"
+    return f"--prompt={prompt}"
 
 
 def _strings(values: Sequence[str], name: str) -> list[str]:

@@ -3,9 +3,9 @@
 Run through the wrapper scripts next to this file, which are named after the
 real CLIs: put this directory first on PATH and set FAKE_CLI_PYTHON to the
 interpreter to use (`python3` otherwise). The fake finds the prompt where the
-real CLI does (after `-p` for claude and gemini, the last argument for codex and
-opencode) and takes its behaviour from directive lines in it, so a bot's prompt
-template picks the scenario. Directives run in order:
+real CLI does (after the `--` end-of-options marker for claude, codex and
+opencode, in `--prompt=` for gemini) and takes its behaviour from directive
+lines in it, so a bot's prompt template picks the scenario. Directives run in order:
 
     fake: session              the CLI's normal output for the prompt (see below)
     fake: lines N [rate=R]     N lines `line <i> t=<time.time()>`, R per second (default: at once)
@@ -75,10 +75,12 @@ class Fake:
         return None
 
     def _prompt(self) -> str:
-        if self.name in ("claude", "gemini"):
-            prompt = self._option("-p")
+        if self.name == "gemini":
+            prompt = next((a[len("--prompt=") :] for a in self.args if a[:9] == "--prompt="), None)
+        elif "--" in self.args[:-1]:
+            prompt = self.args[self.args.index("--") + 1]
         else:
-            prompt = self.args[-1] if self.args else None
+            prompt = None
         if prompt is None:
             fail(f"{self.name}: no prompt in {self.args}")
         return prompt

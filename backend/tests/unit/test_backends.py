@@ -23,7 +23,7 @@ from agented.executions.backends import (
         (
             "claude",
             {},
-            ["claude", "-p", "P", "--verbose", "--output-format", "stream-json"],
+            ["claude", "-p", "--verbose", "--output-format", "stream-json", "--", "P"],
         ),
         (
             "claude",
@@ -34,39 +34,42 @@ from agented.executions.backends import (
                 "paths": ["/a", "/b"],
             },
             [
-                *("claude", "-p", "P", "--verbose", "--output-format", "json"),
+                *("claude", "-p", "--verbose", "--output-format", "json"),
                 *("--allowedTools", "Read,Grep", "--model", "opus"),
-                *("--add-dir", "/a", "--add-dir", "/b"),
+                *("--add-dir", "/a", "--add-dir", "/b", "--", "P"),
             ],
         ),
-        ("codex", {}, ["codex", "exec", "--json", "P"]),
+        ("codex", {}, ["codex", "exec", "--json", "--skip-git-repo-check", "--", "P"]),
         (
             "codex",
             {"model": "o4-mini", "paths": ["/a", "/b"], "allowed_tools": "ignored"},
             [
-                *("codex", "exec", "--json", "--model", "o4-mini"),
-                *("--add-dir", "/a", "--add-dir", "/b", "P"),
+                *("codex", "exec", "--json", "--skip-git-repo-check", "--model", "o4-mini"),
+                *("--add-dir", "/a", "--add-dir", "/b", "--", "P"),
             ],
         ),
-        ("gemini", {}, ["gemini", "-p", "P", "--output-format", "json"]),
+        ("gemini", {}, ["gemini", "--prompt=P", "--output-format", "json", "--skip-trust"]),
         (
             "gemini",
             {"model": "gemini-2.5-pro", "paths": ["/a", "/b"]},
             [
-                *("gemini", "-p", "P", "--output-format", "json"),
+                *("gemini", "--prompt=P", "--output-format", "json", "--skip-trust"),
                 *("--model", "gemini-2.5-pro", "--include-directories", "/a,/b"),
             ],
         ),
-        ("opencode", {}, ["opencode", "run", "--format", "json", "P"]),
+        ("opencode", {}, ["opencode", "run", "--format", "json", "--", "P"]),
         (
             "opencode",
             {"model": "anthropic/claude-sonnet-4", "paths": ["/a"]},
-            ["opencode", "run", "--format", "json", "--model", "anthropic/claude-sonnet-4", "P"],
+            [
+                *("opencode", "run", "--format", "json"),
+                *("--model", "anthropic/claude-sonnet-4", "--", "P"),
+            ],
         ),
         (
             "claude",
             {"model": "", "allowed_tools": "", "paths": ()},
-            ["claude", "-p", "P", "--verbose", "--output-format", "stream-json"],
+            ["claude", "-p", "--verbose", "--output-format", "stream-json", "--", "P"],
         ),
     ],
 )
@@ -74,6 +77,68 @@ def test_backend_command_lines(
     backend_type: str, options: dict[str, object], expected: list[str]
 ) -> None:
     assert build_command(backend_type, "P", **options) == expected  # type: ignore[arg-type]
+
+
+# Prompts that an option or subcommand parser would take for its own (all four CLIs refused
+# the first three as unknown options, and codex ran `help` as its subcommand).
+HOSTILE_PROMPTS = [
+    "- list three colors",
+    "--version",
+    "---\ntitle: front matter\n---\nSummarise.",
+    "-p",
+    "--",
+    "help",
+    "review",
+    "resume --last",
+    "Say \"hi\" and 'bye'\non two lines",
+    '"quoted whole"',
+    "'single-quoted whole'",
+    "--prompt=nested",
+]
+
+
+def end_of_options_operand(argv: list[str]) -> str:
+    """What commander (claude), clap (codex) and yargs (opencode) take as the operand: everything
+    after the first `--` is an operand, so a lone one there is the prompt."""
+    marker = argv.index("--")
+    [operand] = argv[marker + 1 :]
+    return operand
+
+
+def yargs_prompt(argv: list[str]) -> str:
+    """What gemini's yargs-parser (21.x) reads from `--prompt=VALUE`: VALUE after the first `=`,
+    newlines included, minus one pair of quotes around all of it."""
+    [arg] = [arg for arg in argv if arg.startswith("--prompt=")]
+    value = arg.partition("=")[2]
+    if len(value) > 1 and value[0] in "'\"" and value[-1] == value[0]:
+        value = value[1:-1]
+    return value
+
+
+@pytest.mark.parametrize("prompt", HOSTILE_PROMPTS)
+@pytest.mark.parametrize("backend_type", ["claude", "codex", "opencode"])
+def test_the_prompt_comes_after_the_end_of_options_marker(backend_type: str, prompt: str) -> None:
+    argv = build_command(backend_type, prompt, model="m", paths=["/a"])
+    assert end_of_options_operand(argv) == prompt
+    assert argv.index("--") == len(argv) - 2  # no option of ours after it
+
+
+@pytest.mark.parametrize("prompt", HOSTILE_PROMPTS)
+def test_gemini_gets_the_prompt_glued_to_its_option(prompt: str) -> None:
+    argv = build_command("gemini", prompt, model="m", paths=["/a"])
+    assert yargs_prompt(argv).rstrip("\n") == prompt.rstrip("\n")
+    assert prompt not in argv  # never a separate element a parser could read as an option
+
+
+def test_gemini_prompt_is_exact_unless_quotes_wrap_all_of_it() -> None:
+    assert build_command("gemini", "a\n'b'")[1] == "--prompt=a\n'b'"
+    assert build_command("gemini", '"all"')[1] == '--prompt="all"\n'
+    assert build_command("gemini", '"')[1] == '--prompt="'
+
+
+def test_codex_and_gemini_run_in_any_directory_the_operator_chose() -> None:
+    assert "--skip-git-repo-check" in build_command("codex", "P")
+    assert "--skip-trust" in build_command("gemini", "P")
 
 
 def test_command_backend_substitutes_the_prompt_literally() -> None:
@@ -113,7 +178,8 @@ def test_bad_settings_raise_a_command_error_naming_the_problem(
 def test_every_backend_type_builds() -> None:
     for backend_type in BACKEND_TYPES:
         command = ["run", "{prompt}"] if backend_type == "command" else None
-        assert "P" in build_command(backend_type, "P", command=command)
+        argv = build_command(backend_type, "P", command=command)
+        assert "P" in argv or "--prompt=P" in argv
 
 
 def test_argument_over_the_kernel_limit_is_refused_before_spawning() -> None:
@@ -146,7 +212,7 @@ def test_long_prompt_is_cut_at_a_character_boundary_with_a_visible_marker(unit: 
 def test_nul_and_lone_surrogates_cannot_break_the_spawn() -> None:
     fitted = fit_prompt("a\0b\ud800c")
     assert fitted == "a\ufffdb?c"
-    assert build_command("claude", "a\0b")[2] == "a\ufffdb"
+    assert build_command("claude", "a\0b")[-1] == "a\ufffdb"
 
 
 def test_a_huge_prompt_reaches_the_program_cut_instead_of_failing_with_e2big() -> None:

@@ -163,8 +163,8 @@ def test_rate_limit_messages_are_recognised_by_the_observer(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["claude", "-p", "fake: teleport"], "unknown directive 'teleport'"),
-        (["claude", "-p", "fake: rate-limit cursor"], "unknown rate-limit kind 'cursor'"),
+        (["claude", "-p", "--", "fake: teleport"], "unknown directive 'teleport'"),
+        (["claude", "-p", "--", "fake: rate-limit cursor"], "unknown rate-limit kind 'cursor'"),
         (["claude", "--verbose"], "no prompt"),
         (["codex"], "no prompt"),
     ],
