@@ -1,8 +1,9 @@
 """Bots as the system keeps them: validated as a whole, secrets sealed, schedules in step.
 
 Field-level checks live in the API schemas; what depends on several fields
-(a command backend needs a command, a scheduled bot needs a valid schedule) is
-checked here on the bot as it would be stored, for creates and updates alike.
+(a command backend needs a command, an opencode model names its provider, a
+scheduled bot needs a valid schedule) is checked here on the bot as it would be
+stored, for creates and updates alike.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_tr
 def _check(values: dict[str, Any], default_zone: str) -> None:
     if values.get("backend_type") == "command" and not values.get("command"):
         raise BotInvalid("command", "required when backend_type is 'command'")
+    if values.get("backend_type") == "opencode" and (model := values.get("model")):
+        # opencode resolves --model as provider/model; anything else fails only at run
+        # time, with "Unexpected server error".
+        provider, _, name = model.partition("/")
+        if not (provider.strip() and name.strip()):
+            raise BotInvalid(
+                "model",
+                f"opencode needs provider/model (e.g. anthropic/claude-sonnet-4), got {model!r}",
+            )
     if values.get("trigger_source") == "scheduled":
         if not values.get("schedule_type"):
             raise BotInvalid("schedule_type", "required when trigger_source is 'scheduled'")

@@ -66,6 +66,9 @@ async def test_names_are_unique_ignoring_case(client) -> None:
         ({"paths": "/tmp"}, "paths", "list"),
         ({"backend_type": "command"}, "command", "required when backend_type is 'command'"),
         ({"backend_type": "command", "command": []}, "command", "non-empty argv"),
+        ({"backend_type": "opencode", "model": "gpt-5"}, "model", "needs provider/model"),
+        ({"backend_type": "opencode", "model": "openai/"}, "model", "needs provider/model"),
+        ({"backend_type": "opencode", "model": "/gpt-5"}, "model", "needs provider/model"),
         ({"name": "   "}, "name", "at least 1 character"),
     ],
 )
@@ -116,6 +119,19 @@ async def test_existing_directories_and_commands_are_kept(client, tmp_path: Path
     bot = await response.get_json()
     assert bot["command"] == ["my-cli", "--ask", "{prompt}"]
     assert bot["paths"] == [str(tmp_path)]
+
+
+async def test_opencode_model_with_its_provider_is_kept_and_checked_on_update(client) -> None:
+    response = await create(client, backend_type="opencode", model="openrouter/qwen/qwen3-coder")
+    assert response.status_code == 201
+    bot = await response.get_json()
+    assert bot["model"] == "openrouter/qwen/qwen3-coder"
+    changed = await client.put(f"{BOTS}/{bot['id']}", json={"model": "qwen3-coder"})
+    assert changed.status_code == 400
+    assert (await changed.get_json())["field"] == "model"
+    claude = await (await create(client, name="other", model="opus")).get_json()
+    moved = await client.put(f"{BOTS}/{claude['id']}", json={"backend_type": "opencode"})
+    assert moved.status_code == 400
 
 
 async def test_update_changes_only_what_is_sent(client) -> None:
