@@ -12,17 +12,27 @@ exited 0 is never rate-limited; JSON events carrying model or tool content
 must have the shape of a real provider message (the formats are collected in
 the shared cli-output reference). Looser patterns (a bare 429, "rate limit")
 apply only inside events that are errors by their JSON type.
+
+Structured signals come first, as the real CLIs print them (verified against
+recorded runs, see the README's "Tested with"): Claude's `api_retry` lines
+(`error_status`), the assistant's `"error":"rate_limit"` and the result's
+`api_error_status`, in stream-json lines or the one array `json` prints; the
+`statusCode` of an opencode error event (never its response headers, where
+`x-ratelimit-*` sit on every error); the `code` of Gemini's error document.
+A 503 or 529, or an error that says "overloaded", is transient for every CLI.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,7 +97,7 @@ _SPEND_CAP = re.compile(
     r"(?:\s*You will regain access on (\d{4}-\d{2}-\d{2}) at (\d{1,2}:\d{2}) UTC)?"
 )
 _ANTHROPIC_ERROR = re.compile(
-    r"API Error: (?P<status>429|529)\b"
+    r"API Error: (?:Request rejected \()?(?P<status>429|503|529)\b"
     r'|\\?"type\\?"\s*:\s*\\?"(?P<type>rate_limit_error|overloaded_error)\\?"'
 )
 _CODEX_LIMIT = re.compile(
@@ -105,18 +115,24 @@ _GEMINI_QUOTA = re.compile(
     r"|\bRESOURCE_EXHAUSTED\b|Quota exceeded for quota metric"
 )
 _RETRY_DELAY = re.compile(r'\\?"retryDelay\\?"\s*:\s*\\?"(\d+(?:\.\d+)?)s\\?"')
+_SUGGESTED_RETRY = re.compile(r"Suggested retry after (\d+(?:\.\d+)?)s\b")
+# Claude's word for the API's own throttling, which it takes care to say is not a usage limit.
+_SERVER_LIMITING = re.compile(r"Server is temporarily limiting requests")
+_TRY_AGAIN_IN_SECONDS = re.compile(r"try again in (\d+(?:\.\d+)?)s\b", re.IGNORECASE)
 # Only inside events that are errors by type: there a bare status means what it says.
-_ANY_OVERLOAD = re.compile(r"\b529\b|overloaded", re.IGNORECASE)
+_ANY_OVERLOAD = re.compile(r"\b(?:503|529)\b|overloaded|service unavailable", re.IGNORECASE)
 _ANY_RATE_LIMIT = re.compile(r"\b429\b|too many requests|rate[ _-]?limit", re.IGNORECASE)
 # A rate_limit_event spliced into another JSON line (seen in one Claude version).
 _EMBEDDED_EVENT = re.compile(r'\{"type":"rate_limit_event"[^{}]*"rate_limit_info":(\{[^{}]*\})')
 
-# Gemini prints one pretty-printed document: its `stats` block is collected line by
-# line (bounded), its `response` line holds model text and is never scanned.
-_GEMINI_STATS_OPEN = '  "stats": {'
-_GEMINI_STATS_CLOSE = ("  }", "  },")
+# Gemini prints one pretty-printed document (its answer on stdout, its error on
+# stderr): collected line by line per stream (bounded), with the `response` line,
+# which holds model text, left out and never scanned.
+_GEMINI_OPEN = "{"
+_GEMINI_CLOSE = "}"
 _GEMINI_RESPONSE = '  "response":'
-_MAX_STATS_CHARS = 1 << 20
+_MAX_DOCUMENT_CHARS = 1 << 20
+_OVERLOAD_STATUSES = (503, 529)
 
 
 def _from_epoch(value: object) -> datetime | None:
@@ -207,25 +223,85 @@ def _claude_spend_cap(text: str, now: datetime) -> RateLimit | None:
     return RateLimit("Claude API spend limit reached", resets_at, transient=False)
 
 
+def _server_limiting(text: str, now: datetime) -> RateLimit | None:
+    if _SERVER_LIMITING.search(text):
+        return RateLimit("Claude API: server temporarily limiting requests", None, transient=True)
+    return None
+
+
 def _anthropic_api_error(text: str, now: datetime) -> RateLimit | None:
     if not (match := _ANTHROPIC_ERROR.search(text)):
         return None
-    if match["status"] == "529" or match["type"] == "overloaded_error":
-        return RateLimit("Claude API overloaded (529)", None, transient=True)
-    return RateLimit("Claude API rate limit reached (429)", None, transient=False)
+    if match["type"]:  # an error body: its type says which
+        return _claude_status(529 if match["type"] == "overloaded_error" else 429)
+    return _claude_status(int(match["status"]))
+
+
+def _claude_status(status: object) -> RateLimit | None:
+    """The verdict of an HTTP status Claude reports (`error_status`, `api_error_status`)."""
+    if status == 429:
+        return RateLimit("Claude API rate limit reached (429)", None, transient=False)
+    if status in _OVERLOAD_STATUSES:
+        return RateLimit(f"Claude API overloaded ({status})", None, transient=True)
+    return None
+
+
+def _retry_hint(text: str, now: datetime) -> datetime | None:
+    """When a Gemini message says to come back: `Suggested retry after 30s` or a RetryInfo."""
+    delay = _SUGGESTED_RETRY.search(text) or _RETRY_DELAY.search(text)
+    return _later(now, float(delay[1])) if delay else None
 
 
 def _gemini_quota(text: str, now: datetime) -> RateLimit | None:
     if not _GEMINI_QUOTA.search(text):
         return None
-    delay = _RETRY_DELAY.search(text)
-    resets_at = _later(now, float(delay[1])) if delay else None
-    return RateLimit("Gemini quota exhausted", resets_at, transient=False)
+    return RateLimit("Gemini quota exhausted", _retry_hint(text, now), transient=False)
+
+
+def _gemini_error(error: dict[str, Any], now: datetime) -> RateLimit | None:
+    """The verdict of the `error` of Gemini's JSON document: its `code` is the HTTP status."""
+    code, message = error.get("code"), str(error.get("message", ""))
+    if code == 429 or _GEMINI_QUOTA.search(message):
+        return RateLimit("Gemini quota exhausted", _retry_hint(message, now), transient=False)
+    if code in _OVERLOAD_STATUSES or "overloaded" in message.lower():
+        return RateLimit(f"Gemini API overloaded ({code})", None, transient=True)
+    return None
+
+
+def _retry_after(headers: dict[str, Any], now: datetime) -> datetime | None:
+    """A `retry-after` response header (seconds or an HTTP date): a hint, never a trigger."""
+    value = headers.get("retry-after")
+    if not isinstance(value, str):
+        return None
+    if value.strip().isdigit():
+        return _later(now, int(value))
+    with contextlib.suppress(TypeError, ValueError):
+        return parsedate_to_datetime(value).astimezone(UTC)
+    return None
+
+
+def _opencode_error(data: dict[str, Any], status: int, now: datetime) -> RateLimit | None:
+    """The verdict of an opencode `error` event's `data` by its HTTP status and error body.
+
+    The response headers it carries are read only for `retry-after`.
+    """
+    text = f"{data.get('message', '')} {data.get('responseBody', '')}"
+    if (known := _scan(text, now, "opencode", error_event=False)) is not None:
+        return known  # a provider's own limit message, with its reset time
+    if status == 429:
+        resets_at = _retry_after(_dict(data.get("responseHeaders")), now)
+        if resets_at is None and (hint := _TRY_AGAIN_IN_SECONDS.search(text)):
+            resets_at = _later(now, float(hint[1]))
+        return RateLimit("opencode: rate limited by the provider", resets_at, transient=False)
+    if status in _OVERLOAD_STATUSES or "overloaded" in text.lower():
+        return RateLimit("opencode: provider overloaded", None, transient=True)
+    return None
 
 
 # First match wins; Codex's "usage limit." comes before Claude's "hit your ... limit".
 _MATCHERS: tuple[Callable[[str, datetime], RateLimit | None], ...] = (
     _codex_usage_limit,
+    _server_limiting,
     _claude_usage_epoch,
     _claude_limit,
     _claude_spend_cap,
@@ -290,6 +366,19 @@ def _codex_usage(event: dict[str, Any]) -> Usage:
     )
 
 
+def _opencode_usage(event: dict[str, Any]) -> Usage:
+    part = _dict(event.get("part"))
+    tokens = _dict(part.get("tokens"))
+    cache = _dict(tokens.get("cache"))
+    return Usage(
+        input_tokens=_count(tokens.get("input")),
+        output_tokens=_count(tokens.get("output")),
+        cache_creation_input_tokens=_count(cache.get("write")),
+        cache_read_input_tokens=_count(cache.get("read")),
+        total_cost_usd=_amount(part.get("cost")),
+    )
+
+
 def _gemini_usage(stats: dict[str, Any]) -> Usage | None:
     """Token counts summed over `stats.models.*.tokens`; None when there are none."""
     total = None
@@ -339,41 +428,48 @@ class OutputObserver:
     """Reads one run's output lines as they arrive and keeps what its outcome needs."""
 
     __slots__ = (
-        "_gemini",
+        "_backend",
+        "_documents",
         "_limit",
         "_limit_rank",
         "_name",
         "_now",
         "_result_error",
-        "_stats_chars",
-        "_stats_lines",
+        "_retry_hint",
         "_usage",
     )
 
     def __init__(self, backend_type: str, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._backend = backend_type
         self._name = _NAMES.get(backend_type, backend_type)
-        self._gemini = backend_type == "gemini"
         self._now = now
         self._limit: RateLimit | None = None
         self._limit_rank = (False, False, False)
         self._usage: Usage | None = None
         self._result_error: str | None = None
-        self._stats_lines: list[str] | None = None
-        self._stats_chars = 0
+        self._retry_hint: datetime | None = None
+        # Gemini's document being collected, per stream: its lines and their size.
+        self._documents: dict[str, tuple[list[str], int]] = {}
 
     def feed(self, stream: str, line: str) -> None:
         """Look at one line (`stream` is "stdout" or "stderr"); never raises on bad input."""
+        gemini = self._backend == "gemini"
+        if gemini and self._follow_gemini_document(stream, line):
+            return
         if line[:1] == "{":
             if (
                 '"result"' in line
                 or "rate_limit" in line
                 or '"error"' in line
                 or '"turn.completed"' in line
-                or (self._gemini and '"stats"' in line)
+                or '"step_finish"' in line
+                or (gemini and '"stats"' in line)
             ):
                 self._feed_json(line)
-        elif self._gemini and self._follow_gemini_document(line):
-            return
+        elif line[:2] == "[{" and self._backend == "claude":
+            # `--output-format json --verbose`: the whole run as one array on one line.
+            # It holds the model's text, so it is read as events, never as text.
+            self._feed_json_array(line)
         elif (
             "limit" in line
             or "API Error" in line
@@ -383,6 +479,9 @@ class OutputObserver:
             or "verloaded" in line
         ):
             self._offer(_scan(line, self._now(), self._name, error_event=False))
+        elif gemini and (hint := _SUGGESTED_RETRY.search(line)):
+            # Printed on a line of its own between attempts: the wait the API asked for.
+            self._retry_hint = _later(self._now(), float(hint[1]))
 
     @property
     def usage(self) -> Usage | None:
@@ -396,11 +495,14 @@ class OutputObserver:
 
     def rate_limit(self, exit_code: int | None) -> RateLimit | None:
         """The verdict once the process has exited: None for a run that exited 0."""
-        return None if exit_code == 0 else self._limit
+        limit = None if exit_code == 0 else self._limit
+        if limit is not None and limit.resets_at is None and self._retry_hint is not None:
+            return dataclasses.replace(limit, resets_at=self._retry_hint)
+        return limit
 
     def _offer(self, limit: RateLimit | None, *, structured: bool = False) -> None:
         """Keep the most useful candidate: a known reset time, then a real limit rather than
-        an overload, then Claude's rate_limit_event over any text; among equals the latest."""
+        an overload, then a structured signal over any text; among equals the latest."""
         if limit is None:
             return
         rank = (limit.resets_at is not None, not limit.transient, structured)
@@ -414,8 +516,21 @@ class OutputObserver:
             if "rate_limit_event" in line:
                 self._salvage_rate_limit_event(line)
             return
-        if not isinstance(event, dict):
+        if isinstance(event, dict):
+            self._on_event(event, line)
+
+    def _feed_json_array(self, line: str) -> None:
+        try:
+            events = json.loads(line)
+        except (ValueError, RecursionError):
             return
+        if isinstance(events, list):
+            for event in events:
+                if isinstance(event, dict):
+                    self._on_event(event, None)
+
+    def _on_event(self, event: dict[str, Any], line: str | None) -> None:
+        """One JSON event; `line` is its text as printed, None when it came inside an array."""
         kind = event.get("type")
         if kind == "rate_limit_event":
             self._on_rate_limit_info(event.get("rate_limit_info"))
@@ -423,10 +538,28 @@ class OutputObserver:
             self._on_result(event)
         elif kind == "turn.completed":
             self._usage = _merge(self._usage, _codex_usage(event))
+        elif kind == "step_finish":
+            self._usage = _merge(self._usage, _opencode_usage(event))
+        elif kind == "system" and event.get("subtype") == "api_retry":
+            # Claude retrying an API error by itself; the status says which kind.
+            status = event.get("error_status")
+            if event.get("error") == "overloaded" and status not in _OVERLOAD_STATUSES:
+                status = 529
+            self._offer(_claude_status(status), structured=True)
+        elif kind == "assistant":
+            # Only the event's own `error` field: its message is the model's (or a quoted) text.
+            if event.get("error") == "rate_limit":
+                self._offer(_claude_status(429), structured=True)
+        elif kind is None and self._backend == "gemini":
+            self._on_gemini_document(event)
+        elif kind == "error" and isinstance(
+            status := (data := _dict(_dict(event.get("error")).get("data"))).get("statusCode"), int
+        ):
+            # opencode's error event: judged by its HTTP status, never by the header names.
+            self._offer(_opencode_error(data, status, self._now()), structured=True)
         else:
-            if self._gemini and kind is None and isinstance(stats := event.get("stats"), dict):
-                self._usage = _gemini_usage(stats)
-            if (text := _error_text(event, line)) is not None:
+            text = _error_text(event, line or json.dumps(event, ensure_ascii=False))
+            if text is not None:
                 self._offer(_scan(text, self._now(), self._name, error_event=True))
 
     def _on_rate_limit_info(self, info: object) -> None:
@@ -450,36 +583,49 @@ class OutputObserver:
         if (usage := _claude_usage(event)) is not None:
             self._usage = usage
         subtype = event.get("subtype")
+        # An API failure ends with `"subtype":"success"` and `"is_error":true` even so.
         if event.get("is_error") is True or (
             isinstance(subtype, str) and subtype.startswith("error")
         ):
             self._result_error = _result_error_text(event)
+            self._offer(_claude_status(event.get("api_error_status")), structured=True)
             # Only the exact limit shapes: the text may be the model's own last words.
             limit = _scan(self._result_error, self._now(), self._name, error_event=False)
             self._offer(limit)
 
-    def _follow_gemini_document(self, line: str) -> bool:
-        """True when the line belongs to gemini's stats block or response (nothing to scan)."""
-        if self._stats_lines is not None:
-            if line in _GEMINI_STATS_CLOSE:
-                self._on_gemini_stats("{" + "".join(self._stats_lines) + "}")
-                self._stats_lines = None
+    def _follow_gemini_document(self, stream: str, line: str) -> bool:
+        """True when the line belongs to a pretty-printed document (read once it is whole)."""
+        collected = self._documents.pop(stream, None)
+        if collected is None:
+            if line == _GEMINI_OPEN:
+                self._documents[stream] = ([line], len(line))
                 return True
-            self._stats_chars += len(line)
-            if self._stats_chars > _MAX_STATS_CHARS:
-                self._stats_lines = None  # too big to be stats: stop collecting
-            else:
-                self._stats_lines.append(line)
+            return line.startswith(_GEMINI_RESPONSE)
+        lines, size = collected
+        if line == _GEMINI_CLOSE:
+            self._on_gemini_text("\n".join([*lines, line]))
             return True
-        if line == _GEMINI_STATS_OPEN:
-            self._stats_lines, self._stats_chars = [], 0
-            return True
-        return line.startswith(_GEMINI_RESPONSE)
+        if line.startswith(_GEMINI_RESPONSE):
+            # Model text: kept out (as null, with its comma) so it is never scanned.
+            line = _GEMINI_RESPONSE + " null" + ("," if line.endswith(",") else "")
+        elif (limit := _scan(line, self._now(), self._name, error_event=False)) is not None:
+            self._offer(limit)  # in case the document never closes
+        size += len(line)
+        if size <= _MAX_DOCUMENT_CHARS:  # past it: too big to be gemini's, stop collecting
+            lines.append(line)
+            self._documents[stream] = (lines, size)
+        return True
 
-    def _on_gemini_stats(self, document: str) -> None:
+    def _on_gemini_text(self, document: str) -> None:
         try:
-            stats = json.loads(document)
+            event = json.loads(document)
         except (ValueError, RecursionError):
             return
-        if isinstance(stats, dict):
+        if isinstance(event, dict):
+            self._on_gemini_document(event)
+
+    def _on_gemini_document(self, document: dict[str, Any]) -> None:
+        if isinstance(stats := document.get("stats"), dict):
             self._usage = _gemini_usage(stats)
+        if isinstance(error := document.get("error"), dict):
+            self._offer(_gemini_error(error, self._now()), structured=True)

@@ -583,3 +583,68 @@ def test_gemini_without_token_counts_has_no_usage(stats: object) -> None:
 def test_gemini_stats_collection_is_bounded() -> None:
     huge = {"models": {"m": {"tokens": {"prompt": 1}}}, "padding": ["x" * 1000] * 2000}
     assert observe("gemini", *gemini_document(response="r", stats=huge)).usage is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited",
+        "Server is temporarily limiting requests (not your usage limit) · usage limit reached · x",
+    ],
+)
+def test_claude_server_throttling_is_a_transient_rate_limit_not_a_usage_limit(line: str) -> None:
+    assert observe("claude", line).rate_limit(1) == limit(
+        "Claude API: server temporarily limiting requests", transient=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [("API Error: 503 Overloaded", 503), ("API Error: 529 Overloaded. Try again.", 529)],
+)
+def test_claude_overloads_are_transient_whatever_the_status(line: str, status: int) -> None:
+    assert observe("claude", line).rate_limit(1) == limit(
+        f"Claude API overloaded ({status})", transient=True
+    )
+    retry = event(type="system", subtype="api_retry", error_status=status, error="overloaded")
+    assert observe("claude", retry).rate_limit(1) == limit(
+        f"Claude API overloaded ({status})", transient=True
+    )
+
+
+def test_gemini_retry_hint_on_a_line_of_its_own_sets_the_reset_time() -> None:
+    observer = observe(
+        "gemini",
+        "Attempt 1 failed: Resource has been exhausted (e.g. check quota).",
+        "Suggested retry after 30s.. Retrying after 32080ms...",
+        stream="stderr",
+    )
+    assert observer.rate_limit(1) == limit("Gemini quota exhausted", NOW + timedelta(seconds=30))
+    assert observe("gemini", "Suggested retry after 30s.").rate_limit(1) is None
+
+
+def test_gemini_overload_in_its_error_document_is_transient() -> None:
+    lines = gemini_document(
+        error={"type": "Error", "message": "The model is overloaded.", "code": 503}
+    )
+    assert observe("gemini", *lines, stream="stderr").rate_limit(1) == limit(
+        "Gemini API overloaded (503)", transient=True
+    )
+
+
+def test_opencode_rate_limit_takes_the_wait_from_its_message_without_retry_after() -> None:
+    data = {"message": "Rate limit reached. Please try again in 20s.", "statusCode": 429}
+    line = event(type="error", error={"name": "APIError", "data": data})
+    assert observe("opencode", line).rate_limit(1) == limit(
+        "opencode: rate limited by the provider", NOW + timedelta(seconds=20)
+    )
+
+
+def test_claude_json_array_is_read_as_events_never_as_text() -> None:
+    quoted = event(
+        type="assistant", message={"content": [{"type": "text", "text": ALL_THE_MESSAGES}]}
+    )
+    result = event(type="result", subtype="success", is_error=False, result=ALL_THE_MESSAGES)
+    observer = observe("claude", f"[{quoted},{result}]")
+    assert observer.rate_limit(1) is None
+    assert observe("claude", "[{not json, mentions API Error: 429").rate_limit(1) is None
