@@ -26,9 +26,14 @@ lines in it, so a bot's prompt template picks the scenario. Directives run in or
 
 A prompt without directives gets `session`: for claude with `--output-format
 stream-json` a `system` init event, an `assistant` event echoing the prompt and a
-`result` event with usage and cost (`json`: the result alone); codex and
-opencode print their JSON events, gemini its pretty-printed JSON document.
-Every line is flushed at once, except in flood mode.
+`result` event with usage and cost (`json`: the same three as one array on one
+line, as claude prints with --verbose); codex and opencode print their JSON
+events (opencode's `step_finish` with tokens and cost), gemini its
+pretty-printed JSON document. claude-429 and claude-529 print what claude 2.1
+prints when the API refuses: `api_retry` lines, an `assistant` event with an
+`error` field and an error `result` with `api_error_status` (the recorded runs
+are in tests/fixtures/cli-output/real/). Every line is flushed at once, except
+in flood mode.
 """
 
 from __future__ import annotations
@@ -48,12 +53,22 @@ DIRECTIVE = re.compile(r"^[ \t]*fake:[ \t]*([\w-]+)[ \t]*(.*?)[ \t]*$", re.MULTI
 SESSION_ID = "0fa4e000-0000-4000-8000-000000000000"
 CHUNK = 64 * 1024
 
+# The text shapes the Claude API's errors had in older CLI versions (the detector still knows them).
 CLAUDE_429 = (
     'API Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request '
     "would exceed your account's rate limit. Please try again later.\"}}"
 )
 CLAUDE_529 = (
     'API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+)
+# ... and the ones claude 2.1.197 prints.
+CLAUDE_REJECTED = (
+    "API Error: Request rejected (429) · This request would exceed your account's rate limit. "
+    "Please try again later."
+)
+CLAUDE_OVERLOADED = (
+    "API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a "
+    "moment."
 )
 CODEX_LIMIT = (
     "You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) "
@@ -119,8 +134,16 @@ class Fake:
             stats = {"models": {"gemini-fake": {"api": {"totalRequests": 1}, "tokens": tokens}}}
             self.emit(json.dumps({"response": answer, "stats": stats}, indent=2))
         else:
-            part = {"type": "text", "text": answer}
-            self.emit_json({"type": "text", "sessionID": SESSION_ID, "part": part})
+            self._opencode_session(answer)
+
+    def _opencode_session(self, answer: str) -> None:
+        def emit(kind: str, **part: object) -> None:
+            self.emit_json({"type": kind, "sessionID": SESSION_ID, "part": part})
+
+        emit("step_start", type="step-start")
+        emit("text", type="text", text=answer)
+        tokens = {"total": 1242, "input": 176, "output": 42, "cache": {"read": 1024, "write": 0}}
+        emit("step_finish", type="step-finish", reason="stop", tokens=tokens, cost=0.0021)
 
     def _claude_session(self, answer: str) -> None:
         if self.output_format == "text":
@@ -132,28 +155,8 @@ class Fake:
             "cache_creation_input_tokens": 1024,
             "cache_read_input_tokens": 2048,
         }
-        if self.output_format == "stream-json":
-            self.emit_json(
-                {
-                    "type": "system",
-                    "subtype": "init",
-                    "cwd": os.getcwd(),
-                    "session_id": SESSION_ID,
-                    "tools": ["Read", "Grep", "Bash"],
-                    "model": "claude-fake",
-                    "apiKeySource": "none",
-                }
-            )
-            message = {
-                "id": "msg_fake",
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-fake",
-                "content": [{"type": "text", "text": answer}],
-                "usage": usage,
-            }
-            self.emit_json({"type": "assistant", "message": message, "session_id": SESSION_ID})
-        self.emit_json(
+        self._claude_events(
+            self._claude_message(answer, usage),
             {
                 "type": "result",
                 "subtype": "success",
@@ -164,7 +167,69 @@ class Fake:
                 "total_cost_usd": 0.0123,
                 "usage": usage,
                 "result": answer,
+            },
+        )
+
+    def _claude_message(
+        self, text: str, usage: dict[str, int], **fields: object
+    ) -> dict[str, object]:
+        message = {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-fake",
+            "content": [{"type": "text", "text": text}],
+            "usage": usage,
+        }
+        return {"type": "assistant", "message": message, "session_id": SESSION_ID, **fields}
+
+    def _claude_events(self, *events: dict[str, object]) -> None:
+        """An init event and `events`: one per line in stream-json, one array in json."""
+        init = {
+            "type": "system",
+            "subtype": "init",
+            "cwd": os.getcwd(),
+            "session_id": SESSION_ID,
+            "tools": ["Read", "Grep", "Bash"],
+            "model": "claude-fake",
+            "apiKeySource": "none",
+        }
+        if self.output_format == "json":
+            self.emit_json([init, *events])
+        else:
+            for event in (init, *events):
+                self.emit_json(event)
+
+    def _claude_api_error(self, status: int, error: str, text: str) -> None:
+        """What claude 2.1 prints when the API keeps refusing: its retries, then the failure."""
+        retries = [
+            {
+                "type": "system",
+                "subtype": "api_retry",
+                "attempt": n,
+                "max_retries": 2,
+                "retry_delay_ms": 500,
+                "error_status": status,
+                "error": error,
             }
+            for n in (1, 2)
+        ]
+        zero = {"input_tokens": 0, "output_tokens": 0}
+        self._claude_events(
+            *retries,
+            self._claude_message(
+                text, zero, error="rate_limit" if status == 429 else "server_error"
+            ),
+            {
+                "type": "result",
+                "subtype": "success",
+                "is_error": True,
+                "api_error_status": status,
+                "num_turns": 1,
+                "result": text,
+                "total_cost_usd": 0,
+                "usage": zero,
+            },
         )
 
     def do_lines(self, argument: str) -> None:
@@ -246,9 +311,9 @@ class Fake:
             hour = (now + timedelta(hours=1)).strftime("%I%p").lstrip("0").lower()
             self.emit(f"You've hit your limit · resets {hour} (UTC)")
         elif kind == "claude-429":
-            self.emit(CLAUDE_429)
+            self._claude_api_error(429, "rate_limit", CLAUDE_REJECTED)
         elif kind == "claude-529":
-            self.emit(CLAUDE_529)
+            self._claude_api_error(529, "overloaded", CLAUDE_OVERLOADED)
         elif kind == "spend-cap":
             month = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
             message = (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agented.executions.backends import build_command
-from agented.executions.output import OutputObserver, Usage
+from agented.executions.output import OutputObserver, RateLimit, Usage
 
 from ..fakes import FAKES_DIR, fake_cli_environ
 
@@ -76,11 +76,11 @@ def test_claude_default_session_in_stream_json() -> None:
     assert observer.rate_limit(done.returncode) is None
 
 
-def test_claude_json_output_is_the_result_alone() -> None:
+def test_claude_json_output_is_one_array_like_the_real_cli_prints() -> None:
     done = run_bot("claude", "Hi", output_format="json")
-    [result] = [json.loads(line) for line in lines(done.stdout)]
-    assert result["type"] == "result"
-    assert observed("claude", done).usage is not None
+    [events] = [json.loads(line) for line in lines(done.stdout)]
+    assert [event["type"] for event in events] == ["system", "assistant", "result"]
+    assert observed("claude", done).usage == Usage(12, 42, 1024, 2048, 0.0123, 1)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_claude_json_output_is_the_result_alone() -> None:
     [
         ("codex", Usage(input_tokens=1200, output_tokens=42, cache_read_input_tokens=1024)),
         ("gemini", Usage(input_tokens=1200, output_tokens=42, cache_read_input_tokens=1024)),
-        ("opencode", None),
+        ("opencode", Usage(176, 42, 0, 1024, 0.0021)),
     ],
 )
 def test_other_default_sessions(backend_type: str, usage: Usage | None) -> None:
@@ -158,6 +158,22 @@ def test_rate_limit_messages_are_recognised_by_the_observer(
     assert verdict is not None
     assert verdict.reason == reason
     assert (verdict.resets_at is None) == (kind in ("claude-429", "claude-529", "gemini"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("claude-429", "Claude API rate limit reached (429)"),
+        ("claude-529", "Claude API overloaded (529)"),
+    ],
+)
+def test_claude_api_errors_in_json_output_come_as_one_array(kind: str, reason: str) -> None:
+    done = run_bot("claude", f"fake: rate-limit {kind}", output_format="json")
+    [events] = [json.loads(line) for line in lines(done.stdout)]
+    assert [e["type"] for e in events] == ["system", "system", "system", "assistant", "result"]
+    observer = observed("claude", done)
+    assert observer.rate_limit(done.returncode) == RateLimit(reason, None, "529" in kind)
+    assert (observer.result_error or "").startswith("API Error:")
 
 
 @pytest.mark.parametrize(
