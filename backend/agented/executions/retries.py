@@ -12,9 +12,9 @@ from ..models import Bot, Execution, Retry, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.bots import BotStore
 from ..storage.retries import RetryStore
-from .output import RateLimit
 from .retry_policy import RetryPolicy
 from .service import ExecutionService
+from .verdicts import RateLimit
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
-from .output import RateLimit
+from .verdicts import RateLimit
 
 _MAX_DOUBLINGS = 64  # past this the delay is capped anyway; avoids float overflow
 

@@ -31,9 +31,10 @@ from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .logs import ExecutionLogService
-from .output import OutputObserver, RateLimit
+from .output import OutputObserver
 from .process import CliProcess
 from .templates import render
+from .verdicts import RateLimit
 
 logger = logging.getLogger(__name__)
 

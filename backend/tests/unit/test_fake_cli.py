@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from agented.executions.backends import build_command
-from agented.executions.output import OutputObserver, RateLimit, Usage
+from agented.executions.output import OutputObserver, Usage
+from agented.executions.verdicts import RateLimit
 
 from ..fakes import FAKES_DIR, fake_cli_environ
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agented.executions.output import OutputObserver, RateLimit, Usage
+from agented.executions.output import OutputObserver, Usage
+from agented.executions.verdicts import RateLimit
 
 from ..fakes.fake_cli import CLAUDE_429, CLAUDE_529
 from ..fakes.fake_cli import CODEX_LIMIT as CODEX_IN

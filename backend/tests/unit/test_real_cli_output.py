@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agented.executions.output import OutputObserver, RateLimit, Usage
+from agented.executions.output import OutputObserver, Usage
+from agented.executions.verdicts import RateLimit
 
 REAL = Path(__file__).parent.parent / "fixtures" / "cli-output" / "real"
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # when they were recorded

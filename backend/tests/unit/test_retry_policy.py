@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agented.executions.output import RateLimit
 from agented.executions.retry_policy import RetryPolicy
+from agented.executions.verdicts import RateLimit
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 LIMIT = RateLimit("Claude API rate limit reached (429)", None, transient=False)
