@@ -13,6 +13,7 @@ from agented.executions.detection import BACKEND_TYPES, BackendDetector, probe, 
 
 from ..conftest import AppFactory
 from ..fakes import FAKES_DIR
+from ..support.procs import alive
 
 FAKE_VERSION = "0.0.0-fake"
 FAKE_CLI = FAKES_DIR / "fake_cli.py"
@@ -75,10 +76,14 @@ async def test_the_command_backend_is_always_available() -> None:
     assert command.path is None
 
 
-def test_a_version_probe_that_hangs_is_killed_at_the_timeout(
-    cli_environ: dict[str, str],
+def test_a_version_probe_that_hangs_is_killed_at_the_timeout_with_its_children(
+    cli_environ: dict[str, str], tmp_path: Path
 ) -> None:
-    write_program(Path(cli_environ["PATH"]), "gemini", "/bin/sleep 600")
+    pidfile = tmp_path / "sleeper.pid"
+    # A child that holds the output pipe open, as a CLI's helper process might.
+    write_program(
+        Path(cli_environ["PATH"]), "gemini", f'/bin/sleep 600 & echo $! > "{pidfile}"; wait'
+    )
 
     started = time.monotonic()
     gemini = probe("gemini", cli_environ, timeout=0.5)
@@ -86,6 +91,11 @@ def test_a_version_probe_that_hangs_is_killed_at_the_timeout(
     assert time.monotonic() - started < 10  # nowhere near the 600 s it would hang
     assert gemini.installed
     assert gemini.version is None
+    sleeper = int(pidfile.read_text())
+    deadline = time.monotonic() + 10  # SIGKILL is sent; its delivery is not synchronous
+    while alive(sleeper):
+        assert time.monotonic() < deadline, "the probe's child outlived the timeout"
+        time.sleep(0.01)
 
 
 def test_a_cli_that_fails_its_version_probe_is_installed_without_a_version(
