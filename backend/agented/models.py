@@ -154,6 +154,17 @@ class Bot(BotSettings):
         return self.webhook_secret_sealed is not None
 
 
+class InstalledBackend(Record):
+    """A backend type and whether this server can run it: its CLI found on the runs' PATH."""
+
+    backend_type: BackendType
+    installed: bool = Field(description="Always true for `command`, which runs the bot's argv.")
+    path: str | None = Field(description="Where the CLI was found; None for `command`.")
+    version: str | None = Field(
+        description="The first line of `<cli> --version`, or None when it gave none in time."
+    )
+
+
 class BotReference(Record):
     """A record that belongs to a bot, by `bot_id` (None once the bot is deleted).
 

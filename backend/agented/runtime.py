@@ -19,6 +19,7 @@ from .bot_service import BotService
 from .config import Settings
 from .console import console
 from .events.sse import StreamHub
+from .executions.detection import BackendDetector
 from .executions.logs import ExecutionLogService
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
@@ -67,6 +68,7 @@ class Runtime:
     github: GitHubService
     pr_review_store: PullRequestReviewStore
     streams: StreamHub
+    backends: BackendDetector
 
     def __init__(
         self, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
@@ -99,6 +101,7 @@ class Runtime:
             await self.logs.start()
             stack.push_async_callback(self.logs.stop)
 
+            self.backends = BackendDetector(settings.cli_environment)
             self.execution_service = ExecutionService(
                 self.execution_store,
                 self.logs,

@@ -1,18 +1,39 @@
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as client from '@/api/client'
-import { TRIGGER_SOURCES, type Bot, type TriggerSource } from '@/api/types'
+import {
+  BACKEND_TYPES,
+  TRIGGER_SOURCES,
+  type BackendType,
+  type Bot,
+  type InstalledBackend,
+  type TriggerSource,
+} from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
 import { botToForm, emptyBotForm, formToInput } from '@/lib/botForm'
 import { makeBot } from './support/fixtures'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const actual = await importOriginal<typeof client>()
-  return { ...actual, createBot: vi.fn(), updateBot: vi.fn() }
+  return { ...actual, createBot: vi.fn(), updateBot: vi.fn(), listBackends: vi.fn() }
 })
 
 const createBot = vi.mocked(client.createBot)
 const updateBot = vi.mocked(client.updateBot)
+const listBackends = vi.mocked(client.listBackends)
+
+/** What `GET /admin/backends` answers when only the CLIs named are installed. */
+function serverWith(...installed: BackendType[]): InstalledBackend[] {
+  return BACKEND_TYPES.map((type) => {
+    const found = type === 'command' || installed.includes(type)
+    return {
+      backend_type: type,
+      installed: found,
+      path: found && type !== 'command' ? `/usr/bin/${type}` : null,
+      version: found && type !== 'command' ? '1.0.0' : null,
+    }
+  })
+}
 
 /** A stored webhook bot. */
 function bot(overrides: Partial<Bot> = {}): Bot {
@@ -26,13 +47,15 @@ function bot(overrides: Partial<Bot> = {}): Bot {
   })
 }
 
-function mountForm(props: { bot?: Bot } = {}) {
+function mountForm(props: { bot?: Bot; backend?: BackendType } = {}) {
   return mount(BotForm, { props, attachTo: document.body })
 }
 
 beforeEach(() => {
   createBot.mockReset()
   updateBot.mockReset()
+  listBackends.mockReset()
+  listBackends.mockResolvedValue(serverWith(...BACKEND_TYPES))
 })
 
 afterEach(() => {
@@ -158,6 +181,59 @@ const COMMON_FIELDS = Object.keys(emptyBotForm()).filter(
 function shows(wrapper: VueWrapper, field: string): boolean {
   return wrapper.find(`[data-testid="bot-field-${field}"]`).exists()
 }
+
+describe('BotForm backends', () => {
+  const backendOf = (wrapper: VueWrapper) =>
+    (wrapper.get('[data-testid="bot-field-backend_type"]').element as HTMLSelectElement).value
+
+  it('starts a new bot with the first AI CLI installed on the server', async () => {
+    listBackends.mockResolvedValue(serverWith('gemini', 'codex'))
+    const wrapper = mountForm()
+    await flushPromises()
+    expect(backendOf(wrapper)).toBe('codex')
+    expect(wrapper.find('[data-testid="backend-missing"]').exists()).toBe(false)
+  })
+
+  it('starts a new bot with a command when the server has no AI CLI', async () => {
+    listBackends.mockResolvedValue(serverWith())
+    const wrapper = mountForm()
+    await flushPromises()
+    expect(backendOf(wrapper)).toBe('command')
+    expect(wrapper.find('[data-testid="bot-field-command"]').exists()).toBe(true)
+  })
+
+  it('keeps the backend of a stored bot, of the link, and the one the user picked', async () => {
+    listBackends.mockResolvedValue(serverWith('codex'))
+    const stored = mountForm({ bot: bot({ backend_type: 'opencode' }) })
+    const linked = mountForm({ backend: 'gemini' })
+    let resolve: (backends: InstalledBackend[]) => void = () => {}
+    listBackends.mockReturnValue(new Promise((done) => (resolve = done)))
+    const picked = mountForm()
+    await picked.get('[data-testid="bot-field-backend_type"]').setValue('opencode')
+    resolve(serverWith('codex'))
+    await flushPromises()
+    expect([backendOf(stored), backendOf(linked), backendOf(picked)]).toEqual(['opencode', 'gemini', 'opencode'])
+  })
+
+  it('warns next to the backend choice when the chosen CLI is not installed on the server', async () => {
+    listBackends.mockResolvedValue(serverWith('codex'))
+    const wrapper = mountForm()
+    await flushPromises()
+    await wrapper.get('[data-testid="bot-field-backend_type"]').setValue('claude')
+    expect(wrapper.get('[data-testid="backend-missing"]').text()).toContain('Claude Code (claude) is not installed')
+
+    await wrapper.get('[data-testid="bot-field-backend_type"]').setValue('command')
+    expect(wrapper.find('[data-testid="backend-missing"]').exists()).toBe(false)
+  })
+
+  it('warns about nothing while the server has not said what it has', async () => {
+    listBackends.mockRejectedValue(new client.ApiError(500, 'internal server error'))
+    const wrapper = mountForm()
+    await flushPromises()
+    expect(backendOf(wrapper)).toBe('claude')
+    expect(wrapper.find('[data-testid="backend-missing"]').exists()).toBe(false)
+  })
+})
 
 describe('BotForm trigger sources', () => {
   it.each(TRIGGER_SOURCES)('shows the settings of the %s source only for that source', async (source) => {

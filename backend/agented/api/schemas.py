@@ -26,6 +26,7 @@ from ..models import (
     BotSettings,
     Execution,
     ExecutionStatus,
+    InstalledBackend,
     ListedPullRequestReview,
     LogStream,
     Retry,
@@ -214,6 +215,10 @@ class StreamTokenRequest(Strict):
 class StreamTokenOut(BaseModel):
     token: str
     expires_at: str
+
+
+class BackendList(BaseModel):
+    backends: list[InstalledBackend]
 
 
 class ErrorOut(BaseModel):

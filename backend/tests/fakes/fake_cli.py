@@ -24,6 +24,7 @@ lines in it, so a bot's prompt template picks the scenario. Directives run in or
                                claude-text, claude-hit, claude-429, claude-529, codex, gemini,
                                spend-cap
 
+`<cli> --version` prints `0.0.0-fake (<cli>, fake)` and nothing else happens.
 A prompt without directives gets `session`: for claude with `--output-format
 stream-json` a `system` init event, an `assistant` event echoing the prompt and a
 `result` event with usage and cost (`json`: the same three as one array on one
@@ -52,6 +53,7 @@ from typing import NoReturn
 DIRECTIVE = re.compile(r"^[ \t]*fake:[ \t]*([\w-]+)[ \t]*(.*?)[ \t]*$", re.MULTILINE)
 SESSION_ID = "0fa4e000-0000-4000-8000-000000000000"
 CHUNK = 64 * 1024
+FAKE_VERSION = "0.0.0-fake"
 
 # The text shapes the Claude API's errors had in older CLI versions (the detector still knows them).
 CLAUDE_429 = (
@@ -348,6 +350,9 @@ def fail(message: str) -> NoReturn:
 def main() -> None:
     # Die quietly on a closed pipe, as the real CLIs do, instead of printing a traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if sys.argv[2:] == ["--version"]:  # as the real CLIs answer it, one line
+        print(f"{FAKE_VERSION} ({sys.argv[1]}, fake)")
+        return
     Fake(sys.argv[1], sys.argv[2:]).run()
 
 

@@ -20,6 +20,7 @@ import type {
   ExecutionDetail,
   ExecutionFilter,
   ExecutionPage,
+  InstalledBackend,
   LogQuery,
   Page,
   PromptPreview,
@@ -215,6 +216,12 @@ export async function checkApiKey(key: string): Promise<boolean> {
 export async function isOpenWithoutKey(): Promise<boolean> {
   const readiness = await request<Readiness>('GET', '/health/readiness', { key: null })
   return 'database' in readiness
+}
+
+/** Every backend type, with whether its CLI is installed on the server (the server caches this). */
+export async function listBackends(signal?: AbortSignal): Promise<InstalledBackend[]> {
+  const result = await request<{ backends: InstalledBackend[] }>('GET', '/admin/backends', { signal })
+  return result.backends
 }
 
 export async function listBots(signal?: AbortSignal): Promise<Bot[]> {

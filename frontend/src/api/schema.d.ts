@@ -37,6 +37,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/backends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each backend type, whether its CLI is on the server's PATH, where, and its version. */
+        get: operations["get_list_backends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/bots": {
         parameters: {
             query?: never;
@@ -436,6 +453,32 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * InstalledBackend
+         * @description A backend type and whether this server can run it: its CLI found on the runs' PATH.
+         */
+        InstalledBackend: {
+            /**
+             * Backend Type
+             * @enum {string}
+             */
+            backend_type: "claude" | "codex" | "gemini" | "opencode" | "command";
+            /**
+             * Installed
+             * @description Always true for `command`, which runs the bot's argv.
+             */
+            installed: boolean;
+            /**
+             * Path
+             * @description Where the CLI was found; None for `command`.
+             */
+            path: string | null;
+            /**
+             * Version
+             * @description The first line of `<cli> --version`, or None when it gave none in time.
+             */
+            version: string | null;
+        };
+        /**
          * BotOut
          * @description A bot as the API shows it, with when it fires next and how its last run went.
          */
@@ -772,6 +815,28 @@ export interface operations {
         };
         requestBody?: never;
         responses: never;
+    };
+    get_list_backends: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Backends */
+                        backends: components["schemas"]["InstalledBackend"][];
+                    };
+                };
+            };
+        };
     };
     get_list_bots: {
         parameters: {

@@ -42,6 +42,9 @@ export const TRIGGER_SOURCES = members<TriggerSource>({ manual: true, webhook: t
 export type ScheduleType = NonNullable<Schemas['BotOut']['schedule_type']>
 export const SCHEDULE_TYPES = members<ScheduleType>({ daily: true, weekly: true, monthly: true, cron: true })
 
+/** A backend type and whether the server can run it: its CLI on the server's PATH, with its version. */
+export type InstalledBackend = Schemas['InstalledBackend']
+
 /** How Claude Code reports a run (`--output-format`); the other backends have a fixed format. */
 export type OutputFormat = Schemas['BotOut']['output_format']
 export const OUTPUT_FORMATS = members<OutputFormat>({ 'stream-json': true, json: true })
