@@ -41,14 +41,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-def _request_model(name: str, doc: str, *, partial: bool) -> type[Strict]:
-    """A strict request model with `BotSettings`' fields and constraints, plus the secret.
+def _request_model(
+    settings: type[BaseModel], name: str, doc: str, *, partial: bool, extra: dict[str, Any]
+) -> type[Strict]:
+    """A strict request model with `settings`' fields and constraints, plus `extra` fields.
 
-    Every field is optional and may be sent as null (which `NON_NULLABLE` then
-    refuses by name), except, unless `partial`, the settings without a default.
+    Every field is optional and may be sent as null (which `non_nullable` then
+    lets the route refuse by name), except, unless `partial`, the settings
+    without a default.
     """
     fields: dict[str, Any] = {}
-    for field_name, info in BotSettings.model_fields.items():
+    for field_name, info in settings.model_fields.items():
         annotation: Any = info.annotation
         if info.metadata:  # constraints and validators travel with the type
             annotation = Annotated[(annotation, *info.metadata)]
@@ -56,26 +59,40 @@ def _request_model(name: str, doc: str, *, partial: bool) -> type[Strict]:
             fields[field_name] = (Optional[annotation], None)  # noqa: UP045  # a runtime value
         else:
             fields[field_name] = (annotation, ...)
-    fields["webhook_secret"] = (Optional[WebhookSecret], None)  # noqa: UP045
-    return create_model(name, __base__=Strict, __doc__=doc, **fields)
+    return create_model(name, __base__=Strict, __doc__=doc, **fields, **extra)
 
 
+def defaults(settings: type[BaseModel]) -> dict[str, Any]:
+    """The default of every optional field of `settings`."""
+    return {
+        name: info.get_default(call_default_factory=True)
+        for name, info in settings.model_fields.items()
+        if not info.is_required()
+    }
+
+
+def non_nullable(settings: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `settings` that cannot be null (omit them to keep their value)."""
+    return tuple(
+        name
+        for name, info in settings.model_fields.items()
+        if type(None) not in get_args(info.annotation)
+    )
+
+
+_SECRET = {"webhook_secret": (Optional[WebhookSecret], None)}  # noqa: UP045
 BotCreate = _request_model(
-    "BotCreate", "A new bot: `name` and `prompt_template`, the rest defaulted.", partial=False
+    BotSettings,
+    "BotCreate",
+    "A new bot: `name` and `prompt_template`, the rest defaulted.",
+    partial=False,
+    extra=_SECRET,
 )
-BotUpdate = _request_model("BotUpdate", "Changes to a bot: only the fields sent.", partial=True)
-
-BOT_DEFAULTS: dict[str, Any] = {
-    name: info.get_default(call_default_factory=True)
-    for name, info in BotSettings.model_fields.items()
-    if not info.is_required()
-}
-
-NON_NULLABLE = tuple(
-    name
-    for name, info in BotSettings.model_fields.items()
-    if type(None) not in get_args(info.annotation)
+BotUpdate = _request_model(
+    BotSettings, "BotUpdate", "Changes to a bot: only the fields sent.", partial=True, extra=_SECRET
 )
+BOT_DEFAULTS = defaults(BotSettings)
+NON_NULLABLE = non_nullable(BotSettings)
 
 
 class LastExecution(BaseModel):
