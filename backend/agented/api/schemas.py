@@ -1,7 +1,8 @@
 """Request and response models: validation of what comes in and the published OpenAPI schema.
 
-Nothing here declares a record's fields again: the bot's request models are
-built from `models.BotSettings`, and responses are the records of `models.py`
+Nothing here declares a record's fields again: the request models of bots,
+agents and messages are built from `models.BotSettings`, `AgentSettings` and
+`MessageFields`, and responses are the records of `models.py`
 or thin views adding what a route joins in (a bot's next run, a retry's bot name).
 Requests are strict (no type coercion, unknown fields rejected) so a typo in a
 field name is an error rather than a silently ignored setting.
@@ -22,12 +23,18 @@ from pydantic import (
 )
 
 from ..models import (
+    Agent,
+    AgentMessage,
+    AgentSettings,
     Bot,
     BotSettings,
     Execution,
     ExecutionStatus,
     ListedPullRequestReview,
     LogStream,
+    MessageFields,
+    MessageStatus,
+    RecordId,
     Retry,
     WebhookSecret,
 )
@@ -93,6 +100,29 @@ BotUpdate = _request_model(
 )
 BOT_DEFAULTS = defaults(BotSettings)
 NON_NULLABLE = non_nullable(BotSettings)
+
+AgentCreate = _request_model(
+    AgentSettings, "AgentCreate", "A new agent: a `name`, optionally more.", partial=False, extra={}
+)
+AgentUpdate = _request_model(
+    AgentSettings,
+    "AgentUpdate",
+    "Changes to an agent: only the fields sent.",
+    partial=True,
+    extra={},
+)
+AGENT_DEFAULTS = defaults(AgentSettings)
+AGENT_NON_NULLABLE = non_nullable(AgentSettings)
+
+MessageSend = _request_model(
+    MessageFields,
+    "MessageSend",
+    "A message to send: to `to_agent_id`, or to every other agent as a `broadcast`.",
+    partial=False,
+    extra={"to_agent_id": (Optional[RecordId], None)},  # noqa: UP045
+)
+MESSAGE_DEFAULTS = defaults(MessageFields)
+MESSAGE_NON_NULLABLE = non_nullable(MessageFields)
 
 
 class LastExecution(BaseModel):
@@ -231,6 +261,40 @@ class StreamTokenRequest(Strict):
 class StreamTokenOut(BaseModel):
     token: str
     expires_at: str
+
+
+class AgentBot(BaseModel):
+    id: str
+    name: str
+
+
+class AgentOut(Agent):
+    """An agent as the API shows it: the bots acting as it, and how many messages await it."""
+
+    bots: list[AgentBot]
+    unread: int = Field(description="Messages to it not yet read nor expired.")
+
+
+class AgentList(BaseModel):
+    agents: list[AgentOut]
+
+
+class MessagesSent(BaseModel):
+    message_ids: list[str]
+    messages: list[AgentMessage]
+
+
+class MessageList(BaseModel):
+    messages: list[AgentMessage]
+
+
+class InboxQuery(BaseModel):
+    status: MessageStatus | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class OutboxQuery(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
 
 
 class ErrorOut(BaseModel):

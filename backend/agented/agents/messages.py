@@ -1,0 +1,109 @@
+"""Sending, reading and expiring messages, and the live topic of each watched inbox.
+
+Sends are serialised by one lock, so each inbox's messages reach its topic in
+the order of their seqs (the topic insists on it) and a topic is never created
+between a send's write and its append. A message sent while its inbox is
+watched is stored as delivered and kept in the topic's tail for the viewers;
+otherwise it leaves the tail at once and a viewer that comes later reads it
+from the database, which marks it delivered then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ..errors import MessageInvalid, NotFound
+from ..events.topic import Topic
+from ..models import AgentMessage, utc_now
+from ..scheduler import SchedulerService
+from ..storage.agents import AgentStore
+from ..storage.messages import MessageStore
+from .inbox import closed_event, message_event
+
+# How often expired messages are marked so; queries hide them from the moment
+# their TTL passes, so this only bounds how long the stored status lags.
+EXPIRY_SWEEP_SECONDS = 30
+# Messages sent while an inbox is watched, for viewers a little behind (a few
+# dozen of the largest messages); older ones are read from the database.
+INBOX_TAIL_BYTES = 1024 * 1024
+
+
+class MessageService:
+    def __init__(self, messages: MessageStore, agents: AgentStore) -> None:
+        self._messages = messages
+        self._agents = agents
+        self._topics: dict[str, Topic] = {}
+        self._lock = asyncio.Lock()
+
+    def install(self, scheduler: SchedulerService) -> None:
+        scheduler.schedule(
+            "messages:expire",
+            IntervalTrigger(seconds=EXPIRY_SWEEP_SECONDS),
+            self.expire_due,
+            name="mark unread messages past their TTL expired",
+        )
+
+    async def send(
+        self, sender_id: str, to_agent_id: str | None, fields: dict[str, Any]
+    ) -> list[AgentMessage]:
+        """Send from `sender_id` to `to_agent_id`, or to every other agent for a broadcast."""
+        if fields.get("message_type") == "broadcast":
+            if to_agent_id is not None:
+                raise MessageInvalid("to_agent_id", "a broadcast goes to every other agent")
+        elif to_agent_id is None:
+            raise MessageInvalid("to_agent_id", "is required unless message_type is 'broadcast'")
+        if to_agent_id == sender_id:
+            raise MessageInvalid("to_agent_id", "an agent cannot send a message to itself")
+        async with self._lock:
+            watched = {agent_id for agent_id, topic in self._topics.items() if topic.has_viewers}
+            sent = await self._messages.send(sender_id, to_agent_id, fields, utc_now(), watched)
+            for message in sent:
+                topic = self._topics.get(message.to_agent_id or "")
+                if topic is not None:
+                    topic.append(message.inbox_seq, message_event(message))
+                    topic.mark_persisted(message.inbox_seq)
+                    if not topic.has_viewers:
+                        topic.forget_persisted()
+        return sent
+
+    async def mark_read(self, agent_id: str, message_id: str) -> AgentMessage:
+        message = await self._messages.mark_read(agent_id, message_id, utc_now())
+        if message is None:
+            raise NotFound(f"message {message_id} not found in the inbox of agent {agent_id}")
+        self._forget_tail(agent_id)  # a read message leaves the stream
+        return message
+
+    async def expire_due(self, now: datetime | None = None) -> set[str]:
+        """Mark unread messages past their TTL expired; the agents whose inboxes changed."""
+        changed = await self._messages.expire_due(utc_now() if now is None else now)
+        for agent_id in changed:
+            self._forget_tail(agent_id)  # an expired message never reaches a stream
+        return changed
+
+    async def open_inbox(self, agent_id: str) -> Topic | None:
+        """The live topic of the agent's inbox (made on first use); None if there is no agent."""
+        async with self._lock:
+            topic = self._topics.get(agent_id)
+            if topic is None:
+                if await self._agents.get(agent_id) is None:
+                    return None
+                last = await self._messages.last_seq(agent_id)
+                topic = Topic(f"inbox:{agent_id}", last, INBOX_TAIL_BYTES)
+                self._topics[agent_id] = topic
+            return topic
+
+    async def close_inbox(self, agent_id: str) -> None:
+        """End the inbox streams of a deleted agent with a final event."""
+        async with self._lock:
+            topic = self._topics.pop(agent_id, None)
+        if topic is not None:
+            topic.close(closed_event(agent_id))
+
+    def _forget_tail(self, agent_id: str) -> None:
+        topic = self._topics.get(agent_id)
+        if topic is not None:
+            topic.forget_persisted()
