@@ -224,6 +224,7 @@ const EVERY_FIELD: Record<string, FieldValue>[] = [
     match_field_value: 'alert',
     text_field_path: 'message.text',
     detection_keyword: '@bot',
+    agent_id: 'agt_1',
   },
   {
     backend_type: 'command',
@@ -314,6 +315,7 @@ describe('formToInput', () => {
       schedule_day: 2,
       cron_expression: null,
       schedule_timezone: 'Europe/Berlin',
+      agent_id: null,
     })
   })
 
@@ -334,5 +336,11 @@ describe('formToInput', () => {
     })
     expect(input).not.toHaveProperty('match_field_path')
     expect(input).not.toHaveProperty('command')
+  })
+
+  it('keeps the agent a stored bot acts as, and clears it when the field is emptied', () => {
+    const form = botToForm(bot({ agent_id: 'agt_1' }))
+    expect(formToInput(form)).toMatchObject({ agent_id: 'agt_1' })
+    expect(formToInput({ ...form, agent_id: ' ' })).toMatchObject({ agent_id: null })
   })
 })

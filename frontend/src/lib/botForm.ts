@@ -82,6 +82,7 @@ export function emptyBotForm(): BotFormState {
     detection_keyword: '',
     repositories: [],
     include_drafts: false,
+    agent_id: '',
   }
 }
 
@@ -113,6 +114,7 @@ export function botToForm(bot: Bot): BotFormState {
     detection_keyword: bot.detection_keyword ?? '',
     repositories: [...(bot.repositories ?? [])],
     include_drafts: bot.include_drafts,
+    agent_id: bot.agent_id ?? '',
   }
 }
 
@@ -186,6 +188,7 @@ export function formToInput(form: BotFormState): BotInput {
     ...(form.backend_type === 'claude' ? { output_format: form.output_format } : {}),
     ...(form.backend_type === 'command' ? { command: list(form.command) } : {}),
     ...TRIGGER_INPUT[form.trigger_source](form),
+    agent_id: text(form.agent_id),
   }
 }
 
