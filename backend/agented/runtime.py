@@ -141,6 +141,7 @@ class Runtime:
             self.message_store = MessageStore(self.database)
             self.message_service = MessageService(self.message_store, self.agent_store)
             self.message_service.install(self.scheduler)
+            self.execution_service.set_prompt_messages(self.message_service)
             self.agent_service = AgentService(self.agent_store, self.message_service)
             self.bot_service = BotService(
                 self.bot_store,

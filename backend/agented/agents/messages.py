@@ -27,9 +27,26 @@ from .inbox import closed_event, message_event
 # How often expired messages are marked so; queries hide them from the moment
 # their TTL passes, so this only bounds how long the stored status lags.
 EXPIRY_SWEEP_SECONDS = 30
+# At most this many pending messages go into one prompt (most urgent, then oldest,
+# first): 50 of the largest are over 3 MB, beyond what any CLI takes as a prompt.
+PROMPT_MESSAGES = 20
 # Messages sent while an inbox is watched, for viewers a little behind (a few
 # dozen of the largest messages); older ones are read from the database.
 INBOX_TAIL_BYTES = 1024 * 1024
+
+
+def prompt_text(messages: list[AgentMessage]) -> str:
+    """Messages as a prompt shows them: a header line each, then the content."""
+    blocks = []
+    for message in messages:
+        subject = f": {message.subject}" if message.subject else ""
+        reply = f", in reply to {message.in_reply_to}" if message.in_reply_to else ""
+        blocks.append(
+            f"[{message.priority}] {message.message_type} {message.id} from"
+            f" {message.from_agent_name} at {message.created_at}{reply}{subject}\n"
+            f"{message.content}"
+        )
+    return "\n\n".join(blocks)
 
 
 class MessageService:
@@ -69,6 +86,14 @@ class MessageService:
                     if not topic.has_viewers:
                         topic.forget_persisted()
         return sent
+
+    async def for_prompt(self, agent_id: str) -> tuple[str, list[str]]:
+        """The agent's pending messages as prompt text, and their ids (to mark delivered)."""
+        messages = await self._messages.pending(agent_id, utc_now(), PROMPT_MESSAGES)
+        return prompt_text(messages), [message.id for message in messages]
+
+    async def mark_delivered(self, message_ids: list[str]) -> None:
+        await self._messages.mark_delivered(message_ids, utc_now())
 
     async def mark_read(self, agent_id: str, message_id: str) -> AgentMessage:
         message = await self._messages.mark_read(agent_id, message_id, utc_now())

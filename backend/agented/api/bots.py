@@ -116,7 +116,10 @@ async def delete_bot(bot_id: str) -> Response:
 @document_response(PreviewOut)
 async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
     bot = await _bot_or_404(bot_id)
-    rendered = render(bot.prompt_template, template_context(bot, {"message": data.message}))
+    context = {"message": data.message}
+    if bot.agent_id is not None:  # what a run would show now, delivering nothing
+        context["messages"], _ = await runtime().message_service.for_prompt(bot.agent_id)
+    rendered = render(bot.prompt_template, template_context(bot, context))
     return jsonify({"prompt": rendered.prompt, "unresolved": list(rendered.unresolved)})
 
 

@@ -239,6 +239,31 @@ class MessageStore:
 
         return await self._db.write(take)
 
+    async def pending(self, agent_id: str, now: datetime, limit: int) -> list[AgentMessage]:
+        """Messages to the agent not yet handed to it, high priority first, then oldest first."""
+        sql = (
+            "SELECT * FROM agent_messages WHERE to_agent_id = ? AND status = 'pending'"
+            f" AND {_UNEXPIRED} ORDER BY {_PRIORITY_FIRST}, inbox_seq LIMIT ?"
+        )
+        return await self._db.read(
+            lambda connection: [
+                _ROWS.from_row(row) for row in connection.execute(sql, (agent_id, iso(now), limit))
+            ]
+        )
+
+    async def mark_delivered(self, message_ids: Collection[str], now: datetime) -> None:
+        """Mark those of the messages still pending delivered."""
+        moment = iso(now)
+
+        def apply(connection: sqlite3.Connection) -> None:
+            connection.executemany(
+                "UPDATE agent_messages SET status = 'delivered', delivered_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(moment, message_id) for message_id in message_ids],
+            )
+
+        await self._db.write(apply)
+
     async def last_seq(self, agent_id: str) -> int:
         def query(connection: sqlite3.Connection) -> int:
             (seq,) = connection.execute(

@@ -10,7 +10,7 @@ import pytest
 from agented.models import MAX_MESSAGE_CHARS, utc_now
 from agented.runtime import runtime_of
 
-from ..support.sse import open_stream
+from ..support.sse import open_stream, stream_events
 
 AGENTS = "/admin/agents"
 NO_KEY = {"X-API-Key": ""}
@@ -389,3 +389,63 @@ async def test_inbox_streams_end_with_shutdown_when_the_server_stops(serving_app
         (last,) = await stream.take(1)
     assert last.event == "shutdown"
     assert stream.ended
+
+
+# The {messages} placeholder
+
+
+async def agent_bot(client, agent: dict[str, Any], template: str) -> dict[str, Any]:
+    body = {
+        "name": f"bot of {agent['name']}",
+        "prompt_template": template,
+        "backend_type": "command",
+        "command": ["true"],
+        "agent_id": agent["id"],
+    }
+    response = await client.post("/admin/bots", json=body)
+    assert response.status_code == 201, await response.get_json()
+    bot: dict[str, Any] = await response.get_json()
+    return bot
+
+
+async def run_prompt(client, bot: dict[str, Any]) -> str:
+    started = await client.post(f"/admin/bots/{bot['id']}/run", json={})
+    assert started.status_code == 202
+    execution_id = (await started.get_json())["execution_id"]
+    await stream_events(client, execution_id)
+    execution = await (await client.get(f"/admin/executions/{execution_id}")).get_json()
+    prompt: str = execution["prompt"]
+    return prompt
+
+
+async def test_a_run_of_an_agents_bot_shows_its_pending_messages_and_delivers_them(
+    client,
+) -> None:
+    alice, bob = await make_agent(client, "Alice"), await make_agent(client, "Bob")
+    bot = await agent_bot(client, bob, "Inbox:\n{messages}\nEnd")
+    low = await sent_id(client, alice, bob, content="tidy up", priority="low")
+    urgent = await sent_id(
+        client, alice, bob, content="fix the build", priority="high", subject="CI red"
+    )
+    preview = await client.post(f"/admin/bots/{bot['id']}/preview-prompt", json={})
+    previewed = (await preview.get_json())["prompt"]
+    assert previewed.index("fix the build") < previewed.index("tidy up"), "urgent first"
+    assert {m["status"] for m in await inbox(client, bob)} == {"pending"}, "a preview delivers none"
+
+    prompt = await run_prompt(client, bot)
+    assert prompt == previewed
+    assert f"[high] message {urgent} from Alice at " in prompt
+    assert ": CI red\nfix the build" in prompt
+    assert {m["id"]: m["status"] for m in await inbox(client, bob)} == {
+        urgent: "delivered",
+        low: "delivered",
+    }
+    assert await run_prompt(client, bot) == "Inbox:\n\nEnd", "delivered ones are not shown again"
+
+
+async def test_a_prompt_without_the_placeholder_delivers_nothing(client) -> None:
+    alice, bob = await make_agent(client, "Alice"), await make_agent(client, "Bob")
+    bot = await agent_bot(client, bob, "Just work")
+    await sent_id(client, alice, bob)
+    assert await run_prompt(client, bot) == "Just work"
+    assert [m["status"] for m in await inbox(client, bob)] == ["pending"]
