@@ -11,9 +11,10 @@ from the database, which marks it delivered then.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..errors import MessageInvalid, NotFound
@@ -24,8 +25,9 @@ from ..storage.agents import AgentStore
 from ..storage.messages import MessageStore
 from .inbox import closed_event, message_event
 
-# How often expired messages are marked so; queries hide them from the moment
-# their TTL passes, so this only bounds how long the stored status lags.
+# How often expired messages are marked so, as a backstop: queries hide them from
+# the moment their TTL passes, and a one-off job sweeps when the soonest TTL sent
+# since the start ends, so that no message past its TTL stays in a stream's tail.
 EXPIRY_SWEEP_SECONDS = 30
 # At most this many pending messages go into one prompt (most urgent, then oldest,
 # first): 50 of the largest are over 3 MB, beyond what any CLI takes as a prompt.
@@ -55,8 +57,11 @@ class MessageService:
         self._agents = agents
         self._topics: dict[str, Topic] = {}
         self._lock = asyncio.Lock()
+        self._scheduler: SchedulerService | None = None
+        self._next_sweep: datetime | None = None  # when the one-off sweep runs, if one is due
 
     def install(self, scheduler: SchedulerService) -> None:
+        self._scheduler = scheduler
         scheduler.schedule(
             "messages:expire",
             IntervalTrigger(seconds=EXPIRY_SWEEP_SECONDS),
@@ -75,9 +80,10 @@ class MessageService:
             raise MessageInvalid("to_agent_id", "is required unless message_type is 'broadcast'")
         if to_agent_id == sender_id:
             raise MessageInvalid("to_agent_id", "an agent cannot send a message to itself")
+        now = utc_now()
         async with self._lock:
             watched = {agent_id for agent_id, topic in self._topics.items() if topic.has_viewers}
-            sent = await self._messages.send(sender_id, to_agent_id, fields, utc_now(), watched)
+            sent = await self._messages.send(sender_id, to_agent_id, fields, now, watched)
             for message in sent:
                 topic = self._topics.get(message.to_agent_id or "")
                 if topic is not None:
@@ -85,6 +91,8 @@ class MessageService:
                     topic.mark_persisted(message.inbox_seq)
                     if not topic.has_viewers:
                         topic.forget_persisted()
+        if sent and fields.get("ttl_seconds") is not None:
+            self._sweep_by(now + timedelta(seconds=fields["ttl_seconds"]))
         return sent
 
     async def for_prompt(self, agent_id: str) -> tuple[str, list[str]]:
@@ -108,6 +116,26 @@ class MessageService:
         for agent_id in changed:
             self._forget_tail(agent_id)  # an expired message never reaches a stream
         return changed
+
+    def _sweep_by(self, moment: datetime) -> None:
+        """Have the one-off sweep run at `moment` unless it already runs sooner."""
+        if self._scheduler is None or (self._next_sweep is not None and self._next_sweep <= moment):
+            return
+        self._next_sweep = moment
+        self._scheduler.schedule(
+            "messages:expire-next",
+            DateTrigger(run_date=moment),
+            self._sweep_now,
+            name="mark the next message past its TTL expired",
+            misfire_grace_time=None,  # late is still worth doing
+        )
+
+    async def _sweep_now(self) -> None:
+        self._next_sweep = None
+        await self.expire_due()
+        upcoming = await self._messages.next_expiry()
+        if upcoming is not None:
+            self._sweep_by(upcoming)
 
     async def open_inbox(self, agent_id: str) -> Topic | None:
         """The live topic of the agent's inbox (made on first use); None if there is no agent."""

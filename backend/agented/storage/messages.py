@@ -140,8 +140,8 @@ class MessageStore:
         """Every message of the conversation `message_id` belongs to, oldest first.
 
         Up the `in_reply_to` links to the first message, then down through every
-        reply to it. A reply can only name a message that exists when it is sent,
-        so the links never form a cycle; UNION (not UNION ALL) would end one anyway.
+        reply to it. A reply can only name a message that exists when it is sent
+        (never itself, never a later one), so the links never form a cycle.
         """
         sql = """
             WITH RECURSIVE
@@ -174,7 +174,7 @@ class MessageStore:
             connection.execute(
                 "UPDATE agent_messages SET status = 'read', read_at = ?,"
                 " delivered_at = COALESCE(delivered_at, ?)"
-                f" WHERE id = ? AND to_agent_id = ? AND status IN ('pending', 'delivered')"
+                " WHERE id = ? AND to_agent_id = ? AND status IN ('pending', 'delivered')"
                 f" AND {_UNEXPIRED}",
                 (moment, moment, message_id, agent_id, moment),
             )
@@ -263,6 +263,18 @@ class MessageStore:
             )
 
         await self._db.write(apply)
+
+    async def next_expiry(self) -> datetime | None:
+        """When the next unread message's TTL ends, if any has one."""
+
+        def query(connection: sqlite3.Connection) -> datetime | None:
+            (moment,) = connection.execute(
+                "SELECT MIN(expires_at) FROM agent_messages"
+                " WHERE status IN ('pending', 'delivered') AND expires_at IS NOT NULL"
+            ).fetchone()
+            return None if moment is None else datetime.fromisoformat(moment)
+
+        return await self._db.read(query)
 
     async def last_seq(self, agent_id: str) -> int:
         def query(connection: sqlite3.Connection) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -255,6 +255,19 @@ async def test_an_unread_message_expires_after_its_ttl_and_leaves_the_inbox(
     assert [e.data["id"] for e in events] == [kept], "nor does it reach a stream"
     jobs = (await (await client.get("/admin/scheduler/jobs")).get_json())["jobs"]
     assert "messages:expire" in [job["id"] for job in jobs], "a scheduler job sweeps"
+
+
+async def test_a_sweep_is_due_when_the_soonest_ttl_ends(serving_app, client) -> None:
+    alice, bob = await make_agent(client, "Alice"), await make_agent(client, "Bob")
+    await sent_id(client, alice, bob, ttl_seconds=600)
+    await sent_id(client, alice, bob, ttl_seconds=300)
+    await sent_id(client, alice, bob, ttl_seconds=900)
+    soonest = min(m["expires_at"] for m in await inbox(client, bob))
+    jobs = (await (await client.get("/admin/scheduler/jobs")).get_json())["jobs"]
+    (sweep,) = [job for job in jobs if job["id"] == "messages:expire-next"]
+    assert datetime.fromisoformat(sweep["next_run_time"]) - datetime.fromisoformat(
+        soonest
+    ) < timedelta(milliseconds=1), "at the soonest expiry, not the first sent"
 
 
 async def test_deleting_an_agent_keeps_the_history_of_its_messages(client) -> None:
