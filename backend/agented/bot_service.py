@@ -14,6 +14,7 @@ from .errors import BotBusy, BotInvalid
 from .executions.service import ExecutionService
 from .models import Bot
 from .secret_box import SecretBox, SecretDecryptionError
+from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_trigger
 
@@ -46,20 +47,24 @@ class BotService:
         schedules: ScheduledTriggerService,
         runs: ExecutionService,
         box: SecretBox,
+        agents: AgentStore,
     ) -> None:
         self._bots = bots
+        self._agents = agents
         self._schedules = schedules
         self._runs = runs
         self._box = box
 
     async def create(self, values: dict[str, Any]) -> Bot:
         _check(values, self._schedules.default_zone)
+        await self._check_agent(values)
         bot = await self._bots.create(self._seal(values))
         self._schedules.sync(bot)
         return bot
 
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
         _check({**dict(bot), **changes}, self._schedules.default_zone)
+        await self._check_agent(changes)
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)
@@ -86,6 +91,12 @@ class BotService:
                 "decrypted with the current SECRET_KEY. If the key changed, re-encrypt them: "
                 "uv run --project backend python -m agented.rekey --old-key-file OLD_KEY_FILE"
             )
+
+    async def _check_agent(self, values: dict[str, Any]) -> None:
+        """The agent a bot is to act as must exist."""
+        agent_id = values.get("agent_id")
+        if agent_id is not None and await self._agents.get(agent_id) is None:
+            raise BotInvalid("agent_id", f"no agent {agent_id}")
 
     def next_run_at(self, bot: Bot) -> str | None:
         return self._schedules.next_run_at(bot.id)

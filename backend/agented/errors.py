@@ -86,6 +86,24 @@ class DuplicateBotName(AgentedError):
         super().__init__(message, field="name")
 
 
+# Agents and their messages
+
+
+class DuplicateAgentName(AgentedError):
+    """Another agent already has this name (compared ignoring case)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="name")
+
+
+class MessageInvalid(AgentedError):
+    """A message that cannot be sent as asked (to its own sender, say); `field` is at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", field=field)
+        self.field = field
+
+
 # Webhook deliveries
 
 

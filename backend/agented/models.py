@@ -31,10 +31,13 @@ RetryStatus = Literal["pending", "started", "cancelled"]
 ScheduleType = Literal["daily", "weekly", "monthly", "cron"]
 OutputFormat = Literal["stream-json", "json"]
 LogStream = Literal["stdout", "stderr"]
+MessageType = Literal["message", "broadcast", "request", "response", "artifact", "shutdown"]
+MessagePriority = Literal["low", "normal", "high"]
+MessageStatus = Literal["pending", "delivered", "read", "expired"]
 
 
 def new_id(prefix: str) -> str:
-    """An opaque, URL-safe id whose prefix tells what it names (bot_, exe_, rty_)."""
+    """An opaque, URL-safe id whose prefix tells what it names (bot_, exe_, agt_, msg_)."""
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
@@ -92,6 +95,12 @@ ScheduleTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]
 ScheduleDay = Annotated[int, Field(ge=0, le=28)]
 CronExpression = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+# A message's body: enough for a review or a patch, small enough that an inbox of
+# them stays cheap to hold in a stream's tail and to render into a prompt.
+MAX_MESSAGE_CHARS = 64 * 1024
+MessageContent = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
 
 class Record(BaseModel):
@@ -138,6 +147,8 @@ class BotSettings(Record):
     schedule_day: ScheduleDay | None = None
     cron_expression: CronExpression | None = None
     schedule_timezone: TimeZoneName | None = None
+    # the agent this bot acts as on the message bus (at most one)
+    agent_id: RecordId | None = None
 
 
 class Bot(BotSettings):
@@ -272,3 +283,51 @@ class ListedPullRequestReview(PullRequestReview):
     def trigger_name(self) -> str | None:
         """The same as `bot_name` (its former name)."""
         return self.bot_name
+
+
+class AgentSettings(Record):
+    """What a client writes of an agent: a name unique ignoring case, its role, a description."""
+
+    name: Name
+    role: ShortText | None = None
+    description: Description | None = None
+
+
+class Agent(AgentSettings):
+    """A participant on the message bus; bots act as it through their `agent_id`."""
+
+    id: str
+    created_at: str
+    updated_at: str
+
+
+class MessageFields(Record):
+    """What a sender writes of a message; the recipient is chosen by the send request."""
+
+    message_type: MessageType = "message"
+    priority: MessagePriority = "normal"
+    subject: ShortText | None = None
+    content: MessageContent
+    ttl_seconds: Annotated[int, Field(ge=1, le=30 * 86_400)] | None = None
+    in_reply_to: RecordId | None = None
+
+
+class AgentMessage(MessageFields):
+    """A message in one agent's inbox (a broadcast is one of these per recipient).
+
+    `inbox_seq` numbers the recipient's inbox (its stream's event ids). The
+    agents' names are kept beside their ids, which become None when an agent
+    is deleted, so the history still reads.
+    """
+
+    id: str
+    inbox_seq: int
+    from_agent_id: str | None
+    from_agent_name: str
+    to_agent_id: str | None
+    to_agent_name: str
+    status: MessageStatus
+    created_at: str
+    expires_at: str | None
+    delivered_at: str | None
+    read_at: str | None

@@ -15,6 +15,8 @@ from contextlib import AsyncExitStack
 
 from quart import Quart
 
+from .agents.messages import MessageService
+from .agents.service import AgentService
 from .bot_service import BotService
 from .config import Settings
 from .console import console
@@ -33,9 +35,11 @@ from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
 from .storage import Database, migrate
+from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .storage.deliveries import DeliveryStore
 from .storage.executions import ExecutionStore
+from .storage.messages import MessageStore
 from .storage.pr_reviews import PullRequestReviewStore
 from .storage.retries import RetryStore
 from .storage.schedule_skips import ScheduleSkipStore
@@ -69,6 +73,10 @@ class Runtime:
     pr_review_store: PullRequestReviewStore
     streams: StreamHub
     backends: BackendDetector
+    agent_store: AgentStore
+    agent_service: AgentService
+    message_store: MessageStore
+    message_service: MessageService
 
     def __init__(
         self, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
@@ -132,8 +140,18 @@ class Runtime:
                 default_zone=default_timezone(settings.timezone),
             )
             await self.scheduled_triggers.rebuild()
+            self.agent_store = AgentStore(self.database)
+            self.message_store = MessageStore(self.database)
+            self.message_service = MessageService(self.message_store, self.agent_store)
+            self.message_service.install(self.scheduler)
+            self.execution_service.set_prompt_messages(self.message_service)
+            self.agent_service = AgentService(self.agent_store, self.message_service)
             self.bot_service = BotService(
-                self.bot_store, self.scheduled_triggers, self.execution_service, self.box
+                self.bot_store,
+                self.scheduled_triggers,
+                self.execution_service,
+                self.box,
+                self.agent_store,
             )
             await self.bot_service.check_secrets()
             window = settings.webhook_dedup_seconds

@@ -300,6 +300,7 @@ const EVERY_FIELD: Record<string, FieldValue>[] = [
     match_field_value: 'alert',
     text_field_path: 'message.text',
     detection_keyword: '@bot',
+    agent_id: 'agt_1',
   },
   {
     backend_type: 'command',
@@ -390,6 +391,7 @@ describe('formToInput', () => {
       schedule_day: 2,
       cron_expression: null,
       schedule_timezone: 'Europe/Berlin',
+      agent_id: null,
     })
   })
 
@@ -410,5 +412,11 @@ describe('formToInput', () => {
     })
     expect(input).not.toHaveProperty('match_field_path')
     expect(input).not.toHaveProperty('command')
+  })
+
+  it('keeps the agent a stored bot acts as, and clears it when the field is emptied', () => {
+    const form = botToForm(bot({ agent_id: 'agt_1' }))
+    expect(formToInput(form)).toMatchObject({ agent_id: 'agt_1' })
+    expect(formToInput({ ...form, agent_id: ' ' })).toMatchObject({ agent_id: null })
   })
 })

@@ -8,7 +8,18 @@ from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
 from .. import __version__
-from . import backends, bots, dashboard, docs, executions, health, retries, streams, webhooks
+from . import (
+    agents,
+    backends,
+    bots,
+    dashboard,
+    docs,
+    executions,
+    health,
+    retries,
+    streams,
+    webhooks,
+)
 from .errors import install_error_handlers
 from .request_id import install_request_ids
 from .streams import install_streams
@@ -49,7 +60,19 @@ def install_api(app: Quart) -> None:
     install_request_ids(app)
     install_error_handlers(app)
     app.register_error_handler(RequestSchemaValidationError, validation_error_response)
-    for module in (health, backends, bots, executions, retries, webhooks, streams, docs, dashboard):
+    modules = (
+        health,
+        backends,
+        bots,
+        agents,
+        executions,
+        retries,
+        webhooks,
+        streams,
+        docs,
+        dashboard,
+    )
+    for module in modules:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(bots.blueprint, url_prefix=bots.ALIAS_PREFIX, name=bots.ALIAS_NAME)
     install_streams(app)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
@@ -11,7 +9,6 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from ..errors import NotFound
 from ..executions.service import template_context
 from ..executions.templates import render
-from ..http.responses import error_response
 from ..models import Bot, Execution
 from .executions import execution_page, page_of
 from .responses import model_response
@@ -31,6 +28,7 @@ from .schemas import (
     RunRequest,
 )
 from .services import runtime
+from .validation import null_field
 
 blueprint = Blueprint("bots", __name__, url_prefix="/admin/bots")
 # The former prefix, from before "trigger" came to mean only what fires a bot. The
@@ -61,14 +59,6 @@ async def _bot_or_404(bot_id: str) -> Bot:
     return bot
 
 
-def _null_field(values: dict[str, Any]) -> Response | None:
-    """A 400 for a field sent as null that must have a value (omit it to keep the default)."""
-    for name in NON_NULLABLE:
-        if name in values and values[name] is None:
-            return error_response(400, f"{name}: cannot be null", field=name)
-    return None
-
-
 @blueprint.get("")
 @document_response(BotList)
 async def list_bots() -> Response:
@@ -87,7 +77,7 @@ async def list_bots() -> Response:
 @document_response(ErrorOut, 400)
 async def create_bot(data: BaseModel) -> Response:
     sent = data.model_dump(exclude_unset=True)
-    if (null := _null_field(sent)) is not None:
+    if (null := null_field(sent, NON_NULLABLE)) is not None:
         return null
     values = {**BOT_DEFAULTS, **sent}
     bot = await runtime().bot_service.create(values)
@@ -106,7 +96,7 @@ async def get_bot(bot_id: str) -> Response:
 async def update_bot(bot_id: str, data: BaseModel) -> Response:
     bot = await _bot_or_404(bot_id)
     changes = data.model_dump(exclude_unset=True)
-    if (null := _null_field(changes)) is not None:
+    if (null := null_field(changes, NON_NULLABLE)) is not None:
         return null
     updated = await runtime().bot_service.update(bot, changes)
     if updated is None:
@@ -126,7 +116,10 @@ async def delete_bot(bot_id: str) -> Response:
 @document_response(PreviewOut)
 async def preview_prompt(bot_id: str, data: RunRequest) -> Response:
     bot = await _bot_or_404(bot_id)
-    rendered = render(bot.prompt_template, template_context(bot, {"message": data.message}))
+    context = {"message": data.message}
+    if bot.agent_id is not None:  # what a run would show now, delivering nothing
+        context["messages"], _ = await runtime().message_service.for_prompt(bot.agent_id)
+    rendered = render(bot.prompt_template, template_context(bot, context))
     return jsonify({"prompt": rendered.prompt, "unresolved": list(rendered.unresolved)})
 
 

@@ -31,6 +31,8 @@ STATUS: dict[type[domain.AgentedError], int] = {
     domain.InvalidCommand: 400,
     domain.BotInvalid: 400,
     domain.DuplicateBotName: 409,
+    domain.DuplicateAgentName: 409,
+    domain.MessageInvalid: 400,
     domain.WebhookDisabled: 409,
     domain.SignatureRejected: 401,
     domain.MalformedDelivery: 400,

@@ -1,7 +1,8 @@
 """Request and response models: validation of what comes in and the published OpenAPI schema.
 
-Nothing here declares a record's fields again: the bot's request models are
-built from `models.BotSettings`, and responses are the records of `models.py`
+Nothing here declares a record's fields again: the request models of bots,
+agents and messages are built from `models.BotSettings`, `AgentSettings` and
+`MessageFields`, and responses are the records of `models.py`
 or thin views adding what a route joins in (a bot's next run, a retry's bot name).
 Requests are strict (no type coercion, unknown fields rejected) so a typo in a
 field name is an error rather than a silently ignored setting.
@@ -22,6 +23,9 @@ from pydantic import (
 )
 
 from ..models import (
+    Agent,
+    AgentMessage,
+    AgentSettings,
     Bot,
     BotSettings,
     Execution,
@@ -29,6 +33,9 @@ from ..models import (
     InstalledBackend,
     ListedPullRequestReview,
     LogStream,
+    MessageFields,
+    MessageStatus,
+    RecordId,
     Retry,
     WebhookSecret,
 )
@@ -42,14 +49,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-def _request_model(name: str, doc: str, *, partial: bool) -> type[Strict]:
-    """A strict request model with `BotSettings`' fields and constraints, plus the secret.
+def _request_model(
+    settings: type[BaseModel], name: str, doc: str, *, partial: bool, extra: dict[str, Any]
+) -> type[Strict]:
+    """A strict request model with `settings`' fields and constraints, plus `extra` fields.
 
-    Every field is optional and may be sent as null (which `NON_NULLABLE` then
-    refuses by name), except, unless `partial`, the settings without a default.
+    Every field is optional and may be sent as null (which `non_nullable` then
+    lets the route refuse by name), except, unless `partial`, the settings
+    without a default.
     """
     fields: dict[str, Any] = {}
-    for field_name, info in BotSettings.model_fields.items():
+    for field_name, info in settings.model_fields.items():
         annotation: Any = info.annotation
         if info.metadata:  # constraints and validators travel with the type
             annotation = Annotated[(annotation, *info.metadata)]
@@ -57,26 +67,63 @@ def _request_model(name: str, doc: str, *, partial: bool) -> type[Strict]:
             fields[field_name] = (Optional[annotation], None)  # noqa: UP045  # a runtime value
         else:
             fields[field_name] = (annotation, ...)
-    fields["webhook_secret"] = (Optional[WebhookSecret], None)  # noqa: UP045
-    return create_model(name, __base__=Strict, __doc__=doc, **fields)
+    return create_model(name, __base__=Strict, __doc__=doc, **fields, **extra)
 
 
+def defaults(settings: type[BaseModel]) -> dict[str, Any]:
+    """The default of every optional field of `settings`."""
+    return {
+        name: info.get_default(call_default_factory=True)
+        for name, info in settings.model_fields.items()
+        if not info.is_required()
+    }
+
+
+def non_nullable(settings: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `settings` that cannot be null (omit them to keep their value)."""
+    return tuple(
+        name
+        for name, info in settings.model_fields.items()
+        if type(None) not in get_args(info.annotation)
+    )
+
+
+_SECRET = {"webhook_secret": (Optional[WebhookSecret], None)}  # noqa: UP045
 BotCreate = _request_model(
-    "BotCreate", "A new bot: `name` and `prompt_template`, the rest defaulted.", partial=False
+    BotSettings,
+    "BotCreate",
+    "A new bot: `name` and `prompt_template`, the rest defaulted.",
+    partial=False,
+    extra=_SECRET,
 )
-BotUpdate = _request_model("BotUpdate", "Changes to a bot: only the fields sent.", partial=True)
-
-BOT_DEFAULTS: dict[str, Any] = {
-    name: info.get_default(call_default_factory=True)
-    for name, info in BotSettings.model_fields.items()
-    if not info.is_required()
-}
-
-NON_NULLABLE = tuple(
-    name
-    for name, info in BotSettings.model_fields.items()
-    if type(None) not in get_args(info.annotation)
+BotUpdate = _request_model(
+    BotSettings, "BotUpdate", "Changes to a bot: only the fields sent.", partial=True, extra=_SECRET
 )
+BOT_DEFAULTS = defaults(BotSettings)
+NON_NULLABLE = non_nullable(BotSettings)
+
+AgentCreate = _request_model(
+    AgentSettings, "AgentCreate", "A new agent: a `name`, optionally more.", partial=False, extra={}
+)
+AgentUpdate = _request_model(
+    AgentSettings,
+    "AgentUpdate",
+    "Changes to an agent: only the fields sent.",
+    partial=True,
+    extra={},
+)
+AGENT_DEFAULTS = defaults(AgentSettings)
+AGENT_NON_NULLABLE = non_nullable(AgentSettings)
+
+MessageSend = _request_model(
+    MessageFields,
+    "MessageSend",
+    "A message to send: to `to_agent_id`, or to every other agent as a `broadcast`.",
+    partial=False,
+    extra={"to_agent_id": (Optional[RecordId], None)},  # noqa: UP045
+)
+MESSAGE_DEFAULTS = defaults(MessageFields)
+MESSAGE_NON_NULLABLE = non_nullable(MessageFields)
 
 
 class LastExecution(BaseModel):
@@ -219,6 +266,40 @@ class StreamTokenOut(BaseModel):
 
 class BackendList(BaseModel):
     backends: list[InstalledBackend]
+
+
+class AgentBot(BaseModel):
+    id: str
+    name: str
+
+
+class AgentOut(Agent):
+    """An agent as the API shows it: the bots acting as it, and how many messages await it."""
+
+    bots: list[AgentBot]
+    unread: int = Field(description="Messages to it not yet read nor expired.")
+
+
+class AgentList(BaseModel):
+    agents: list[AgentOut]
+
+
+class MessagesSent(BaseModel):
+    message_ids: list[str]
+    messages: list[AgentMessage]
+
+
+class MessageList(BaseModel):
+    messages: list[AgentMessage]
+
+
+class InboxQuery(BaseModel):
+    status: MessageStatus | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class OutboxQuery(BaseModel):
+    limit: int = Field(default=100, ge=1, le=1000)
 
 
 class ErrorOut(BaseModel):

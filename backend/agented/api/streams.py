@@ -3,24 +3,35 @@
 GET /admin/executions/{id}/stream: `status`, `log` (with `id: <seq>`) and
 `complete` events. `Last-Event-ID` (header) or `?last_event_id=` resumes after
 that line, whether the execution is still running or long finished.
+
+GET /admin/agents/{id}/messages/stream: the agent's unread messages as
+`message` events (with `id: <inbox seq>`), then each new one as it arrives;
+`Last-Event-ID` resumes after that message. A `complete` event ends it if the
+agent is deleted.
+
+Both are one writer (`StreamHub`) serving a `StreamSource`; only finding the
+source differs, and a stream token (`/admin/stream-tokens`) opens either.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from quart import Blueprint, Quart, Response, current_app, jsonify
 from quart_schema import document_response, validate_request
 
-from ..events.sse import StreamHub, stream_headers
+from ..agents.inbox import InboxStream
+from ..events.sse import StreamHub, StreamSource, stream_headers
 from ..executions.stream import ExecutionStream
 from ..http.asgi import ASGIApp, Receive, Send
-from ..http.paths import STREAM_PATH
+from ..http.paths import INBOX_STREAM_PATH, STREAM_PATH, is_stream_path
 from ..http.responses import error_response, send_json
 from ..http.state import request_state
 from ..models import iso_from_unix
-from ..runtime import runtime_of
+from ..runtime import Runtime, runtime_of
 from ..security.policy import POLICY_KEY, SecurityPolicy
 from .schemas import StreamTokenOut, StreamTokenRequest
 
@@ -43,6 +54,39 @@ def _resume_cursor(scope: dict[str, Any]) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
+async def _execution_source(services: Runtime, execution_id: str) -> StreamSource | str:
+    """The execution's log, or why there is none."""
+    live = services.logs.topic(execution_id) is not None  # no database trip for live ones
+    if not live and await services.execution_store.get(execution_id) is None:
+        return f"execution {execution_id} not found"
+    return ExecutionStream(execution_id, services.logs, services.execution_store)
+
+
+async def _inbox_source(services: Runtime, agent_id: str) -> StreamSource | str:
+    """The agent's inbox, or why there is none."""
+    topic = await services.message_service.open_inbox(agent_id)
+    if topic is None:
+        return f"agent {agent_id} not found"
+    return InboxStream(agent_id, topic, services.message_store)
+
+
+FindSource = Callable[[Runtime, str], Awaitable[StreamSource | str]]
+_ROUTES: tuple[tuple[re.Pattern[str], FindSource], ...] = (
+    (STREAM_PATH, _execution_source),
+    (INBOX_STREAM_PATH, _inbox_source),
+)
+
+
+def _route(scope: dict[str, Any]) -> tuple[FindSource, str] | None:
+    """How to find the source of the stream `scope` asks for, and the id in its path."""
+    if scope["type"] != "http":
+        return None
+    for pattern, find in _ROUTES:
+        if match := pattern.match(scope["path"]):
+            return find, match.group(1)
+    return None
+
+
 class StreamRoutes:
     """ASGI middleware: answers the SSE routes itself and passes everything else to Quart."""
 
@@ -51,11 +95,11 @@ class StreamRoutes:
         self._inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        match = STREAM_PATH.match(scope["path"]) if scope["type"] == "http" else None
-        if match is None:
+        route = _route(scope)
+        if route is None:
             await self._inner(scope, receive, send)
             return
-        opened = await self._open(scope, send, match.group(1))
+        opened = await self._open(scope, send, *route)
         if opened is None:
             return
         hub, source, cursor = opened
@@ -63,8 +107,8 @@ class StreamRoutes:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _open(
-        self, scope: dict[str, Any], send: Send, execution_id: str
-    ) -> tuple[StreamHub, ExecutionStream, int] | None:
+        self, scope: dict[str, Any], send: Send, find_source: FindSource, record_id: str
+    ) -> tuple[StreamHub, StreamSource, int] | None:
         """Check the request and start the response; None if it was answered with an error.
 
         A separate coroutine, so that what it needed is freed before the (long) stream.
@@ -88,13 +132,12 @@ class StreamRoutes:
         if services is None or services.stopping.is_set():
             await refuse(503, "the server is not serving")
             return None
-        live = services.logs.topic(execution_id) is not None  # no database trip for live ones
-        if not live and await services.execution_store.get(execution_id) is None:
-            await refuse(404, f"execution {execution_id} not found")
+        source = await find_source(services, record_id)
+        if isinstance(source, str):
+            await refuse(404, source)
             return None
         headers = [*stream_headers(request_id), *extra]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        source = ExecutionStream(execution_id, services.logs, services.execution_store)
         return services.streams, source, cursor
 
 
@@ -106,10 +149,11 @@ blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")
 @document_response(StreamTokenOut)
 async def issue_stream_token(data: StreamTokenRequest) -> Response:
     """A short-lived token that opens exactly one SSE stream (EventSource sends no headers)."""
-    if not STREAM_PATH.match(data.path):
+    if not is_stream_path(data.path):
         return error_response(
             400,
-            "path: must be an SSE stream path like /admin/executions/<id>/stream",
+            "path: must be an SSE stream path like /admin/executions/<id>/stream"
+            " or /admin/agents/<id>/messages/stream",
             field="path",
         )
     policy: SecurityPolicy = current_app.extensions[POLICY_KEY]

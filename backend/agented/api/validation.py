@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,3 +38,11 @@ def validation_error_response(error: RequestSchemaValidationError) -> Response:
         return error_response(400, f"invalid request: {message}")
     location = ".".join(str(p) for p in cause.errors()[0].get("loc", ())) or field
     return error_response(400, f"{location}: {message}", field=field)
+
+
+def null_field(values: Mapping[str, Any], non_nullable: Iterable[str]) -> Response | None:
+    """A 400 for a field sent as null that must have a value (omit it to keep the default)."""
+    for name in non_nullable:
+        if name in values and values[name] is None:
+            return error_response(400, f"{name}: cannot be null", field=name)
+    return None

@@ -85,6 +85,22 @@ class Topic:
             self._first_seq += drop
             self._tail_size = size
 
+    def forget_persisted(self) -> None:
+        """Let every persisted event leave the tail now; viewers behind read the database.
+
+        For a topic whose stored events can change after they were appended (an
+        inbox's messages are read or expire): the database then answers for them.
+        """
+        drop = max(0, min(self.persisted_seq - self._first_seq + 1, len(self._tail)))
+        if drop:
+            self._tail_size -= sum(len(event) for event in self._tail[:drop])
+            del self._tail[:drop]
+            self._first_seq += drop
+
+    @property
+    def has_viewers(self) -> bool:
+        return bool(self._viewers)
+
     def read_after(self, cursor: int, max_bytes: int) -> tuple[bytes, int] | None:
         """Events after `cursor` from the tail; None if they left it.
 

@@ -19,13 +19,14 @@ import signal
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import BotBusy, BotDisabled, InvalidCommand, ShuttingDown, StorageFull
 from ..events.encoding import encode_event
 from ..events.topic import Topic
 from ..models import Bot, Execution, TriggerType, new_id
 from ..stopping import Stopping
+from ..storage.database import DatabaseError
 from ..storage.executions import ExecutionStore, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
@@ -33,7 +34,7 @@ from .containment import Leftover, process_start_time, stop_leftovers
 from .logs import ExecutionLogService
 from .output import OutputObserver
 from .process import CliProcess
-from .templates import render
+from .templates import render, uses
 from .verdicts import RateLimit
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,16 @@ STOP_MESSAGES = {
 }
 
 RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[object]]
+
+
+class PromptMessages(Protocol):
+    """Where the run of a bot that acts as an agent gets its agent's messages (`{messages}`)."""
+
+    async def for_prompt(self, agent_id: str) -> tuple[str, list[str]]:
+        """The pending messages as prompt text, and their ids."""
+        ...
+
+    async def mark_delivered(self, message_ids: list[str]) -> None: ...
 
 
 @dataclass(eq=False)
@@ -71,6 +82,7 @@ def template_context(bot: Bot, context: Mapping[str, Any]) -> dict[str, Any]:
     """What every prompt may use, overlaid with what the event that fired it provides."""
     return {
         "message": "",
+        **({"messages": ""} if bot.agent_id is not None else {}),  # none pending
         "paths": ", ".join(bot.paths),
         "trigger_id": bot.id,
         "bot_name": bot.name,
@@ -110,6 +122,7 @@ class ExecutionService:
         self._logs = logs
         self._max_concurrent = max_concurrent
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
+        self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
         self._environ = dict(environ)
@@ -122,6 +135,23 @@ class ExecutionService:
 
     def set_rate_limit_handler(self, handler: RateLimitHandler) -> None:
         self._on_rate_limited = handler
+
+    def set_prompt_messages(self, source: PromptMessages) -> None:
+        self._prompt_messages = source
+
+    async def _messages_for(self, bot: Bot, context: dict[str, Any]) -> list[str]:
+        """Put the pending messages of the bot's agent in `context` if its prompt shows them.
+
+        Their ids are returned, to be marked delivered once the run exists. A retry
+        brings the messages of the run it retries in its context and gets no others.
+        """
+        source = self._prompt_messages
+        if source is None or bot.agent_id is None or "messages" in context:
+            return []
+        if not uses(bot.prompt_template, "messages"):
+            return []  # messages the prompt does not show are not delivered by it
+        context["messages"], message_ids = await source.for_prompt(bot.agent_id)
+        return message_ids
 
     def active_for_bot(self, bot_id: str) -> str | None:
         """The id of an execution of `bot_id` that is queued or running, if any."""
@@ -142,13 +172,15 @@ class ExecutionService:
 
         Raises a RunRefused naming the reason when it cannot start.
         """
+        context = dict(context or {})
+        delivering = await self._messages_for(bot, context)  # before the checks: no await after
         if self._stopping.is_set():
             raise ShuttingDown("the server is shutting down")
         if not bot.enabled:
             raise BotDisabled(f"bot {bot.name!r} is disabled")
         if not bot.allow_concurrent_runs and (active := self.active_for_bot(bot.id)):
             raise BotBusy(f"bot {bot.name!r} is already running", active)
-        full_context = template_context(bot, context or {})
+        full_context = template_context(bot, context)
         prompt = render(bot.prompt_template, full_context).prompt
         try:
             argv = build_command(
@@ -174,11 +206,16 @@ class ExecutionService:
             raise
         topic = self._logs.open(execution.id)
         topic.set_status(status_event(execution))
-        run = _Run(execution, bot, argv, dict(context or {}), topic)
+        run = _Run(execution, bot, argv, context, topic)
         self._runs[execution.id] = run
         run.task = asyncio.get_running_loop().create_task(
             self._execute(run), name=f"agented-run-{execution.id}"
         )
+        if delivering and self._prompt_messages is not None:
+            try:
+                await self._prompt_messages.mark_delivered(delivering)
+            except DatabaseError as error:  # the run goes ahead; the messages stay pending
+                logger.warning("could not mark messages delivered to %s: %s", execution.id, error)
         return execution
 
     async def cancel(self, execution_id: str) -> Execution | None:

@@ -57,6 +57,11 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def uses(template: str, name: str) -> bool:
+    """Whether `template` has the placeholder `{name}` (or a dotted path below it)."""
+    return any(found.group(1).split(".", 1)[0] == name for found in PLACEHOLDER.finditer(template))
+
+
 def render(template: str, context: Mapping[str, Any]) -> Rendered:
     """Fill every placeholder found in `context`; list the ones that were not."""
     unresolved: list[str] = []

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 
-# The execution log stream is served as raw ASGI in front of Quart, so it has no
-# Quart rule; its path is recognised by the route table and the stream routes alike.
+# The SSE streams are served as raw ASGI in front of Quart, so they have no Quart
+# rule; their paths are recognised by the route table and the stream routes alike.
 STREAM_PATH = re.compile(r"^/admin/executions/([^/]{1,100})/stream/?$")  # group 1: the id
+INBOX_STREAM_PATH = re.compile(r"^/admin/agents/([^/]{1,100})/messages/stream/?$")  # the agent
+STREAM_PATHS = (STREAM_PATH, INBOX_STREAM_PATH)
+
+
+def is_stream_path(path: str) -> bool:
+    return any(pattern.match(path) for pattern in STREAM_PATHS)

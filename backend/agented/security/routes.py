@@ -18,7 +18,7 @@ from typing import Any, Literal
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 
-from ..http.paths import STREAM_PATH
+from ..http.paths import is_stream_path
 
 RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
 
@@ -71,7 +71,7 @@ class RouteTable:
         self._adapter = url_map.bind("agented.invalid")
 
     def kind(self, method: str, path: str, root_path: str = "") -> RouteKind:
-        if STREAM_PATH.match(path):
+        if is_stream_path(path):
             return "stream"
         if root_path:  # Quart routes the path below the mount point, and so must we
             if path == root_path or not path.startswith(root_path + "/"):

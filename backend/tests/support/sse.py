@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,3 +68,41 @@ async def stream_events(
 
 def log_seqs(events: list[Event]) -> list[int]:
     return [event.id for event in events if event.event == "log"]
+
+
+class OpenStream:
+    """A stream kept open while a test acts: take its events as they come."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._buffer = b""
+        self._events: list[Event] = []
+        self.ended = False
+
+    async def take(self, count: int) -> list[Event]:
+        """The next `count` events (or fewer, if the stream ends first)."""
+        async with asyncio.timeout(STREAM_TIMEOUT):
+            while len(self._events) < count and not self.ended:
+                chunk = await self._connection.receive()
+                if not chunk:
+                    self.ended = True
+                    break
+                new, self._buffer = parse_events(self._buffer + chunk)
+                self._events.extend(new)
+                self.ended = any(e.event in ("complete", "shutdown") for e in new)
+        taken, self._events = self._events[:count], self._events[count:]
+        return taken
+
+
+@asynccontextmanager
+async def open_stream(
+    client, path: str, *, last_event_id: int | None = None, headers: dict[str, str] | None = None
+) -> AsyncIterator[OpenStream]:
+    """Open the SSE stream at `path`; leaving the block disconnects."""
+    sent = dict(headers or {})
+    if last_event_id is not None:
+        sent["Last-Event-ID"] = str(last_event_id)
+    async with client.request(path, headers=sent) as connection:
+        await connection.send_complete()
+        yield OpenStream(connection)
+        await connection.disconnect()

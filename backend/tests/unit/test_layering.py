@@ -16,7 +16,15 @@ from agented.paths import BACKEND_DIR
 
 PACKAGE = BACKEND_DIR / "agented"
 # Below the edge: the services and what they stand on.
-BELOW_THE_EDGE = ("events", "executions", "triggers", "storage", "bot_service", "scheduler")
+BELOW_THE_EDGE = (
+    "agents",
+    "events",
+    "executions",
+    "triggers",
+    "storage",
+    "bot_service",
+    "scheduler",
+)
 BOTTOM = ("errors", "models", "config", "http")
 EDGE = ("agented.api", "agented.security")
 HTTP_LIBRARIES = ("quart", "quart_schema", "werkzeug", "hypercorn")

@@ -20,6 +20,7 @@ from ..support.keys import TEST_API_KEY
 JSON = {"content-type": "application/json"}
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?[^<>]+>")
 STREAM = "/admin/executions/exe_1/stream"
+INBOX_STREAM = "/admin/agents/agt_1/messages/stream"
 
 
 def registered_routes(app: Quart) -> list[tuple[str, str, str]]:
@@ -55,6 +56,7 @@ async def test_every_route_refuses_a_request_without_a_key_unless_it_is_public(
         else:
             assert refused_for_the_key(response), (method, path, response.status)
     assert refused_for_the_key(await send(serving_app, "GET", STREAM))
+    assert refused_for_the_key(await send(serving_app, "GET", INBOX_STREAM))
 
 
 async def test_unknown_paths_and_methods_need_a_key_too(serving_app: Quart) -> None:
@@ -90,7 +92,7 @@ async def test_no_spelling_of_a_private_path_reaches_its_route_without_a_key(
         for method, path, endpoint in registered_routes(serving_app)
         if endpoint not in PUBLIC_ENDPOINTS
     ]
-    private.append(("GET", STREAM))
+    private += [("GET", STREAM), ("GET", INBOX_STREAM)]
     for method, path in private:
         for decoded, raw in spellings(path):
             response = await send(serving_app, method, decoded, raw_path=raw)

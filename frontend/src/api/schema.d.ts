@@ -134,6 +134,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_list_agents"];
+        put?: never;
+        post: operations["post_create_agent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_get_agent"];
+        put: operations["put_update_agent"];
+        post?: never;
+        delete: operations["delete_delete_agent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["post_send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages to the agent, high priority first, then oldest first; expired ones never. */
+        get: operations["get_inbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages the agent sent, newest first, each with its recipient's state of it. */
+        get: operations["get_outbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/{message_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["post_mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/{message_id}/thread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversation of a message to or from the agent (by `in_reply_to`), oldest first. */
+        get: operations["get_thread"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/executions": {
         parameters: {
             query?: never;
@@ -594,6 +709,11 @@ export interface components {
              * @default null
              */
             schedule_timezone: string | null;
+            /**
+             * Agent Id
+             * @default null
+             */
+            agent_id: string | null;
             /** Id */
             id: string;
             /** Created At */
@@ -683,6 +803,108 @@ export interface components {
              * @description The same as `bot_name` (its former name).
              */
             readonly trigger_name: string;
+        };
+        /** AgentBot */
+        AgentBot: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * AgentOut
+         * @description An agent as the API shows it: the bots acting as it, and how many messages await it.
+         */
+        AgentOut: {
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @default null
+             */
+            role: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+            /** Id */
+            id: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Bots */
+            bots: components["schemas"]["AgentBot"][];
+            /**
+             * Unread
+             * @description Messages to it not yet read nor expired.
+             */
+            unread: number;
+        };
+        /**
+         * AgentMessage
+         * @description A message in one agent's inbox (a broadcast is one of these per recipient).
+         *
+         *     `inbox_seq` numbers the recipient's inbox (its stream's event ids). The
+         *     agents' names are kept beside their ids, which become None when an agent
+         *     is deleted, so the history still reads.
+         */
+        AgentMessage: {
+            /**
+             * Message Type
+             * @default message
+             * @enum {string}
+             */
+            message_type: "message" | "broadcast" | "request" | "response" | "artifact" | "shutdown";
+            /**
+             * Priority
+             * @default normal
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high";
+            /**
+             * Subject
+             * @default null
+             */
+            subject: string | null;
+            /** Content */
+            content: string;
+            /**
+             * Ttl Seconds
+             * @default null
+             */
+            ttl_seconds: number | null;
+            /**
+             * In Reply To
+             * @default null
+             */
+            in_reply_to: string | null;
+            /** Id */
+            id: string;
+            /** Inbox Seq */
+            inbox_seq: number;
+            /** From Agent Id */
+            from_agent_id: string | null;
+            /** From Agent Name */
+            from_agent_name: string;
+            /** To Agent Id */
+            to_agent_id: string | null;
+            /** To Agent Name */
+            to_agent_name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "read" | "expired";
+            /** Created At */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Read At */
+            read_at: string | null;
         };
         /** DailyCount */
         DailyCount: {
@@ -990,6 +1212,11 @@ export interface operations {
                      */
                     schedule_timezone?: string | null;
                     /**
+                     * Agent Id
+                     * @default null
+                     */
+                    agent_id?: string | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -1116,6 +1343,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1278,6 +1510,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1428,6 +1665,11 @@ export interface operations {
                      */
                     schedule_timezone?: string | null;
                     /**
+                     * Agent Id
+                     * @default null
+                     */
+                    agent_id?: string | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -1554,6 +1796,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1690,6 +1937,476 @@ export interface operations {
                         limit: number;
                         /** Offset */
                         offset: number;
+                    };
+                };
+            };
+        };
+    };
+    get_list_agents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Agents */
+                        agents: components["schemas"]["AgentOut"][];
+                    };
+                };
+            };
+        };
+    };
+    post_create_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** Name */
+                    name: string;
+                    /**
+                     * Role
+                     * @default null
+                     */
+                    role?: string | null;
+                    /**
+                     * Description
+                     * @default null
+                     */
+                    description?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description An agent as the API shows it: the bots acting as it, and how many messages await it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Role
+                         * @default null
+                         */
+                        role: string | null;
+                        /**
+                         * Description
+                         * @default null
+                         */
+                        description: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Bots */
+                        bots: components["schemas"]["AgentBot"][];
+                        /**
+                         * Unread
+                         * @description Messages to it not yet read nor expired.
+                         */
+                        unread: number;
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_get_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An agent as the API shows it: the bots acting as it, and how many messages await it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Role
+                         * @default null
+                         */
+                        role: string | null;
+                        /**
+                         * Description
+                         * @default null
+                         */
+                        description: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Bots */
+                        bots: components["schemas"]["AgentBot"][];
+                        /**
+                         * Unread
+                         * @description Messages to it not yet read nor expired.
+                         */
+                        unread: number;
+                    };
+                };
+            };
+        };
+    };
+    put_update_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @default null
+                     */
+                    name?: string | null;
+                    /**
+                     * Role
+                     * @default null
+                     */
+                    role?: string | null;
+                    /**
+                     * Description
+                     * @default null
+                     */
+                    description?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description An agent as the API shows it: the bots acting as it, and how many messages await it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Role
+                         * @default null
+                         */
+                        role: string | null;
+                        /**
+                         * Description
+                         * @default null
+                         */
+                        description: string | null;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Bots */
+                        bots: components["schemas"]["AgentBot"][];
+                        /**
+                         * Unread
+                         * @description Messages to it not yet read nor expired.
+                         */
+                        unread: number;
+                    };
+                };
+            };
+        };
+    };
+    delete_delete_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: never;
+    };
+    post_send_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Message Type
+                     * @default null
+                     */
+                    message_type?: ("message" | "broadcast" | "request" | "response" | "artifact" | "shutdown") | null;
+                    /**
+                     * Priority
+                     * @default null
+                     */
+                    priority?: ("low" | "normal" | "high") | null;
+                    /**
+                     * Subject
+                     * @default null
+                     */
+                    subject?: string | null;
+                    /** Content */
+                    content: string;
+                    /**
+                     * Ttl Seconds
+                     * @default null
+                     */
+                    ttl_seconds?: number | null;
+                    /**
+                     * In Reply To
+                     * @default null
+                     */
+                    in_reply_to?: string | null;
+                    /**
+                     * To Agent Id
+                     * @default null
+                     */
+                    to_agent_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Message Ids */
+                        message_ids: string[];
+                        /** Messages */
+                        messages: components["schemas"]["AgentMessage"][];
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_inbox: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "delivered" | "read" | "expired") | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Messages */
+                        messages: components["schemas"]["AgentMessage"][];
+                    };
+                };
+            };
+        };
+    };
+    get_outbox: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Messages */
+                        messages: components["schemas"]["AgentMessage"][];
+                    };
+                };
+            };
+        };
+    };
+    post_mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A message in one agent's inbox (a broadcast is one of these per recipient).
+             *
+             *     `inbox_seq` numbers the recipient's inbox (its stream's event ids). The
+             *     agents' names are kept beside their ids, which become None when an agent
+             *     is deleted, so the history still reads.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Message Type
+                         * @default message
+                         * @enum {string}
+                         */
+                        message_type: "message" | "broadcast" | "request" | "response" | "artifact" | "shutdown";
+                        /**
+                         * Priority
+                         * @default normal
+                         * @enum {string}
+                         */
+                        priority: "low" | "normal" | "high";
+                        /**
+                         * Subject
+                         * @default null
+                         */
+                        subject: string | null;
+                        /** Content */
+                        content: string;
+                        /**
+                         * Ttl Seconds
+                         * @default null
+                         */
+                        ttl_seconds: number | null;
+                        /**
+                         * In Reply To
+                         * @default null
+                         */
+                        in_reply_to: string | null;
+                        /** Id */
+                        id: string;
+                        /** Inbox Seq */
+                        inbox_seq: number;
+                        /** From Agent Id */
+                        from_agent_id: string | null;
+                        /** From Agent Name */
+                        from_agent_name: string;
+                        /** To Agent Id */
+                        to_agent_id: string | null;
+                        /** To Agent Name */
+                        to_agent_name: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "pending" | "delivered" | "read" | "expired";
+                        /** Created At */
+                        created_at: string;
+                        /** Expires At */
+                        expires_at: string | null;
+                        /** Delivered At */
+                        delivered_at: string | null;
+                        /** Read At */
+                        read_at: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_thread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Messages */
+                        messages: components["schemas"]["AgentMessage"][];
                     };
                 };
             };
@@ -2208,6 +2925,11 @@ export interface operations {
                      */
                     schedule_timezone?: string | null;
                     /**
+                     * Agent Id
+                     * @default null
+                     */
+                    agent_id?: string | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -2334,6 +3056,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */
@@ -2496,6 +3223,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */
@@ -2646,6 +3378,11 @@ export interface operations {
                      */
                     schedule_timezone?: string | null;
                     /**
+                     * Agent Id
+                     * @default null
+                     */
+                    agent_id?: string | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -2772,6 +3509,11 @@ export interface operations {
                          * @default null
                          */
                         schedule_timezone: string | null;
+                        /**
+                         * Agent Id
+                         * @default null
+                         */
+                        agent_id: string | null;
                         /** Id */
                         id: string;
                         /** Created At */

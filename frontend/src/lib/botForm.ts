@@ -26,8 +26,9 @@ type FormValue<T> = [T] extends [boolean]
 export type BotFormState = { [Field in BotField]-?: FormValue<NonNullable<BotInput[Field]>> }
 
 /**
- * Placeholders the server fills in a prompt template: those of every run, then
- * those of a GitHub pull request (the backend's `template_context` and
+ * Placeholders the server fills in a prompt template: those of every run, the
+ * pending messages of a bot that acts as an agent, then those of a GitHub pull
+ * request (the backend's `template_context`, `MessageService.for_prompt` and
  * `PullRequest.context`). A webhook's JSON body is `{payload.<path>}` besides.
  */
 export const PROMPT_PLACEHOLDERS = [
@@ -35,6 +36,7 @@ export const PROMPT_PLACEHOLDERS = [
   'paths',
   'trigger_id',
   'bot_name',
+  'messages',
   'pr_url',
   'pr_number',
   'pr_title',
@@ -82,6 +84,7 @@ export function emptyBotForm(): BotFormState {
     detection_keyword: '',
     repositories: [],
     include_drafts: false,
+    agent_id: '',
   }
 }
 
@@ -113,6 +116,7 @@ export function botToForm(bot: Bot): BotFormState {
     detection_keyword: bot.detection_keyword ?? '',
     repositories: [...(bot.repositories ?? [])],
     include_drafts: bot.include_drafts,
+    agent_id: bot.agent_id ?? '',
   }
 }
 
@@ -186,6 +190,7 @@ export function formToInput(form: BotFormState): BotInput {
     ...(form.backend_type === 'claude' ? { output_format: form.output_format } : {}),
     ...(form.backend_type === 'command' ? { command: list(form.command) } : {}),
     ...TRIGGER_INPUT[form.trigger_source](form),
+    agent_id: text(form.agent_id),
   }
 }
 

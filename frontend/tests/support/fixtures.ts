@@ -30,6 +30,7 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
     detection_keyword: null,
     repositories: [],
     include_drafts: false,
+    agent_id: null,
     created_at: '2026-11-24T10:00:00Z',
     updated_at: '2026-11-24T10:00:00Z',
     last_execution: null,

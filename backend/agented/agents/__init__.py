@@ -1,0 +1,1 @@
+"""Agents and the durable message bus between them: inboxes, threads, live inbox streams."""
