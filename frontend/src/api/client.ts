@@ -11,6 +11,10 @@
  * (re)connect and puts it in the URL.
  */
 import type {
+  Agent,
+  AgentInput,
+  AgentMessage,
+  AgentUpdate,
   Bot,
   BotInput,
   BotUpdate,
@@ -21,7 +25,10 @@ import type {
   ExecutionFilter,
   ExecutionPage,
   InstalledBackend,
+  InboxQuery,
   LogQuery,
+  MessageInput,
+  MessagesSent,
   Page,
   PromptPreview,
   Readiness,
@@ -290,4 +297,60 @@ export function deleteRetry(id: string): Promise<void> {
 export async function listSchedulerJobs(signal?: AbortSignal): Promise<SchedulerJob[]> {
   const result = await request<{ jobs: SchedulerJob[] }>('GET', '/admin/scheduler/jobs', { signal })
   return result.jobs
+}
+
+export async function listAgents(signal?: AbortSignal): Promise<Agent[]> {
+  const result = await request<{ agents: Agent[] }>('GET', '/admin/agents', { signal })
+  return result.agents
+}
+
+export function getAgent(id: string, signal?: AbortSignal): Promise<Agent> {
+  return request('GET', `/admin/agents/${encode(id)}`, { signal })
+}
+
+export function createAgent(input: AgentInput): Promise<Agent> {
+  return request('POST', '/admin/agents', { body: input })
+}
+
+export function updateAgent(id: string, input: AgentUpdate): Promise<Agent> {
+  return request('PUT', `/admin/agents/${encode(id)}`, { body: input })
+}
+
+export function deleteAgent(id: string): Promise<void> {
+  return request('DELETE', `/admin/agents/${encode(id)}`)
+}
+
+/** Sends from agent `fromId` to `input.to_agent_id`, or to every other agent for a broadcast. */
+export function sendMessage(fromId: string, input: MessageInput): Promise<MessagesSent> {
+  return request('POST', `/admin/agents/${encode(fromId)}/messages`, { body: input })
+}
+
+export async function listInbox(id: string, query: InboxQuery = {}, signal?: AbortSignal): Promise<AgentMessage[]> {
+  const result = await request<{ messages: AgentMessage[] }>('GET', `/admin/agents/${encode(id)}/messages/inbox`, {
+    query: { ...query },
+    signal,
+  })
+  return result.messages
+}
+
+export async function listOutbox(id: string, signal?: AbortSignal): Promise<AgentMessage[]> {
+  const result = await request<{ messages: AgentMessage[] }>('GET', `/admin/agents/${encode(id)}/messages/outbox`, {
+    signal,
+  })
+  return result.messages
+}
+
+export function markMessageRead(agentId: string, messageId: string): Promise<AgentMessage> {
+  return request('POST', `/admin/agents/${encode(agentId)}/messages/${encode(messageId)}/read`)
+}
+
+/** The conversation (by `in_reply_to`) of a message to or from the agent, oldest first. */
+export async function getThread(agentId: string, messageId: string, signal?: AbortSignal): Promise<AgentMessage[]> {
+  const path = `/admin/agents/${encode(agentId)}/messages/${encode(messageId)}/thread`
+  const result = await request<{ messages: AgentMessage[] }>('GET', path, { signal })
+  return result.messages
+}
+
+export function inboxStreamPath(agentId: string): string {
+  return `/admin/agents/${encode(agentId)}/messages/stream`
 }

@@ -141,6 +141,39 @@ export interface SchedulerJob {
   next_run_time: string | null
 }
 
+/** An agent: the bots acting as it, and how many messages await it (not read, not expired). */
+export type Agent = Schemas['AgentOut']
+export type AgentBot = Schemas['AgentBot']
+export type AgentInput = JsonBody<'post_create_agent'>
+export type AgentUpdate = JsonBody<'put_update_agent'>
+
+/** A message in one agent's inbox; a broadcast is one per recipient. `inbox_seq` is its stream event id. */
+export type AgentMessage = Schemas['AgentMessage']
+export type MessageInput = JsonBody<'post_send_message'>
+export type MessagesSent = JsonResponse<'post_send_message', 201>
+export type InboxQuery = QueryOf<'get_inbox'>
+
+export type MessageType = AgentMessage['message_type']
+export const MESSAGE_TYPES = members<MessageType>({
+  message: true,
+  broadcast: true,
+  request: true,
+  response: true,
+  artifact: true,
+  shutdown: true,
+})
+
+export type MessagePriority = AgentMessage['priority']
+export const MESSAGE_PRIORITIES = members<MessagePriority>({ low: true, normal: true, high: true })
+
+export type MessageStatus = AgentMessage['status']
+
+/** Payload of an inbox stream's `complete` event: the agent was deleted. */
+export interface InboxClosedEvent {
+  agent_id: string
+  reason: string
+}
+
 /** Opens one SSE stream path until `expires_at` (EventSource cannot send the API key). */
 export type StreamToken = JsonResponse<'post_issue_stream_token', 200>
 
