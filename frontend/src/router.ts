@@ -38,6 +38,13 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Schedules' },
   },
   {
+    path: '/agents/:id?',
+    name: 'agents',
+    component: () => import('./views/AgentsView.vue'),
+    props: true,
+    meta: { title: 'Agents' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('./views/NotFoundView.vue'),
