@@ -1,4 +1,4 @@
-import type { Bot, Execution } from '@/api/types'
+import type { Agent, AgentMessage, Bot, Execution } from '@/api/types'
 
 /** A stored bot as the API returns it: manual, never run; a test overrides what it needs. */
 export function makeBot(overrides: Partial<Bot> = {}): Bot {
@@ -61,6 +61,45 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     retry_of: null,
     attempt: 0,
     log_lines: 0,
+    ...overrides,
+  }
+}
+
+/** An agent as the API returns it, with no bots and nothing unread; a test overrides what it needs. */
+export function makeAgent(overrides: Partial<Agent> = {}): Agent {
+  return {
+    id: 'a1',
+    name: 'reviewer',
+    role: null,
+    description: null,
+    bots: [],
+    unread: 0,
+    created_at: '2026-11-24T10:00:00Z',
+    updated_at: '2026-11-24T10:00:00Z',
+    ...overrides,
+  }
+}
+
+/** A pending message from agent a1 to a2, first in a2's inbox; a test overrides what it needs. */
+export function makeMessage(overrides: Partial<AgentMessage> = {}): AgentMessage {
+  return {
+    id: 'm1',
+    inbox_seq: 1,
+    message_type: 'message',
+    priority: 'normal',
+    subject: null,
+    content: 'Please look at parser.ts',
+    ttl_seconds: null,
+    in_reply_to: null,
+    from_agent_id: 'a1',
+    from_agent_name: 'reviewer',
+    to_agent_id: 'a2',
+    to_agent_name: 'fixer',
+    status: 'pending',
+    created_at: '2026-11-24T10:00:00Z',
+    expires_at: null,
+    delivered_at: null,
+    read_at: null,
     ...overrides,
   }
 }
