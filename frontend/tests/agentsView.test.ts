@@ -27,6 +27,7 @@ beforeEach(() => {
     'GET /health/readiness': () => ({ status: 200, body: { status: 'ok' } }),
     'GET /admin/agents': () => ({ status: 200, body: { agents: [reviewer, fixer] } }),
     'GET /admin/agents/a2/messages/inbox': () => ({ status: 200, body: { messages: [message] } }),
+    'GET /admin/agents/a2/messages/outbox': () => ({ status: 200, body: { messages: [] } }),
   })
   handlers = server.routes
 })
@@ -132,6 +133,24 @@ describe('the Agents page', () => {
     expect(wrapper.get('[data-testid="compose-sent"]').text()).toBe('Sent 2 messages.')
   })
 
+  it('lists what the agent sent with its recipients\' state, again after each send', async () => {
+    const sent = makeMessage({ id: 'm7', from_agent_id: 'a2', to_agent_id: 'a1', status: 'read' })
+    let outbox = [] as (typeof sent)[]
+    handlers['GET /admin/agents/a2/messages/outbox'] = () => ({ status: 200, body: { messages: outbox } })
+    handlers['POST /admin/agents/a2/messages'] = () => {
+      outbox = [sent]
+      return { status: 201, body: { message_ids: ['m7'], messages: [sent] } }
+    }
+    const { wrapper } = await mountApp('/agents/a2')
+    expect(wrapper.find('[data-testid="agent-outbox"]').exists()).toBe(false)
+    await wrapper.get('[data-testid="compose-to"]').setValue('a1')
+    await wrapper.get('[data-testid="compose-content"]').setValue('Done')
+    await wrapper.get('[data-testid="compose-form"]').trigger('submit')
+    await settle()
+    const shown = wrapper.get('[data-testid="agent-outbox"]').get('[data-testid="message"]')
+    expect(shown.attributes('data-status')).toBe('read')
+  })
+
   it('names the missing recipient next to its field without asking the server', async () => {
     const { wrapper } = await mountApp('/agents/a2')
     await wrapper.get('[data-testid="compose-content"]').setValue('Hello')
@@ -164,6 +183,26 @@ describe('the Agents page', () => {
     await wrapper.get('[data-testid="agent-form"]').trigger('submit')
     await flushPromises()
     expect(wrapper.get('[data-testid="field-error-name"]').text()).toContain('exists')
+  })
+
+  it('edits an agent in place', async () => {
+    let changed: unknown = null
+    handlers['PUT /admin/agents/a1'] = (init) => {
+      changed = json(init)
+      return { status: 200, body: { ...reviewer, role: 'lead reviewer' } }
+    }
+    handlers['GET /admin/agents/a1/messages/inbox'] = () => ({ status: 200, body: { messages: [] } })
+    handlers['GET /admin/agents/a1/messages/outbox'] = () => ({ status: 200, body: { messages: [] } })
+    const { wrapper } = await mountApp('/agents/a1')
+    await wrapper.get('[data-testid="agent-edit"]').trigger('click')
+    expect((wrapper.get('[data-testid="agent-name"]').element as HTMLInputElement).value).toBe('reviewer')
+    await wrapper.get('[data-testid="agent-role"]').setValue('lead reviewer')
+    handlers['GET /admin/agents'] = () => ({ status: 200, body: { agents: [{ ...reviewer, role: 'lead reviewer' }, fixer] } })
+    await wrapper.get('[data-testid="agent-form"]').trigger('submit')
+    await settle()
+    expect(changed).toEqual({ name: 'reviewer', role: 'lead reviewer', description: null })
+    expect(wrapper.find('[data-testid="agent-form"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="agent-detail-role"]').text()).toBe('lead reviewer')
   })
 
   it('deletes an agent after asking, and goes back to the list', async () => {

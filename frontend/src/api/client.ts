@@ -304,10 +304,6 @@ export async function listAgents(signal?: AbortSignal): Promise<Agent[]> {
   return result.agents
 }
 
-export function getAgent(id: string, signal?: AbortSignal): Promise<Agent> {
-  return request('GET', `/admin/agents/${encode(id)}`, { signal })
-}
-
 export function createAgent(input: AgentInput): Promise<Agent> {
   return request('POST', '/admin/agents', { body: input })
 }
