@@ -429,7 +429,7 @@ class ExecutionService:
             logger.exception("could not mark account %s limited", account_id)
 
     async def _finish(self, run: _Run, outcome: Outcome) -> None:
-        """Record the outcome, arm a retry if rate limited, then tell the viewers."""
+        """Record the outcome; if rate limited, limit its account, arm a retry; tell the viewers."""
         try:
             with contextlib.suppress(Exception):  # logged by the log service
                 await self._logs.flush()
