@@ -13,7 +13,7 @@ from typing import Any
 from .errors import BotBusy, BotInvalid
 from .executions.service import ExecutionService
 from .models import Bot
-from .secret_box import SecretBox, SecretDecryptionError
+from .secret_box import SecretBox, check_opens
 from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_trigger
@@ -78,19 +78,12 @@ class BotService:
 
     async def check_secrets(self) -> None:
         """Refuse to start when stored secrets no longer open (SECRET_KEY changed)."""
-        sealed = [bot for bot in await self._bots.list() if bot.webhook_secret_sealed]
-        broken = []
-        for bot in sealed:
-            try:
-                self._box.open(bot.webhook_secret_sealed or "")
-            except SecretDecryptionError:
-                broken.append(bot.name)
-        if broken:
-            raise SecretDecryptionError(
-                f"the webhook secrets of {len(broken)} bot(s) ({', '.join(broken[:5])}) cannot be "
-                "decrypted with the current SECRET_KEY. If the key changed, re-encrypt them: "
-                "uv run --project backend python -m agented.rekey --old-key-file OLD_KEY_FILE"
-            )
+        sealed = {
+            bot.name: bot.webhook_secret_sealed
+            for bot in await self._bots.list()
+            if bot.webhook_secret_sealed
+        }
+        check_opens(self._box, "the webhook secrets of {count} bot(s)", sealed)
 
     async def _check_agent(self, values: dict[str, Any]) -> None:
         """The agent a bot is to act as must exist."""

@@ -104,6 +104,16 @@ class MessageInvalid(AgentedError):
         self.field = field
 
 
+# Accounts
+
+
+class DuplicateAccountName(AgentedError):
+    """Another account already has this name (compared ignoring case)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="name")
+
+
 # Webhook deliveries
 
 

@@ -34,6 +34,7 @@ LogStream = Literal["stdout", "stderr"]
 MessageType = Literal["message", "broadcast", "request", "response", "artifact", "shutdown"]
 MessagePriority = Literal["low", "normal", "high"]
 MessageStatus = Literal["pending", "delivered", "read", "expired"]
+AccountState = Literal["available", "limited"]
 
 
 def new_id(prefix: str) -> str:
@@ -213,6 +214,7 @@ class Execution(BotReference):
     retry_of: str | None
     attempt: int
     log_lines: int
+    account_id: str | None = Field(description="The account it ran on; None for none.")
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
     @property
@@ -331,3 +333,47 @@ class AgentMessage(MessageFields):
     expires_at: str | None
     delivered_at: str | None
     read_at: str | None
+
+
+# An account's environment overlay: names a shell and `env` accept, values without
+# NUL (which no process environment can hold), sizes far above any key or path.
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=200)]
+EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=16_384)]
+EnvOverlay = Annotated[dict[EnvName, EnvValue], Field(max_length=100)]
+
+
+class AccountSettings(Record):
+    """What a client writes of an account, but its secret variables (`secret_env`, write-only)."""
+
+    name: Name
+    backend: BackendType
+    env: EnvOverlay = Field(
+        default_factory=dict, description="Plain variables set in the CLI's environment."
+    )
+    is_default: bool = Field(
+        default=False, description="Runs of this backend's bots use it; at most one per backend."
+    )
+
+
+class Account(AccountSettings):
+    """A login or API key a backend's CLI runs under, and whether its provider limits it now.
+
+    The secret variables are kept sealed and shown only by name. The account is
+    `limited` from a rate-limited run until `limited_until`, `available` after.
+    """
+
+    id: str
+    created_at: str
+    updated_at: str
+    secret_env_names: list[str] = Field(default_factory=list)
+    limited_until: str | None = None
+    limited_reason: str | None = None
+    secret_env_sealed: str | None = Field(default=None, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def state(self) -> AccountState:
+        """`limited` while `limited_until` is ahead; a reset that passed frees it by itself."""
+        if self.limited_until is not None and self.limited_until > iso(utc_now()):
+            return "limited"
+        return "available"

@@ -18,6 +18,19 @@ from .secret_box import SecretBox, SecretDecryptionError
 from .secret_key import KeyFileError, load_secret_key
 from .server_lock import ServerLock, ServerLockError
 
+# Every sealed secret: (table, column, what a row is called in an error).
+SEALED_COLUMNS = (
+    ("bots", "webhook_secret_sealed", "bot"),
+    ("accounts", "secret_env_sealed", "account"),
+)
+
+
+def _has_table(connection: sqlite3.Connection, table: str) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return found is not None
+
 
 def rekey(database: Path, old_key: str, new_key: str) -> tuple[int, int]:
     """Move every sealed secret from `old_key` to `new_key`; (re-encrypted, already current)."""
@@ -26,28 +39,31 @@ def rekey(database: Path, old_key: str, new_key: str) -> tuple[int, int]:
     with sqlite3.connect(database, isolation_level=None) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            rows = connection.execute(
-                "SELECT id, name, webhook_secret_sealed FROM bots"
-                " WHERE webhook_secret_sealed IS NOT NULL"
-            ).fetchall()
-            for bot_id, name, sealed in rows:
-                try:
-                    new.open(sealed)
-                    current += 1
+            for table, column, kind in SEALED_COLUMNS:
+                if not _has_table(connection, table):  # a database the server has not migrated
                     continue
-                except SecretDecryptionError:
-                    pass
-                try:
-                    plaintext = old.open(sealed)
-                except SecretDecryptionError:
-                    raise SecretDecryptionError(
-                        f"the secret of bot {name!r} opens with neither the old nor the new key"
-                    ) from None
-                connection.execute(
-                    "UPDATE bots SET webhook_secret_sealed = ? WHERE id = ?",
-                    (new.seal(plaintext), bot_id),
-                )
-                moved += 1
+                rows = connection.execute(
+                    f"SELECT id, name, {column} FROM {table} WHERE {column} IS NOT NULL"
+                ).fetchall()
+                for row_id, name, sealed in rows:
+                    try:
+                        new.open(sealed)
+                        current += 1
+                        continue
+                    except SecretDecryptionError:
+                        pass
+                    try:
+                        plaintext = old.open(sealed)
+                    except SecretDecryptionError:
+                        raise SecretDecryptionError(
+                            f"the secret of {kind} {name!r} opens with neither the old nor the "
+                            "new key"
+                        ) from None
+                    connection.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                        (new.seal(plaintext), row_id),
+                    )
+                    moved += 1
         except BaseException:
             connection.execute("ROLLBACK")
             raise

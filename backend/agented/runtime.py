@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 
 from quart import Quart
 
+from .accounts.service import AccountService
 from .agents.messages import MessageService
 from .agents.service import AgentService
 from .bot_service import BotService
@@ -35,6 +36,7 @@ from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
 from .storage import Database, migrate
+from .storage.accounts import AccountStore
 from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .storage.deliveries import DeliveryStore
@@ -77,6 +79,8 @@ class Runtime:
     agent_service: AgentService
     message_store: MessageStore
     message_service: MessageService
+    account_store: AccountStore
+    account_service: AccountService
 
     def __init__(
         self, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
@@ -154,6 +158,10 @@ class Runtime:
                 self.agent_store,
             )
             await self.bot_service.check_secrets()
+            self.account_store = AccountStore(self.database)
+            self.account_service = AccountService(self.account_store, self.box)
+            await self.account_service.check_secrets()
+            self.execution_service.set_accounts(self.account_service)
             window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
                 self.bot_store,

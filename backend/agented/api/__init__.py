@@ -9,6 +9,7 @@ from werkzeug.routing import Rule
 
 from .. import __version__
 from . import (
+    accounts,
     agents,
     backends,
     bots,
@@ -65,6 +66,7 @@ def install_api(app: Quart) -> None:
         backends,
         bots,
         agents,
+        accounts,
         executions,
         retries,
         webhooks,

@@ -33,6 +33,7 @@ STATUS: dict[type[domain.AgentedError], int] = {
     domain.DuplicateBotName: 409,
     domain.DuplicateAgentName: 409,
     domain.MessageInvalid: 400,
+    domain.DuplicateAccountName: 409,
     domain.WebhookDisabled: 409,
     domain.SignatureRejected: 401,
     domain.MalformedDelivery: 400,

@@ -1,8 +1,8 @@
 """Request and response models: validation of what comes in and the published OpenAPI schema.
 
 Nothing here declares a record's fields again: the request models of bots,
-agents and messages are built from `models.BotSettings`, `AgentSettings` and
-`MessageFields`, and responses are the records of `models.py`
+agents, messages and accounts are built from `models.BotSettings`,
+`AgentSettings`, `MessageFields` and `AccountSettings`, and responses are the records of `models.py`
 or thin views adding what a route joins in (a bot's next run, a retry's bot name).
 Requests are strict (no type coercion, unknown fields rejected) so a typo in a
 field name is an error rather than a silently ignored setting.
@@ -23,11 +23,14 @@ from pydantic import (
 )
 
 from ..models import (
+    Account,
+    AccountSettings,
     Agent,
     AgentMessage,
     AgentSettings,
     Bot,
     BotSettings,
+    EnvOverlay,
     Execution,
     ExecutionStatus,
     InstalledBackend,
@@ -124,6 +127,37 @@ MessageSend = _request_model(
 )
 MESSAGE_DEFAULTS = defaults(MessageFields)
 MESSAGE_NON_NULLABLE = non_nullable(MessageFields)
+
+_SECRET_ENV = {
+    "secret_env": (
+        Optional[EnvOverlay],  # noqa: UP045  # a runtime value
+        Field(
+            default=None,
+            description="Secret variables, stored encrypted and never shown; sending them "
+            "replaces the former set, null clears it.",
+        ),
+    )
+}
+AccountCreate = _request_model(
+    AccountSettings,
+    "AccountCreate",
+    "A new account: a `name` and a `backend`, optionally its variables.",
+    partial=False,
+    extra=_SECRET_ENV,
+)
+AccountUpdate = _request_model(
+    AccountSettings,
+    "AccountUpdate",
+    "Changes to an account: only the fields sent.",
+    partial=True,
+    extra=_SECRET_ENV,
+)
+ACCOUNT_DEFAULTS = defaults(AccountSettings)
+ACCOUNT_NON_NULLABLE = non_nullable(AccountSettings)
+
+
+class AccountList(BaseModel):
+    accounts: list[Account]
 
 
 class LastExecution(BaseModel):

@@ -60,6 +60,16 @@ class PromptMessages(Protocol):
     async def mark_delivered(self, message_ids: list[str]) -> None: ...
 
 
+class RunAccounts(Protocol):
+    """Which account a run uses, and where a rate-limited run's account is marked limited."""
+
+    async def for_run(self, bot: Bot) -> tuple[str, dict[str, str]] | None:
+        """The account's id and its environment overlay; None to run as today, on none."""
+        ...
+
+    async def rate_limited(self, account_id: str, limit: RateLimit) -> None: ...
+
+
 @dataclass(eq=False)
 class _Run:
     execution: Execution
@@ -67,6 +77,7 @@ class _Run:
     argv: list[str]
     context: dict[str, Any]
     topic: Topic
+    env: Mapping[str, str]  # the CLI's environment, with the account's overlay if any
     stop_reason: str | None = None
     rate_limit: RateLimit | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
@@ -123,6 +134,7 @@ class ExecutionService:
         self._max_concurrent = max_concurrent
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
         self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
+        self._accounts: RunAccounts | None = None  # set once accounts exist
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
         self._environ = dict(environ)
@@ -138,6 +150,9 @@ class ExecutionService:
 
     def set_prompt_messages(self, source: PromptMessages) -> None:
         self._prompt_messages = source
+
+    def set_accounts(self, accounts: RunAccounts) -> None:
+        self._accounts = accounts
 
     async def _messages_for(self, bot: Bot, context: dict[str, Any]) -> list[str]:
         """Put the pending messages of the bot's agent in `context` if its prompt shows them.
@@ -174,6 +189,8 @@ class ExecutionService:
         """
         context = dict(context or {})
         delivering = await self._messages_for(bot, context)  # before the checks: no await after
+        account = None if self._accounts is None else await self._accounts.for_run(bot)
+        account_id, overlay = account or (None, {})
         if self._stopping.is_set():
             raise ShuttingDown("the server is shutting down")
         if not bot.enabled:
@@ -199,14 +216,22 @@ class ExecutionService:
             self._claims[bot.id] = execution_id  # claimed before the first await: no double start
         try:
             execution = await self._executions.create(
-                execution_id, bot, trigger_type, prompt, argv, retry_of=retry_of, attempt=attempt
+                execution_id,
+                bot,
+                trigger_type,
+                prompt,
+                argv,
+                retry_of=retry_of,
+                attempt=attempt,
+                account_id=account_id,
             )
         except BaseException:
             self._claims.pop(bot.id, None)
             raise
         topic = self._logs.open(execution.id)
         topic.set_status(status_event(execution))
-        run = _Run(execution, bot, argv, context, topic)
+        # The overlay comes last: an account's variables win over the server's.
+        run = _Run(execution, bot, argv, context, topic, {**self._environ, **overlay})
         self._runs[execution.id] = run
         run.task = asyncio.get_running_loop().create_task(
             self._execute(run), name=f"agented-run-{execution.id}"
@@ -309,7 +334,7 @@ class ExecutionService:
 
     async def _run_cli(self, run: _Run, observer: OutputObserver) -> Outcome:
         program = run.argv[0]
-        if shutil.which(program, path=self._environ.get("PATH")) is None:
+        if shutil.which(program, path=run.env.get("PATH")) is None:
             return Outcome(
                 "failed", error_message=f"{program}: command not found on the server's PATH"
             )
@@ -317,7 +342,7 @@ class ExecutionService:
             process = await CliProcess.spawn(
                 run.argv,
                 cwd=run.bot.paths[0] if run.bot.paths else None,
-                env=self._environ,
+                env=run.env,
                 execution_id=run.execution.id,
             )
         except OSError as error:
@@ -394,8 +419,17 @@ class ExecutionService:
                     raise
             await asyncio.sleep(self.full_disk_retry_seconds)
 
+    async def _mark_account_limited(self, run: _Run) -> None:
+        account_id = run.execution.account_id
+        if run.rate_limit is None or account_id is None or self._accounts is None:
+            return
+        try:
+            await self._accounts.rate_limited(account_id, run.rate_limit)
+        except Exception:
+            logger.exception("could not mark account %s limited", account_id)
+
     async def _finish(self, run: _Run, outcome: Outcome) -> None:
-        """Record the outcome, arm a retry if rate limited, then tell the viewers."""
+        """Record the outcome; if rate limited, limit its account, arm a retry; tell the viewers."""
         try:
             with contextlib.suppress(Exception):  # logged by the log service
                 await self._logs.flush()
@@ -408,6 +442,7 @@ class ExecutionService:
                 run.execution.exit_code,
                 run.execution.duration_ms,
             )
+            await self._mark_account_limited(run)
             if run.rate_limit is not None and self._on_rate_limited is not None:
                 try:
                     await self._on_rate_limited(run.execution, run.bot, run.rate_limit, run.context)

@@ -53,6 +53,7 @@ class ExecutionStore:
         status: str = "queued",
         retry_of: str | None = None,
         attempt: int = 0,
+        account_id: str | None = None,
     ) -> Execution:
         row = _ROWS.to_row(
             {
@@ -67,6 +68,7 @@ class ExecutionStore:
                 "created_at": iso(utc_now()),
                 "retry_of": retry_of,
                 "attempt": attempt,
+                "account_id": account_id,
             }
         )
 

@@ -17,6 +17,7 @@ from agented.paths import BACKEND_DIR
 PACKAGE = BACKEND_DIR / "agented"
 # Below the edge: the services and what they stand on.
 BELOW_THE_EDGE = (
+    "accounts",
     "agents",
     "events",
     "executions",

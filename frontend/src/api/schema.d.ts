@@ -249,6 +249,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_list_accounts"];
+        put?: never;
+        post: operations["post_create_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_get_account"];
+        put: operations["put_update_account"];
+        post?: never;
+        delete: operations["delete_delete_account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/accounts/{account_id}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a limited account available again before its reset time. */
+        post: operations["post_clear_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/executions": {
         parameters: {
             query?: never;
@@ -794,6 +843,11 @@ export interface components {
             /** Log Lines */
             log_lines: number;
             /**
+             * Account Id
+             * @description The account it ran on; None for none.
+             */
+            account_id: string | null;
+            /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
              */
@@ -905,6 +959,59 @@ export interface components {
             delivered_at: string | null;
             /** Read At */
             read_at: string | null;
+        };
+        /**
+         * Account
+         * @description A login or API key a backend's CLI runs under, and whether its provider limits it now.
+         *
+         *     The secret variables are kept sealed and shown only by name. The account is
+         *     `limited` from a rate-limited run until `limited_until`, `available` after.
+         */
+        Account: {
+            /** Name */
+            name: string;
+            /**
+             * Backend
+             * @enum {string}
+             */
+            backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+            /**
+             * Env
+             * @description Plain variables set in the CLI's environment.
+             */
+            env: {
+                [key: string]: string;
+            };
+            /**
+             * Is Default
+             * @description Runs of this backend's bots use it; at most one per backend.
+             * @default false
+             */
+            is_default: boolean;
+            /** Id */
+            id: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Secret Env Names */
+            secret_env_names: string[];
+            /**
+             * Limited Until
+             * @default null
+             */
+            limited_until: string | null;
+            /**
+             * Limited Reason
+             * @default null
+             */
+            limited_reason: string | null;
+            /**
+             * State
+             * @description `limited` while `limited_until` is ahead; a reset that passed frees it by itself.
+             * @enum {string}
+             */
+            readonly state: "available" | "limited";
         };
         /** DailyCount */
         DailyCount: {
@@ -2412,6 +2519,409 @@ export interface operations {
             };
         };
     };
+    get_list_accounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Accounts */
+                        accounts: components["schemas"]["Account"][];
+                    };
+                };
+            };
+        };
+    };
+    post_create_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** Name */
+                    name: string;
+                    /**
+                     * Backend
+                     * @enum {string}
+                     */
+                    backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+                    /**
+                     * Env
+                     * @default null
+                     */
+                    env?: {
+                        [key: string]: string;
+                    } | null;
+                    /**
+                     * Is Default
+                     * @default null
+                     */
+                    is_default?: boolean | null;
+                    /**
+                     * Secret Env
+                     * @description Secret variables, stored encrypted and never shown; sending them replaces the former set, null clears it.
+                     * @default null
+                     */
+                    secret_env?: {
+                        [key: string]: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /**
+             * @description A login or API key a backend's CLI runs under, and whether its provider limits it now.
+             *
+             *     The secret variables are kept sealed and shown only by name. The account is
+             *     `limited` from a rate-limited run until `limited_until`, `available` after.
+             */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Backend
+                         * @enum {string}
+                         */
+                        backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Env
+                         * @description Plain variables set in the CLI's environment.
+                         */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * Is Default
+                         * @description Runs of this backend's bots use it; at most one per backend.
+                         * @default false
+                         */
+                        is_default: boolean;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Secret Env Names */
+                        secret_env_names: string[];
+                        /**
+                         * Limited Until
+                         * @default null
+                         */
+                        limited_until: string | null;
+                        /**
+                         * Limited Reason
+                         * @default null
+                         */
+                        limited_reason: string | null;
+                        /**
+                         * State
+                         * @description `limited` while `limited_until` is ahead; a reset that passed frees it by itself.
+                         * @enum {string}
+                         */
+                        readonly state: "available" | "limited";
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_get_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A login or API key a backend's CLI runs under, and whether its provider limits it now.
+             *
+             *     The secret variables are kept sealed and shown only by name. The account is
+             *     `limited` from a rate-limited run until `limited_until`, `available` after.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Backend
+                         * @enum {string}
+                         */
+                        backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Env
+                         * @description Plain variables set in the CLI's environment.
+                         */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * Is Default
+                         * @description Runs of this backend's bots use it; at most one per backend.
+                         * @default false
+                         */
+                        is_default: boolean;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Secret Env Names */
+                        secret_env_names: string[];
+                        /**
+                         * Limited Until
+                         * @default null
+                         */
+                        limited_until: string | null;
+                        /**
+                         * Limited Reason
+                         * @default null
+                         */
+                        limited_reason: string | null;
+                        /**
+                         * State
+                         * @description `limited` while `limited_until` is ahead; a reset that passed frees it by itself.
+                         * @enum {string}
+                         */
+                        readonly state: "available" | "limited";
+                    };
+                };
+            };
+        };
+    };
+    put_update_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Name
+                     * @default null
+                     */
+                    name?: string | null;
+                    /**
+                     * Backend
+                     * @default null
+                     */
+                    backend?: ("claude" | "codex" | "gemini" | "opencode" | "command") | null;
+                    /**
+                     * Env
+                     * @default null
+                     */
+                    env?: {
+                        [key: string]: string;
+                    } | null;
+                    /**
+                     * Is Default
+                     * @default null
+                     */
+                    is_default?: boolean | null;
+                    /**
+                     * Secret Env
+                     * @description Secret variables, stored encrypted and never shown; sending them replaces the former set, null clears it.
+                     * @default null
+                     */
+                    secret_env?: {
+                        [key: string]: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /**
+             * @description A login or API key a backend's CLI runs under, and whether its provider limits it now.
+             *
+             *     The secret variables are kept sealed and shown only by name. The account is
+             *     `limited` from a rate-limited run until `limited_until`, `available` after.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Backend
+                         * @enum {string}
+                         */
+                        backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Env
+                         * @description Plain variables set in the CLI's environment.
+                         */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * Is Default
+                         * @description Runs of this backend's bots use it; at most one per backend.
+                         * @default false
+                         */
+                        is_default: boolean;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Secret Env Names */
+                        secret_env_names: string[];
+                        /**
+                         * Limited Until
+                         * @default null
+                         */
+                        limited_until: string | null;
+                        /**
+                         * Limited Reason
+                         * @default null
+                         */
+                        limited_reason: string | null;
+                        /**
+                         * State
+                         * @description `limited` while `limited_until` is ahead; a reset that passed frees it by itself.
+                         * @enum {string}
+                         */
+                        readonly state: "available" | "limited";
+                    };
+                };
+            };
+        };
+    };
+    delete_delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: never;
+    };
+    post_clear_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A login or API key a backend's CLI runs under, and whether its provider limits it now.
+             *
+             *     The secret variables are kept sealed and shown only by name. The account is
+             *     `limited` from a rate-limited run until `limited_until`, `available` after.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Backend
+                         * @enum {string}
+                         */
+                        backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+                        /**
+                         * Env
+                         * @description Plain variables set in the CLI's environment.
+                         */
+                        env: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * Is Default
+                         * @description Runs of this backend's bots use it; at most one per backend.
+                         * @default false
+                         */
+                        is_default: boolean;
+                        /** Id */
+                        id: string;
+                        /** Created At */
+                        created_at: string;
+                        /** Updated At */
+                        updated_at: string;
+                        /** Secret Env Names */
+                        secret_env_names: string[];
+                        /**
+                         * Limited Until
+                         * @default null
+                         */
+                        limited_until: string | null;
+                        /**
+                         * Limited Reason
+                         * @default null
+                         */
+                        limited_reason: string | null;
+                        /**
+                         * State
+                         * @description `limited` while `limited_until` is ahead; a reset that passed frees it by itself.
+                         * @enum {string}
+                         */
+                        readonly state: "available" | "limited";
+                    };
+                };
+            };
+        };
+    };
     get_list_executions: {
         parameters: {
             query?: {
@@ -2539,6 +3049,11 @@ export interface operations {
                         attempt: number;
                         /** Log Lines */
                         log_lines: number;
+                        /**
+                         * Account Id
+                         * @description The account it ran on; None for none.
+                         */
+                        account_id: string | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**

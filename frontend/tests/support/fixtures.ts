@@ -58,6 +58,7 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     exit_code: null,
     error_message: null,
     usage: null,
+    account_id: null,
     retry_of: null,
     attempt: 0,
     log_lines: 0,
