@@ -331,3 +331,5 @@ class AgentMessage(MessageFields):
     expires_at: str | None
     delivered_at: str | None
     read_at: str | None
+    # The run that sent it through MCP (api/mcp.py); None when sent through the admin API.
+    from_execution_id: str | None = None

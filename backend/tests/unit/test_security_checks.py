@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agented.http.state import RequestState
+from agented.run_tokens import RunTokens
 from agented.security.checks import (
     CHECKS,
     JSON_ONLY,
@@ -40,6 +41,7 @@ def policy(**changes: Any) -> SecurityPolicy:
         "api_keys": (KEY,),
         "key_from_file": False,
         "stream_tokens": StreamTokens("x" * 32, 60),
+        "run_tokens": RunTokens("x" * 32),
         "webhook_limit": RateLimiter(100, 60),
         "admin_limit": RateLimiter(100, 60),
         "failure_limit": RateLimiter(100, 60),
