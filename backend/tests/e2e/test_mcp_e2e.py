@@ -8,6 +8,7 @@ can speak MCP with the run's token while the run runs, and after it ended.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -24,12 +25,17 @@ from .server import AUTH
 
 DEADLINE = 60.0
 # Records what MCP settings the run got, then runs until the test creates the stop file.
+# As a `command` bot it is told where to write; as `claude` it finds that in its environment.
 FAKE_CLI = """
 import json, os, sys, time
-out, stop = sys.argv[1], sys.argv[2]
+out, stop = (sys.argv[1], sys.argv[2]) if len(sys.argv) == 3 else os.environ["FAKE_OUT"].split()
 seen = {k: os.environ.get(k) for k in ("AGENTED_MCP_URL", "AGENTED_MCP_TOKEN")}
+config = None
+if "--mcp-config" in sys.argv:
+    with open(sys.argv[sys.argv.index("--mcp-config") + 1]) as f:
+        config = json.load(f)
 with open(out + ".tmp", "w") as f:
-    json.dump({"env": seen, "argv": sys.argv}, f)
+    json.dump({"env": seen, "argv": sys.argv, "mcp_config": config}, f)
 os.rename(out + ".tmp", out)
 deadline = time.monotonic() + 60
 while not os.path.exists(stop) and time.monotonic() < deadline:
@@ -149,3 +155,39 @@ async def test_a_run_speaks_mcp_as_its_agent_while_it_runs_and_not_after(
     assert ended.json() == {"error": "the run this token belongs to is not running"}
     assert token not in json.dumps(_get(base, f"/admin/executions/{execution_id}")), "nor in API"
     assert token not in server.output, "not in the logs"
+
+
+async def test_claude_gets_an_mcp_config_file_that_reaches_the_endpoint(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    bin_dir, out, stop = tmp_path / "bin", tmp_path / "seen.json", tmp_path / "stop"
+    bin_dir.mkdir()
+    claude = bin_dir / "claude"
+    claude.write_text(f"#!{sys.executable}\n{FAKE_CLI}")
+    claude.chmod(0o755)
+    _, port = start_server(PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_OUT=f"{out} {stop}")
+    base = f"http://127.0.0.1:{port}"
+    alice = _post(base, "/admin/agents", {"name": "Alice"})
+    bot = _post(
+        base,
+        "/admin/bots",
+        {
+            "name": uuid.uuid4().hex,
+            "prompt_template": "work",
+            "backend_type": "claude",
+            "agent_id": alice["id"],
+        },
+    )
+    execution_id = _post(base, f"/admin/bots/{bot['id']}/run", {})["execution_id"]
+    seen = _wait_for(lambda: out.exists() and json.loads(out.read_text()), "the run's settings")
+    server = seen["mcp_config"]["mcpServers"]["agented"]
+    assert (server["type"], server["url"]) == ("http", f"{base}/mcp")
+    token = server["headers"]["Authorization"].removeprefix("Bearer ")
+    assert all(token not in arg for arg in seen["argv"])
+    agents = (await _call(server["url"], token, "list_agents")).structured_content["agents"]
+    assert [(a["id"], a["you"]) for a in agents] == [(alice["id"], True)]
+    stop.touch()
+    _wait_for(
+        lambda: _get(base, f"/admin/executions/{execution_id}")["status"] != "running",
+        "the run to end",
+    )
