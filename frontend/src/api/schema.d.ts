@@ -905,6 +905,11 @@ export interface components {
             delivered_at: string | null;
             /** Read At */
             read_at: string | null;
+            /**
+             * From Execution Id
+             * @default null
+             */
+            from_execution_id: string | null;
         };
         /** DailyCount */
         DailyCount: {
@@ -2382,6 +2387,11 @@ export interface operations {
                         delivered_at: string | null;
                         /** Read At */
                         read_at: string | null;
+                        /**
+                         * From Execution Id
+                         * @default null
+                         */
+                        from_execution_id: string | null;
                     };
                 };
             };
