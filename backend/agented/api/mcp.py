@@ -2,15 +2,16 @@
 
 Served with the official SDK's streamable-HTTP session manager as raw ASGI in
 front of Quart, like the SSE routes. The security middleware has already read
-the run token (checks.check_run_token); here the run it names must still be
+the run token (checks.check_credentials); here the run it names must still be
 running as its agent, or the request is refused with a 401 before the SDK sees
 it. The tools call the same services as the admin API, as the token's agent;
 a message sent here records the execution that sent it.
 
 The session manager is stateless (each POST stands alone, answered as JSON):
 the tools are plain calls, and nothing outlives a run but the messages. It
-runs while the app serves: started and stopped by the lifespan hooks that
-start and stop the runtime, in the same task (the SDK's task group needs that).
+runs while the app serves: started in `before_serving` and stopped in
+`after_serving`, on the server's loop in the lifespan task that also starts and
+stops the runtime (the SDK's task group must be left by the task that entered it).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def build_server() -> MCPServer:
     async def read_inbox(
         ctx: Context[Any], status: MessageStatus | None = None, limit: int = INBOX_LIMIT
     ) -> dict[str, Any]:
-        """Your agent's messages, high priority first, then oldest first (never expired ones)."""
+        """Your agent's messages, high priority first, then oldest first (never expired ones);
+        `status` one of pending, delivered, read; `limit` 1 to 1000."""
         runtime, caller = _caller(ctx)
         limit = max(1, min(limit, 1000))
         messages = await runtime.message_store.inbox(caller.agent_id, status, utc_now(), limit)
