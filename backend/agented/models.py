@@ -333,6 +333,8 @@ class AgentMessage(MessageFields):
     expires_at: str | None
     delivered_at: str | None
     read_at: str | None
+    # The run that sent it through MCP (api/mcp.py); None when sent through the admin API.
+    from_execution_id: str | None = None
 
 
 # An account's environment overlay: names a shell and `env` accept, values without

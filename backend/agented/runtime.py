@@ -24,12 +24,14 @@ from .console import console
 from .events.sse import StreamHub
 from .executions.detection import BackendDetector
 from .executions.logs import ExecutionLogService
+from .executions.mcp_access import McpAccess
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
 from .hypercorn_worker import bound_addresses
 from .limits import raise_open_file_limit
 from .paths import MIGRATIONS_DIR
+from .run_tokens import RunTokens
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
 from .server_lock import ServerLock
@@ -149,6 +151,10 @@ class Runtime:
             self.message_service = MessageService(self.message_store, self.agent_store)
             self.message_service.install(self.scheduler)
             self.execution_service.set_prompt_messages(self.message_service)
+            if url := mcp_url(binds):
+                access = McpAccess(url, RunTokens(self._secret_key))
+                stack.callback(access.close)
+                self.execution_service.set_mcp_access(access)
             self.agent_service = AgentService(self.agent_store, self.message_service)
             self.bot_service = BotService(
                 self.bot_store,
@@ -225,6 +231,16 @@ class Runtime:
         gc.unfreeze()  # what start() froze may become garbage now
         await self._exit_stack.aclose()
         logger.info("shutdown complete")
+
+
+def mcp_url(binds: list[tuple[str, int]] | None) -> str | None:
+    """Where this server's runs reach `/mcp`: its first listening address (loopback for a
+    wildcard); None when not serving under Hypercorn (tests driving the app directly)."""
+    if not binds:
+        return None
+    host, port = binds[0]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/mcp"
 
 
 def runtime_of(app: Quart) -> Runtime | None:

@@ -22,6 +22,7 @@ from . import (
     webhooks,
 )
 from .errors import install_error_handlers
+from .mcp import install_mcp
 from .request_id import install_request_ids
 from .streams import install_streams
 from .validation import validation_error_response
@@ -78,3 +79,4 @@ def install_api(app: Quart) -> None:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(bots.blueprint, url_prefix=bots.ALIAS_PREFIX, name=bots.ALIAS_NAME)
     install_streams(app)
+    install_mcp(app)

@@ -74,12 +74,14 @@ def build_command(
     paths: Sequence[str] = (),
     command: Sequence[str] | None = None,
     output_format: str = "stream-json",
+    mcp_args: Sequence[str] = (),
 ) -> list[str]:
     """The argv that runs one bot; raises CommandError for settings that cannot work.
 
     `paths` are directories the agent may use besides its working directory (the
     caller runs it in the first one). A `command` backend is the user's own argv,
-    with `{prompt}` replaced by the prompt in every element.
+    with `{prompt}` replaced by the prompt in every element. `mcp_args` point
+    claude or codex at the MCP endpoint (mcp_access.py); they go before `--`.
     """
     paths = _strings(paths, "paths")
     if not all(paths):
@@ -97,12 +99,13 @@ def build_command(
             argv = ["claude", "-p", "--verbose", "--output-format", output_format]
             if allowed_tools:
                 argv += ["--allowedTools", allowed_tools]
-            argv += [*model_args, *_repeat("--add-dir", paths), END_OF_OPTIONS, prompt]
+            argv += [*model_args, *_repeat("--add-dir", paths), *mcp_args, END_OF_OPTIONS, prompt]
         case "codex":
             argv = [
                 *("codex", "exec", "--json", "--skip-git-repo-check"),
                 *model_args,
                 *_repeat("--add-dir", paths),
+                *mcp_args,
                 *(END_OF_OPTIONS, prompt),
             ]
         case "gemini":

@@ -32,6 +32,7 @@ from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .logs import ExecutionLogService
+from .mcp_access import McpAccess
 from .output import OutputObserver
 from .process import CliProcess
 from .templates import render, uses
@@ -135,6 +136,7 @@ class ExecutionService:
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
         self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
         self._accounts: RunAccounts | None = None  # set once accounts exist
+        self._mcp: McpAccess | None = None  # set when the server knows its own address
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
         self._environ = dict(environ)
@@ -154,6 +156,10 @@ class ExecutionService:
     def set_accounts(self, accounts: RunAccounts) -> None:
         self._accounts = accounts
 
+    def set_mcp_access(self, access: McpAccess) -> None:
+        """Point the runs of agents' bots at the MCP endpoint from now on."""
+        self._mcp = access
+
     async def _messages_for(self, bot: Bot, context: dict[str, Any]) -> list[str]:
         """Put the pending messages of the bot's agent in `context` if its prompt shows them.
 
@@ -167,6 +173,11 @@ class ExecutionService:
             return []  # messages the prompt does not show are not delivered by it
         context["messages"], message_ids = await source.for_prompt(bot.agent_id)
         return message_ids
+
+    def agent_of(self, execution_id: str) -> str | None:
+        """The agent a queued or running execution acts as; None once it has ended."""
+        run = self._runs.get(execution_id)
+        return None if run is None else run.bot.agent_id
 
     def active_for_bot(self, bot_id: str) -> str | None:
         """The id of an execution of `bot_id` that is queued or running, if any."""
@@ -199,6 +210,8 @@ class ExecutionService:
             raise BotBusy(f"bot {bot.name!r} is already running", active)
         full_context = template_context(bot, context)
         prompt = render(bot.prompt_template, full_context).prompt
+        execution_id = new_id("exe")
+        mcp = self._mcp if bot.agent_id is not None else None
         try:
             argv = build_command(
                 bot.backend_type,
@@ -208,10 +221,10 @@ class ExecutionService:
                 paths=bot.paths,
                 command=bot.command,
                 output_format=bot.output_format,
+                mcp_args=mcp.arguments(bot.backend_type, execution_id) if mcp else (),
             )
         except CommandError as error:
             raise InvalidCommand(str(error)) from None
-        execution_id = new_id("exe")
         if not bot.allow_concurrent_runs:
             self._claims[bot.id] = execution_id  # claimed before the first await: no double start
         try:
@@ -301,6 +314,8 @@ class ExecutionService:
         except Exception:
             logger.exception("execution %s failed inside Agented", run.execution.id)
         finally:
+            if self._mcp is not None:
+                self._mcp.forget(run.execution.id)  # its settings files and their token
             if holds_slot:
                 self._release_slot()
             await self._finish(run, outcome)
@@ -338,11 +353,16 @@ class ExecutionService:
             return Outcome(
                 "failed", error_message=f"{program}: command not found on the server's PATH"
             )
+        environ = run.env  # the server's CLI environment with the run's account on top
+        if self._mcp is not None and run.bot.agent_id is not None:
+            # The token exists from here on, only while the CLI can use it.
+            extra = self._mcp.prepare(run.bot.backend_type, run.execution.id, run.bot.agent_id)
+            environ = {**environ, **extra}
         try:
             process = await CliProcess.spawn(
                 run.argv,
                 cwd=run.bot.paths[0] if run.bot.paths else None,
-                env=run.env,
+                env=environ,
                 execution_id=run.execution.id,
             )
         except OSError as error:

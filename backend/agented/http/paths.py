@@ -1,4 +1,4 @@
-"""Paths recognised outside Quart's router: the SSE streams, served as raw ASGI."""
+"""Paths recognised outside Quart's router: the SSE streams and MCP, served as raw ASGI."""
 
 from __future__ import annotations
 
@@ -13,3 +13,11 @@ STREAM_PATHS = (STREAM_PATH, INBOX_STREAM_PATH)
 
 def is_stream_path(path: str) -> bool:
     return any(pattern.match(path) for pattern in STREAM_PATHS)
+
+
+# The Model Context Protocol endpoint (api/mcp.py), for the runs of agents' bots.
+MCP_PATH = "/mcp"
+
+
+def is_mcp_path(path: str) -> bool:
+    return path in {MCP_PATH, MCP_PATH + "/"}

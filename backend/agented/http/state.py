@@ -25,6 +25,9 @@ class RequestState:
     authenticated: bool = False  # a valid API key or stream token (or auth is disabled)
     # The security headers for this response; streams add them themselves.
     response_headers: Headers = ()
+    # On /mcp: the (execution id, agent id) a valid run token speaks for (run_tokens.RunClaims);
+    # whether that run still runs is checked by the MCP route.
+    run: tuple[str, str] | None = None
 
 
 def request_state(scope: Mapping[str, Any]) -> RequestState:

@@ -6,7 +6,8 @@ matters: the Host before anything else (DNS rebinding), loopback-only when
 authentication is disabled, CORS preflights before credentials (a browser sends
 none with them), the webhook rate limit, the API key (or a stream token on SSE
 routes, checked before any lookup, so a 401 never reveals whether something
-exists) with failed guesses limited per address, and JSON-only bodies last.
+exists; on /mcp a run token and no API key, as only a running agent speaks
+there) with failed guesses limited per address, and JSON-only bodies last.
 """
 
 from __future__ import annotations
@@ -118,6 +119,22 @@ def _authenticate(policy: SecurityPolicy, request: Screening) -> str | None:
     return None
 
 
+def _check_run_token(policy: SecurityPolicy, request: Screening) -> Answer | None:
+    """/mcp takes a run token as its Bearer, and nothing else: no API key, even with auth off.
+
+    The token names the agent the caller speaks for, so there is no anonymous
+    MCP. Whether its run still runs is checked by the MCP route (api/mcp.py).
+    """
+    presented = _presented_key(request.headers)
+    claims = policy.run_tokens.read(presented) if presented else None
+    if claims is not None:
+        request.state.run = (claims.execution_id, claims.agent_id)
+        return None
+    if presented and (wait := policy.failure_limit.take(_client(policy, request))):
+        return Answer(429, "too many failed authentications", retry_after=wait)
+    return Answer(401, "missing or invalid run token", bearer=True)
+
+
 # The checks, in the order they run. Each returns a refusal, or None to go on.
 
 
@@ -166,6 +183,8 @@ def check_credentials(policy: SecurityPolicy, request: Screening) -> Answer | No
     address, and one bad script must not lock the dashboard out. Guessing is
     kept out by the keys themselves (256 random bits when generated).
     """
+    if request.kind == "mcp":
+        return _check_run_token(policy, request)
     if request.kind not in KEYED_KINDS:
         return None
     key = _authenticate(policy, request)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..run_tokens import RunTokens
 from .rate_limit import RateLimiter
 from .stream_tokens import StreamTokens
 
@@ -63,6 +64,7 @@ class SecurityPolicy:
     api_keys: tuple[str, ...]
     key_from_file: bool
     stream_tokens: StreamTokens
+    run_tokens: RunTokens
     webhook_limit: RateLimiter
     admin_limit: RateLimiter
     failure_limit: RateLimiter
@@ -81,6 +83,7 @@ class SecurityPolicy:
             api_keys=api_keys,
             key_from_file=not settings.api_keys,
             stream_tokens=StreamTokens(secret_key, settings.stream_token_seconds),
+            run_tokens=RunTokens(secret_key),
             webhook_limit=RateLimiter(*settings.rate_limit_webhooks),
             admin_limit=RateLimiter(*settings.rate_limit_admin),
             failure_limit=RateLimiter(*settings.rate_limit_auth_failures),

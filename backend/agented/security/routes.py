@@ -6,7 +6,8 @@ same URL map that Quart matches with, after `canonical_path_problem` has refused
 every request target that a prefix check and the router could read differently
 (`//admin`, `/%2Fadmin`, `/./admin`, absolute-form `http://host/admin`, control
 characters). A new route is therefore private until someone adds it here, and a
-test walks every registered rule to hold that.
+test walks every registered rule to hold that. `/mcp` is a kind of its own: it
+takes no API key, only the token of a running agent's run (checks.check_run_token).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any, Literal
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map
 
-from ..http.paths import is_stream_path
+from ..http.paths import is_mcp_path, is_stream_path
 
-RouteKind = Literal["public", "webhook", "readiness", "admin", "stream"]
+RouteKind = Literal["public", "webhook", "readiness", "admin", "stream", "mcp"]
 
 # Every endpoint reachable without an API key, and the rules that apply to it.
 # Anything not listed (including paths no rule matches) is "admin": key required.
@@ -73,6 +74,8 @@ class RouteTable:
     def kind(self, method: str, path: str, root_path: str = "") -> RouteKind:
         if is_stream_path(path):
             return "stream"
+        if is_mcp_path(path):
+            return "mcp"
         if root_path:  # Quart routes the path below the mount point, and so must we
             if path == root_path or not path.startswith(root_path + "/"):
                 return "admin"  # Quart answers 404: nothing public to reach

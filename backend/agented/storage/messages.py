@@ -80,6 +80,7 @@ class MessageStore:
                 row = _ROWS.to_row(
                     {
                         **fields,
+                        "from_execution_id": fields.get("from_execution_id"),  # MCP sends only
                         "id": new_id("msg"),
                         "inbox_seq": seq,
                         "from_agent_id": sender["id"],

@@ -12,6 +12,7 @@ import re
 import pytest
 from quart import Quart
 
+from agented.security.policy import POLICY_KEY
 from agented.security.routes import PUBLIC_ENDPOINTS, RouteTable
 
 from ..support.asgi import RawResponse, call_asgi
@@ -150,3 +151,24 @@ def test_routes_below_a_mount_point_are_classified_as_quart_routes_them(
     assert routes.kind("GET", "/agented/admin/triggers", "/agented") == "admin"
     assert routes.kind("GET", "/health/liveness", "/agented") == "admin", "outside the mount"
     assert routes.kind("GET", "/agentedx/health/liveness", "/agented") == "admin"
+
+
+async def test_mcp_is_its_own_kind_opened_only_by_the_token_of_a_running_run(
+    serving_app: Quart,
+) -> None:
+    routes = RouteTable(serving_app.url_map)
+    assert routes.kind("POST", "/mcp") == "mcp"
+    assert routes.kind("GET", "/mcp/") == "mcp"
+    assert routes.kind("POST", "/mcp/x") == "admin", "nothing below it is open"
+    key = {**JSON, "x-api-key": TEST_API_KEY}
+    for headers in (JSON, key):
+        response = await call_asgi(serving_app, "POST", "/mcp", headers=headers, body=b"{}")
+        assert (response.status, response.json()) == (
+            401,
+            {"error": "missing or invalid run token"},
+        )
+    token = serving_app.extensions[POLICY_KEY].run_tokens.issue("exe_gone", "agt_1")
+    bearer = {**JSON, "authorization": f"Bearer {token}"}
+    response = await call_asgi(serving_app, "POST", "/mcp", headers=bearer, body=b"{}")
+    assert response.status == 401
+    assert response.json() == {"error": "the run this token belongs to is not running"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agented.http.state import RequestState
+from agented.run_tokens import RunTokens
 from agented.security.checks import (
     CHECKS,
     JSON_ONLY,
@@ -40,6 +41,7 @@ def policy(**changes: Any) -> SecurityPolicy:
         "api_keys": (KEY,),
         "key_from_file": False,
         "stream_tokens": StreamTokens("x" * 32, 60),
+        "run_tokens": RunTokens("x" * 32),
         "webhook_limit": RateLimiter(100, 60),
         "admin_limit": RateLimiter(100, 60),
         "failure_limit": RateLimiter(100, 60),
@@ -196,3 +198,34 @@ def test_json_body_check_wants_json_on_webhooks_and_on_admin_writes_with_a_body(
     assert check_json_body(policy(), screened("POST", headers=json_body)) is None
     assert check_json_body(policy(), screened("DELETE")) is None  # no body, nothing to check
     assert check_json_body(policy(), screened("GET", headers=text)) is None
+
+
+# /mcp: the run token, and nothing else
+
+
+def test_mcp_takes_a_valid_run_token_and_records_which_run_it_speaks_for() -> None:
+    token = RunTokens("x" * 32).issue("exe_1", "agt_1")
+    request = screened("POST", "/mcp", "mcp", {"Authorization": f"Bearer {token}"})
+    assert check_credentials(policy(), request) is None
+    assert request.state.run == ("exe_1", "agt_1")
+
+
+def test_mcp_refuses_no_token_an_api_key_a_forged_token_even_with_authentication_off() -> None:
+    forged = RunTokens("y" * 32).issue("exe_1", "agt_1")
+    for headers in ({}, {"X-API-Key": KEY}, {"Authorization": f"Bearer {KEY}"}):
+        answer = refused(check_credentials(policy(), screened("POST", "/mcp", "mcp", headers)))
+        assert (answer.status, answer.message) == (401, "missing or invalid run token")
+        assert (b"www-authenticate", b"Bearer") in answer.headers
+    bearer = {"Authorization": f"Bearer {forged}"}
+    for auth in (True, False):
+        answer = check_credentials(
+            policy(auth_enabled=auth), screened("POST", "/mcp", "mcp", bearer)
+        )
+        assert refusal(answer) == (401, "missing or invalid run token")
+
+
+def test_mcp_token_guesses_count_as_failed_authentications() -> None:
+    strict = policy(failure_limit=RateLimiter(1, 60))
+    guess = screened("POST", "/mcp", "mcp", {"Authorization": "Bearer exe_1.agt_1.00"})
+    assert refusal(check_credentials(strict, guess))[0] == 401
+    assert refusal(check_credentials(strict, guess))[0] == 429

@@ -959,6 +959,11 @@ export interface components {
             delivered_at: string | null;
             /** Read At */
             read_at: string | null;
+            /**
+             * From Execution Id
+             * @default null
+             */
+            from_execution_id: string | null;
         };
         /**
          * Account
@@ -2489,6 +2494,11 @@ export interface operations {
                         delivered_at: string | null;
                         /** Read At */
                         read_at: string | null;
+                        /**
+                         * From Execution Id
+                         * @default null
+                         */
+                        from_execution_id: string | null;
                     };
                 };
             };

@@ -86,6 +86,7 @@ export function makeMessage(overrides: Partial<AgentMessage> = {}): AgentMessage
   return {
     id: 'm1',
     inbox_seq: 1,
+    from_execution_id: null,
     message_type: 'message',
     priority: 'normal',
     subject: null,
