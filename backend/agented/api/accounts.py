@@ -6,7 +6,6 @@ from pydantic import BaseModel
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_request
 
-from ..errors import NotFound
 from ..models import Account
 from .responses import model_response
 from .schemas import (
@@ -17,17 +16,14 @@ from .schemas import (
     AccountUpdate,
     ErrorOut,
 )
-from .services import runtime
+from .services import found, runtime
 from .validation import null_field
 
 blueprint = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 
 
 async def _account_or_404(account_id: str) -> Account:
-    account = await runtime().account_store.get(account_id)
-    if account is None:
-        raise NotFound(f"account {account_id} not found")
-    return account
+    return found(await runtime().account_store.get(account_id), "account", account_id)
 
 
 @blueprint.get("")

@@ -29,17 +29,14 @@ from .schemas import (
     MessagesSent,
     OutboxQuery,
 )
-from .services import runtime
+from .services import found, runtime
 from .validation import null_field
 
 blueprint = Blueprint("agents", __name__, url_prefix="/admin/agents")
 
 
 async def _agent_or_404(agent_id: str) -> Agent:
-    agent = await runtime().agent_store.get(agent_id)
-    if agent is None:
-        raise NotFound(f"agent {agent_id} not found")
-    return agent
+    return found(await runtime().agent_store.get(agent_id), "agent", agent_id)
 
 
 async def _agents_out(agents: list[Agent]) -> list[AgentOut]:

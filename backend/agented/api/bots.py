@@ -6,7 +6,6 @@ from pydantic import BaseModel
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
 
-from ..errors import NotFound
 from ..executions.service import template_context
 from ..executions.templates import render
 from ..models import Bot, Execution
@@ -27,7 +26,7 @@ from .schemas import (
     RunAccepted,
     RunRequest,
 )
-from .services import runtime
+from .services import found, runtime
 from .validation import null_field
 
 blueprint = Blueprint("bots", __name__, url_prefix="/admin/bots")
@@ -53,10 +52,7 @@ def _shown(bot: Bot, status: int = 200) -> Response:
 
 
 async def _bot_or_404(bot_id: str) -> Bot:
-    bot = await runtime().bot_store.get(bot_id)
-    if bot is None:
-        raise NotFound(f"bot {bot_id} not found")
-    return bot
+    return found(await runtime().bot_store.get(bot_id), "bot", bot_id)
 
 
 @blueprint.get("")
@@ -98,9 +94,7 @@ async def update_bot(bot_id: str, data: BaseModel) -> Response:
     changes = data.model_dump(exclude_unset=True)
     if (null := null_field(changes, NON_NULLABLE)) is not None:
         return null
-    updated = await runtime().bot_service.update(bot, changes)
-    if updated is None:
-        raise NotFound(f"bot {bot_id} not found")
+    updated = found(await runtime().bot_service.update(bot, changes), "bot", bot_id)
     return _shown(updated)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring
 
-from ..errors import ExecutionNotRunning, NotFound
+from ..errors import ExecutionNotRunning
 from ..models import utc_now
 from ..storage.executions import Page
 from .responses import model_response
@@ -20,7 +20,7 @@ from .schemas import (
     LogQuery,
     StatsQuery,
 )
-from .services import runtime
+from .services import found, runtime
 
 blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
 
@@ -68,9 +68,7 @@ async def daily_stats(query_args: StatsQuery) -> Response:
 @document_response(ExecutionDetail)
 async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     services = runtime()
-    execution = await services.execution_store.get(execution_id)
-    if execution is None:
-        raise NotFound(f"execution {execution_id} not found")
+    execution = found(await services.execution_store.get(execution_id), "execution", execution_id)
     lines, more = await services.logs.read(
         execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
@@ -86,7 +84,5 @@ async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response
     execution = await services.execution_service.cancel(execution_id)
     if execution is not None:
         return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
-    stored = await services.execution_store.get(execution_id)
-    if stored is None:
-        raise NotFound(f"execution {execution_id} not found")
+    stored = found(await services.execution_store.get(execution_id), "execution", execution_id)
     raise ExecutionNotRunning(f"execution {execution_id} is not running (it is {stored.status})")
