@@ -16,6 +16,7 @@ stops the runtime (the SDK's task group must be left by the task that entered it
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -45,10 +46,19 @@ def _caller(ctx: Context[Any]) -> tuple[Runtime, RunClaims]:
 
 
 def build_server() -> MCPServer:
+    # MCPServer sets up the root logger for a stand-alone server (logging.basicConfig with a
+    # Rich handler), which would print every library's records, Hypercorn's included, a
+    # second time and in another format; Agented's logging is configured by its entry point,
+    # so that set-up is undone here.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     server = MCPServer(
         "agented",
         instructions="The Agented message bus: you act as the agent this run belongs to.",
     )
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
     @server.tool()
     async def send_message(
