@@ -13,7 +13,6 @@ from quart import Quart
 
 from .api import install_api
 from .config import SETTING_NAMES, SETTINGS_KEY, Settings, load_settings, process_environment
-from .hypercorn_worker import bound_addresses
 from .runtime import install_runtime
 from .secret_key import load_key, load_secret_key
 from .security.middleware import SecurityMiddleware
@@ -53,7 +52,7 @@ def create_app(
         app,
         settings,
         secret_key,
-        lambda: on_serving(policy, bound_addresses(), settings.log_format),
+        lambda binds: on_serving(policy, binds, settings.log_format),
     )
     return app
 

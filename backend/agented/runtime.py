@@ -59,6 +59,11 @@ EXTENSION_KEY = "agented.runtime"
 GC_THRESHOLDS = (2_000, 10, 10_000)
 
 
+# The edge's start-up checks, given the bound (host, port) addresses (None outside a
+# Hypercorn worker); they return the sign-in notice to show, if any.
+OnStart = Callable[[list[tuple[str, int]] | None], str | None]
+
+
 class Runtime:
     """The serving process's live state: lock, database, services, and the `stopping` signal."""
 
@@ -84,21 +89,18 @@ class Runtime:
     account_store: AccountStore
     account_service: AccountService
 
-    def __init__(
-        self, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
-    ) -> None:
+    def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
         self._secret_key = secret_key
-        # The edge's own start-up checks, before anything opens; they return the sign-in notice.
-        self._on_start = on_start
+        self._on_start = on_start  # run before anything opens
         self._exit_stack = AsyncExitStack()
         self.stopping = Stopping()
         self._gc_thresholds = gc.get_threshold()
 
     async def start(self) -> None:
         settings = self._settings
-        notice = self._on_start()
         binds = bound_addresses()
+        notice = self._on_start(binds)
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
             lock = ServerLock(settings.db_path)
@@ -248,9 +250,7 @@ def runtime_of(app: Quart) -> Runtime | None:
     return app.extensions.get(EXTENSION_KEY)
 
 
-def install_runtime(
-    app: Quart, settings: Settings, secret_key: str, on_start: Callable[[], str | None]
-) -> None:
+def install_runtime(app: Quart, settings: Settings, secret_key: str, on_start: OnStart) -> None:
     """Start the runtime when serving begins (`on_start` first) and stop it when serving ends."""
 
     @app.before_serving
