@@ -3,7 +3,8 @@
 Its topic lives while the agent does (see `MessageService.open_inbox`), so the
 stream is always live: messages sent while it is watched come from the topic's
 tail, anything else (a new connection, a viewer behind) from the database,
-which skips read and expired messages and marks what it hands out delivered.
+which skips read and expired messages. Watching marks nothing delivered (see
+`agents/messages.py`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class InboxStream:
         return self._topic
 
     async def replay(self, after: int) -> tuple[bytes, int]:
-        return await self._messages.take_unread(
+        return await self._messages.unread_page(
             self._agent_id,
             after,
             utc_now(),

@@ -3,9 +3,13 @@
 Sends are serialised by one lock, so each inbox's messages reach its topic in
 the order of their seqs (the topic insists on it) and a topic is never created
 between a send's write and its append. A message sent while its inbox is
-watched is stored as delivered and kept in the topic's tail for the viewers;
-otherwise it leaves the tail at once and a viewer that comes later reads it
-from the database, which marks it delivered then.
+watched is kept in the topic's tail for the viewers; otherwise it leaves the
+tail at once and a viewer that comes later reads it from the database.
+
+Watching an inbox changes nothing: the stream is how people (the dashboard)
+and tools look at it. A message is `delivered` only when the agent itself is
+handed it — rendered into a run's prompt, or returned by the MCP `read_inbox`
+tool to one of its runs — so a watched inbox never starves the agent's bot.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ..errors import MessageInvalid, NotFound
 from ..events.topic import Topic
-from ..models import AgentMessage, utc_now
+from ..models import AgentMessage, MessageStatus, iso, utc_now
 from ..scheduler import SchedulerService
 from ..storage.agents import AgentStore
 from ..storage.messages import MessageStore
@@ -82,8 +86,7 @@ class MessageService:
             raise MessageInvalid("to_agent_id", "an agent cannot send a message to itself")
         now = utc_now()
         async with self._lock:
-            watched = {agent_id for agent_id, topic in self._topics.items() if topic.has_viewers}
-            sent = await self._messages.send(sender_id, to_agent_id, fields, now, watched)
+            sent = await self._messages.send(sender_id, to_agent_id, fields, now)
             for message in sent:
                 topic = self._topics.get(message.to_agent_id or "")
                 if topic is not None:
@@ -102,6 +105,23 @@ class MessageService:
 
     async def mark_delivered(self, message_ids: list[str]) -> None:
         await self._messages.mark_delivered(message_ids, utc_now())
+
+    async def hand_over(
+        self, agent_id: str, status: MessageStatus | None, limit: int
+    ) -> list[AgentMessage]:
+        """The agent's inbox as its own run asks for it: what was pending is delivered now."""
+        now = utc_now()
+        messages = await self._messages.inbox(agent_id, status, now, limit)
+        pending = [message.id for message in messages if message.status == "pending"]
+        if not pending:
+            return messages
+        await self._messages.mark_delivered(pending, now)
+        return [
+            message.model_copy(update={"status": "delivered", "delivered_at": iso(now)})
+            if message.status == "pending"
+            else message
+            for message in messages
+        ]
 
     async def mark_read(self, agent_id: str, message_id: str) -> AgentMessage:
         message = await self._messages.mark_read(agent_id, message_id, utc_now())

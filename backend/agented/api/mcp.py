@@ -29,7 +29,7 @@ from ..http.asgi import ASGIApp, Receive, Send
 from ..http.paths import is_mcp_path
 from ..http.responses import send_json
 from ..http.state import request_state
-from ..models import MessageStatus, utc_now
+from ..models import MessageStatus
 from ..run_tokens import RunClaims
 from ..runtime import Runtime, runtime_of
 from .schemas import MESSAGE_DEFAULTS, MessageSend
@@ -97,10 +97,11 @@ def build_server() -> MCPServer:
         ctx: Context[Any], status: MessageStatus | None = None, limit: int = INBOX_LIMIT
     ) -> dict[str, Any]:
         """Your agent's messages, high priority first, then oldest first (never expired ones);
-        `status` one of pending, delivered, read; `limit` 1 to 1000."""
+        `status` one of pending, delivered, read; `limit` 1 to 1000. Pending ones returned
+        become delivered."""
         runtime, caller = _caller(ctx)
         limit = max(1, min(limit, 1000))
-        messages = await runtime.message_store.inbox(caller.agent_id, status, utc_now(), limit)
+        messages = await runtime.message_service.hand_over(caller.agent_id, status, limit)
         return {"messages": [message.model_dump(mode="json") for message in messages]}
 
     @server.tool()

@@ -42,13 +42,8 @@ class MessageStore:
         to_agent_id: str | None,
         fields: dict[str, Any],
         now: datetime,
-        watched: Collection[str],
     ) -> list[AgentMessage]:
-        """Store `fields` as a message to `to_agent_id`, or to every other agent when None.
-
-        A message to an agent in `watched` (one with a live inbox stream open) is
-        stored as delivered: the stream writes it out as soon as it is appended.
-        """
+        """Store `fields` as pending messages to `to_agent_id`, or to every other agent if None."""
         created = iso(now)
         ttl = fields.get("ttl_seconds")
         expires = None if ttl is None else iso(now + timedelta(seconds=ttl))
@@ -76,7 +71,6 @@ class MessageStore:
                     " WHERE to_agent_id = ?",
                     (recipient["id"],),
                 ).fetchone()
-                delivered = recipient["id"] in watched
                 row = _ROWS.to_row(
                     {
                         **fields,
@@ -87,10 +81,10 @@ class MessageStore:
                         "from_agent_name": sender["name"],
                         "to_agent_id": recipient["id"],
                         "to_agent_name": recipient["name"],
-                        "status": "delivered" if delivered else "pending",
+                        "status": "pending",
                         "created_at": created,
                         "expires_at": expires,
-                        "delivered_at": created if delivered else None,
+                        "delivered_at": None,
                         "read_at": None,
                     }
                 )
@@ -187,7 +181,7 @@ class MessageStore:
 
         return await self._db.write(apply)
 
-    async def take_unread(
+    async def unread_page(
         self,
         agent_id: str,
         after_seq: int,
@@ -197,16 +191,16 @@ class MessageStore:
         max_rows: int,
         max_bytes: int,
     ) -> tuple[bytes, int]:
-        """Unread, unexpired messages after `after_seq`, marked delivered and encoded.
+        """Unread, unexpired messages after `after_seq`, encoded; their state is left alone.
 
         Returns them joined and the inbox seq the page reached (`after_seq` if none):
         past the last one looked at, shown or skipped, so a reader never stalls on
         a run of read or expired messages. At most `max_rows` looked at, and no
-        more than one message past `max_bytes`; encoding runs on the writer thread.
+        more than one message past `max_bytes`; encoding runs on the reader thread.
         """
         moment = iso(now)
 
-        def take(connection: sqlite3.Connection) -> tuple[bytes, int]:
+        def page(connection: sqlite3.Connection) -> tuple[bytes, int]:
             rows = connection.execute(
                 "SELECT * FROM agent_messages WHERE to_agent_id = ? AND inbox_seq > ?"
                 " ORDER BY inbox_seq LIMIT ?",
@@ -215,30 +209,18 @@ class MessageStore:
             parts: list[bytes] = []
             size = 0
             last = after_seq
-            delivered: list[str] = []
             for row in rows:
                 last = row["inbox_seq"]
                 unread = row["status"] in ("pending", "delivered")
                 if not unread or (row["expires_at"] is not None and row["expires_at"] <= moment):
                     continue
-                message = _ROWS.from_row(row)
-                if message.status == "pending":
-                    delivered.append(message.id)
-                    message = message.model_copy(
-                        update={"status": "delivered", "delivered_at": moment}
-                    )
-                parts.append(encode(message))
+                parts.append(encode(_ROWS.from_row(row)))
                 size += len(parts[-1])
                 if size >= max_bytes:
                     break
-            connection.executemany(
-                "UPDATE agent_messages SET status = 'delivered', delivered_at = ?"
-                " WHERE id = ? AND status = 'pending'",
-                [(moment, message_id) for message_id in delivered],
-            )
             return b"".join(parts), last
 
-        return await self._db.write(take)
+        return await self._db.read(page)
 
     async def pending(self, agent_id: str, now: datetime, limit: int) -> list[AgentMessage]:
         """Messages to the agent not yet handed to it, high priority first, then oldest first."""

@@ -133,7 +133,9 @@ async def test_a_run_speaks_mcp_as_its_agent_while_it_runs_and_not_after(
         base, f"/admin/agents/{bob['id']}/messages", {"to_agent_id": alice["id"], "content": "yo"}
     )["message_ids"][0]
     inbox = (await _call(url, token, "read_inbox")).structured_content["messages"]
-    assert [m["id"] for m in inbox] == [reply]
+    assert [(m["id"], m["status"]) for m in inbox] == [(reply, "delivered")]
+    [stored] = _get(base, f"/admin/agents/{alice['id']}/messages/inbox")["messages"]
+    assert stored["status"] == "delivered", "the agent's own run read it: handed over"
     read = (await _call(url, token, "mark_read", message_id=reply)).structured_content
     assert read["message"]["status"] == "read"
     assert (await _call(url, token, "read_inbox", status="read")).structured_content["messages"][0][

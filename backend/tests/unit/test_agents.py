@@ -311,12 +311,12 @@ async def test_the_inbox_stream_sends_what_is_pending_then_each_new_message(clie
     async with open_stream(client, stream_path(bob)) as stream:
         (first,) = await stream.take(1)
         assert (first.event, first.id, first.data["id"]) == ("message", 1, waiting)
-        assert first.data["status"] == "delivered"
+        assert first.data["status"] == "pending"
         live = await sent_id(client, alice, bob, content="live", priority="high")
         (second,) = await stream.take(1)
         assert (second.id, second.data["id"], second.data["content"]) == (2, live, "live")
     statuses = {m["id"]: m["status"] for m in await inbox(client, bob)}
-    assert statuses == {waiting: "delivered", live: "delivered"}
+    assert statuses == {waiting: "pending", live: "pending"}, "watching delivers nothing"
 
 
 async def test_last_event_id_resumes_with_no_loss_and_no_duplicate(client) -> None:
@@ -454,6 +454,18 @@ async def test_a_run_of_an_agents_bot_shows_its_pending_messages_and_delivers_th
         low: "delivered",
     }
     assert await run_prompt(client, bot) == "Inbox:\n\nEnd", "delivered ones are not shown again"
+
+
+async def test_a_watched_inbox_still_reaches_the_agents_bot(client) -> None:
+    alice, bob = await make_agent(client, "Alice"), await make_agent(client, "Bob")
+    bot = await agent_bot(client, bob, "Inbox:\n{messages}\nEnd")
+    async with open_stream(client, stream_path(bob)) as stream:
+        before = await sent_id(client, alice, bob, content="sent before the run")
+        (shown,) = await stream.take(1)
+        assert shown.data["id"] == before, "the dashboard sees it live"
+        prompt = await run_prompt(client, bot)
+    assert "sent before the run" in prompt, "a person watching does not take it from the bot"
+    assert {m["id"]: m["status"] for m in await inbox(client, bob)} == {before: "delivered"}
 
 
 async def test_a_prompt_without_the_placeholder_delivers_nothing(client) -> None:

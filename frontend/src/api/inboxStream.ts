@@ -1,8 +1,8 @@
 /**
  * Follows an agent's inbox over SSE: `message` events (ordered by the
  * message's `inbox_seq`, its event id), and a `complete` event when the agent
- * is deleted. On connect the server sends what is unread (and marks it
- * delivered); resuming, reconnecting and dropping replays is eventStream.ts's job.
+ * is deleted. On connect the server sends what is unread (watching changes no
+ * state); resuming, reconnecting and dropping replays is eventStream.ts's job.
  */
 import { inboxStreamPath } from './client'
 import { followEvents, type ConnectionState, type EventStream } from './eventStream'
