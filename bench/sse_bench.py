@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from agents_bus import AGENTS_BUS, AGENTS_BUS_DIRECT
 from procstat import raise_open_files_limit
 from scenarios import (
     DEFAULT_SCENARIOS,
@@ -38,7 +39,10 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    names = [scenario.name for scenario in (*DEFAULT_SCENARIOS, QUART_BASELINE)]
+    names = [
+        scenario.name
+        for scenario in (*DEFAULT_SCENARIOS, AGENTS_BUS, AGENTS_BUS_DIRECT, QUART_BASELINE)
+    ]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenario",
@@ -78,10 +82,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def chosen(args: argparse.Namespace) -> list[Scenario]:
-    every = {scenario.name: scenario for scenario in (*DEFAULT_SCENARIOS, QUART_BASELINE)}
+    every = {
+        scenario.name: scenario
+        for scenario in (*DEFAULT_SCENARIOS, AGENTS_BUS, AGENTS_BUS_DIRECT, QUART_BASELINE)
+    }
     if args.scenario:
         return [every[name] for name in dict.fromkeys(args.scenario)]
-    return [*DEFAULT_SCENARIOS, *([QUART_BASELINE] if args.compare_quart_baseline else [])]
+    baseline = [QUART_BASELINE] if args.compare_quart_baseline else []
+    return [*DEFAULT_SCENARIOS, AGENTS_BUS, AGENTS_BUS_DIRECT, *baseline]
 
 
 async def run(scenarios: list[Scenario], settings: Settings, results: dict[str, Any]) -> None:

@@ -26,8 +26,12 @@ import uvloop
 from httpio import Dechunker, key_header, parse_head
 from procstat import own_cpu_seconds
 
-# The seq and the emitter's `t=` stamp of every log event (the content starts "<seq> t=").
-LOG_EVENT = re.compile(rb"id: (\d+)\nevent: log\ndata: [^\n]*? t=(\d+\.\d+)")
+# The seq and the emitter's `t=` stamp of every log event (the content starts "<seq> t="),
+# or of every inbox message (its content starts "<n> t=", `agents_bus.py` sends them).
+STAMPED_EVENTS = {
+    "log": re.compile(rb"id: (\d+)\nevent: log\ndata: [^\n]*? t=(\d+\.\d+)"),
+    "message": re.compile(rb'id: (\d+)\nevent: message\ndata: [^\n]*?"content":"\d+ t=(\d+\.\d+)'),
+}
 END_EVENTS = (b"event: complete", b"event: shutdown")
 MAX_ERRORS_KEPT = 5
 MIN_CONNECTS_PER_S = 50  # slower than this, connecting all subscribers is given up
@@ -87,7 +91,13 @@ class Latency:
 class Subscriber(asyncio.Protocol):
     """One SSE connection to an Agented stream, counting what it receives."""
 
-    def __init__(self, request: bytes, latency: Latency, on_end: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        request: bytes,
+        latency: Latency,
+        on_end: Callable[[], None],
+        stamped: re.Pattern[bytes] = STAMPED_EVENTS["log"],
+    ) -> None:
         loop = asyncio.get_running_loop()
         # Resolved at the first event ("") or when the stream fails first (why it did).
         self.ready: asyncio.Future[str] = loop.create_future()
@@ -101,6 +111,7 @@ class Subscriber(asyncio.Protocol):
         self.last_receive = 0.0
         self.ended_by = ""  # "complete", "shutdown", or why the stream broke off
         self._request = request
+        self._stamped = stamped
         self._on_end = on_end
         self._transport: asyncio.Transport | None = None
         self._head = b""
@@ -159,7 +170,7 @@ class Subscriber(asyncio.Protocol):
 
     def _on_events(self, block: bytes) -> None:
         now = time.time()
-        found = LOG_EVENT.findall(block)
+        found = self._stamped.findall(block)
         if found:
             stamps = []
             expected = self.next_seq
@@ -207,7 +218,11 @@ def _factory(subscriber: Subscriber) -> Callable[[], Subscriber]:
 @dataclass(frozen=True)
 class GroupSpec:
     """Who to subscribe to and how many; `concurrency` bounds connects in flight, each of
-    which may take `connect_timeout` s, all of them at most `connect_deadline` s."""
+    which may take `connect_timeout` s, all of them at most `connect_deadline` s.
+
+    Subscriber i follows `path`, or `paths[i % len(paths)]` when `paths` is given (one
+    stream each of many, like agents' inboxes); `event` names the stamped events counted.
+    """
 
     port: int
     path: str
@@ -215,6 +230,8 @@ class GroupSpec:
     api_key: str = ""
     concurrency: int = 200
     connect_timeout: float = 30.0
+    paths: tuple[str, ...] = ()
+    event: str = "log"
 
     @property
     def connect_deadline(self) -> float:
@@ -284,10 +301,15 @@ class LocalGroup:
         self._connecting = True
         self._all_ended = asyncio.Event()
         self._cpu_at_connect = 0.0
-        self._request = (
-            f"GET {spec.path} HTTP/1.1\r\nHost: 127.0.0.1:{spec.port}\r\n{key_header(spec.api_key)}"
-            "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-        ).encode()
+        self._requests = [
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{spec.port}\r\n"
+                f"{key_header(spec.api_key)}"
+                "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+            ).encode()
+            for path in spec.paths or (spec.path,)
+        ]
+        self._stamped = STAMPED_EVENTS[spec.event]
 
     async def connect(self) -> GroupResult:
         """Open every subscriber; returns once each got its first event or failed, or when
@@ -311,8 +333,9 @@ class LocalGroup:
 
     async def _connect_some(self, todo: Iterator[int]) -> None:
         loop = asyncio.get_running_loop()
-        for _ in todo:
-            subscriber = Subscriber(self._request, self.latency, self._one_ended)
+        for index in todo:
+            request = self._requests[index % len(self._requests)]
+            subscriber = Subscriber(request, self.latency, self._one_ended, self._stamped)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.spec.connect_timeout):
