@@ -11,16 +11,17 @@ import {
 } from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
 import { botToForm, emptyBotForm, formToInput } from '@/lib/botForm'
-import { makeBot } from './support/fixtures'
+import { makeAgent, makeBot } from './support/fixtures'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const actual = await importOriginal<typeof client>()
-  return { ...actual, createBot: vi.fn(), updateBot: vi.fn(), listBackends: vi.fn() }
+  return { ...actual, createBot: vi.fn(), updateBot: vi.fn(), listBackends: vi.fn(), listAgents: vi.fn() }
 })
 
 const createBot = vi.mocked(client.createBot)
 const updateBot = vi.mocked(client.updateBot)
 const listBackends = vi.mocked(client.listBackends)
+const listAgents = vi.mocked(client.listAgents)
 
 /** What `GET /admin/backends` answers when only the CLIs named are installed. */
 function serverWith(...installed: BackendType[]): InstalledBackend[] {
@@ -56,6 +57,8 @@ beforeEach(() => {
   updateBot.mockReset()
   listBackends.mockReset()
   listBackends.mockResolvedValue(serverWith(...BACKEND_TYPES))
+  listAgents.mockReset()
+  listAgents.mockResolvedValue([makeAgent({ id: 'agt_1', name: 'Reviewer', role: 'reviews' })])
 })
 
 afterEach(() => {
@@ -323,6 +326,20 @@ const EVERY_FIELD: Record<string, FieldValue>[] = [
 
 /** What the API gets for a value typed into a number input. */
 const NUMBER_FIELDS = ['timeout_seconds', 'sigterm_grace_seconds', 'schedule_day']
+
+describe('BotForm agent', () => {
+  it('offers the agents by name and keeps an agent it does not know', async () => {
+    const wrapper = mountForm({ bot: bot({ agent_id: 'agt_gone' }) })
+    await flushPromises()
+    const options = wrapper.findAll('[data-testid="bot-field-agent_id"] option')
+    expect(options.map((option) => [option.attributes('value'), option.text()])).toEqual([
+      ['', 'None'],
+      ['agt_1', 'Reviewer — reviews'],
+      ['agt_gone', 'Unknown agent agt_gone'],
+    ])
+    expect((wrapper.get('[data-testid="bot-field-agent_id"]').element as HTMLSelectElement).value).toBe('agt_gone')
+  })
+})
 
 describe('BotForm fields', () => {
   it('covers every writable field of the API between its forms', () => {
