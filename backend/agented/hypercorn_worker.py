@@ -11,6 +11,8 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any, Protocol
 
+from .listeners import Listener
+
 
 class EventLike(Protocol):
     def is_set(self) -> bool: ...
@@ -47,14 +49,15 @@ def supervisor_pid() -> int | None:
     return parent.pid if parent is not None else None
 
 
-def bound_addresses() -> list[tuple[str, int]] | None:
-    """The (host, port) of every listening socket, if this process is a Hypercorn worker."""
+def bound_addresses() -> list[Listener] | None:
+    """Every listening TCP socket (TLS ones first), if this process is a Hypercorn worker."""
     sockets = _worker_arguments().get("sockets")
     if sockets is None:
         return None
     addresses = []
-    for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
-        name = sock.getsockname()
-        if isinstance(name, tuple):
-            addresses.append((name[0], name[1]))
+    for secure, group in ((True, sockets.secure_sockets), (False, sockets.insecure_sockets)):
+        for sock in group:
+            name = sock.getsockname()
+            if isinstance(name, tuple):  # not a Unix socket
+                addresses.append(Listener(name[0], name[1], secure))
     return addresses

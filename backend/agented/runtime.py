@@ -28,8 +28,10 @@ from .executions.mcp_access import McpAccess
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
+from .http.paths import MCP_PATH
 from .hypercorn_worker import bound_addresses
 from .limits import raise_open_file_limit
+from .listeners import Listener, local_url
 from .paths import MIGRATIONS_DIR
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
@@ -61,7 +63,7 @@ GC_THRESHOLDS = (2_000, 10, 10_000)
 
 # The edge's start-up checks, given the bound (host, port) addresses (None outside a
 # Hypercorn worker); they return the sign-in notice to show, if any.
-OnStart = Callable[[list[tuple[str, int]] | None], str | None]
+OnStart = Callable[[list[Listener] | None], str | None]
 
 
 class Runtime:
@@ -153,7 +155,7 @@ class Runtime:
             self.message_service = MessageService(self.message_store, self.agent_store)
             self.message_service.install(self.scheduler)
             self.execution_service.set_prompt_messages(self.message_service)
-            if url := mcp_url(binds):
+            if url := local_url(binds or [], MCP_PATH):
                 access = McpAccess(url, RunTokens(self._secret_key))
                 stack.callback(access.close)
                 self.execution_service.set_mcp_access(access)
@@ -233,16 +235,6 @@ class Runtime:
         gc.unfreeze()  # what start() froze may become garbage now
         await self._exit_stack.aclose()
         logger.info("shutdown complete")
-
-
-def mcp_url(binds: list[tuple[str, int]] | None) -> str | None:
-    """Where this server's runs reach `/mcp`: its first listening address (loopback for a
-    wildcard); None when not serving under Hypercorn (tests driving the app directly)."""
-    if not binds:
-        return None
-    host, port = binds[0]
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/mcp"
 
 
 def runtime_of(app: Quart) -> Runtime | None:

@@ -13,26 +13,32 @@ import tomllib
 from collections.abc import Sequence
 
 from .config import ConfigError, load_dotenv_file, load_settings
+from .listeners import Listener, parse_bind
 from .paths import REPO_DIR
 from .secret_key import KeyFileError, read_key_file
 from .security.startup import sign_in_notice
 
 
-def parse_bind(bind: str) -> tuple[str, int]:
-    """`HOST:PORT` or `[IPv6]:PORT` as Hypercorn takes it."""
-    host, _, port = bind.rpartition(":")
-    if not (host and port.isascii() and port.isdigit()):
-        raise ValueError(f"not a HOST:PORT address: {bind!r}")
-    return host.strip("[]"), int(port)
+def _given(argv: Sequence[str], *options: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in options]
 
 
-def binds_from(argv: Sequence[str]) -> list[tuple[str, int]]:
-    """The addresses `-b/--bind` name in `argv`, else those in hypercorn.toml."""
-    named = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in {"-b", "--bind"}]
-    if not named:
+def binds_from(argv: Sequence[str]) -> list[Listener]:
+    """The addresses `-b/--bind` and `--insecure-bind` name in `argv`, else those in
+    hypercorn.toml. As in Hypercorn, `bind` is TLS when a certfile is given."""
+    named = _given(argv, "-b", "--bind")
+    plain = _given(argv, "--insecure-bind")
+    secure = bool(_given(argv, "--certfile"))
+    if not (named or plain):
         with (REPO_DIR / "hypercorn.toml").open("rb") as file:
-            named = list(tomllib.load(file).get("bind", ["127.0.0.1:8000"]))
-    return [parse_bind(bind) for bind in named]
+            config = tomllib.load(file)
+        named = list(config.get("bind", ["127.0.0.1:8000"]))
+        plain = list(config.get("insecure_bind", []))
+        secure = bool(config.get("certfile"))
+    return [
+        *(parse_bind(bind, secure=secure) for bind in named),
+        *(parse_bind(bind) for bind in plain),
+    ]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -40,8 +46,7 @@ def main(argv: Sequence[str]) -> int:
         settings = load_settings(load_dotenv_file())
         binds = binds_from(argv)
         if settings.auth == "disabled":
-            host, port = binds[0]
-            print(f"authentication is disabled: open http://{host}:{port}/", file=sys.stderr)
+            print(f"authentication is disabled: open {binds[0].url()}", file=sys.stderr)
             return 0
         keys = settings.api_keys
         key = keys[0] if keys else read_key_file(settings.api_key_file, "API key")

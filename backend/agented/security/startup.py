@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Sequence
 
+from ..listeners import Listener
 from .policy import SecurityPolicy, is_loopback
 
 logger = logging.getLogger(__name__)
@@ -15,20 +16,14 @@ class AuthDisabledRefused(RuntimeError):
     """AGENTED_AUTH=disabled on a server that listens beyond loopback."""
 
 
-def _url_host(host: str) -> str:
-    if host in {"0.0.0.0", "::", ""}:
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
-
-
 def on_serving(
-    policy: SecurityPolicy, binds: Sequence[tuple[str, int]] | None, log_format: str = "text"
+    policy: SecurityPolicy, binds: Sequence[Listener] | None, log_format: str = "text"
 ) -> str | None:
     """Check the binds against the policy; return the sign-in notice to show, if any."""
     if binds:
-        policy.allow_bind_hosts(host for host, _ in binds)
+        policy.allow_bind_hosts(bind.host for bind in binds)
     if not policy.auth_enabled:
-        outside = [f"{host}:{port}" for host, port in binds or () if not is_loopback(host)]
+        outside = [f"{bind.host}:{bind.port}" for bind in binds or () if not is_loopback(bind.host)]
         if outside:
             raise AuthDisabledRefused(
                 "AGENTED_AUTH=disabled is refused: the server listens on "
@@ -49,9 +44,9 @@ def on_serving(
 SIGN_IN_HINT = "sign in to the dashboard: `scripts/serve --sign-in-url` prints the link"
 
 
-def sign_in_notice(key: str, binds: Sequence[tuple[str, int]] | None) -> str:
+def sign_in_notice(key: str, binds: Sequence[Listener] | None) -> str:
     """Where to open the dashboard with the key. Printed, never logged: like Jupyter's token
     URL, it is for the person starting the server."""
-    places = [f"http://{_url_host(host)}:{port}/?token={key}" for host, port in binds or ()]
+    places = [bind.url(f"/?token={key}") for bind in binds or ()]
     lines = places or [f"/?token={key}  (on this server's address)"]
     return "\n    ".join(["\nAgented: open the dashboard and sign in at", *lines, ""])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from agented.console import QuietReads, SignInNotice, console, json_formatter
-from agented.sign_in import binds_from, main, parse_bind
+from agented.listeners import Listener, local_url, parse_bind
+from agented.sign_in import binds_from, main
 
 
 def access_record(method: str, path: str, status: int | str) -> logging.LogRecord:
@@ -92,11 +93,26 @@ def test_json_log_lines_are_one_object_each() -> None:
 
 
 def test_binds_come_from_the_command_line_else_from_hypercorn_toml() -> None:
-    assert binds_from(["-b", "0.0.0.0:8080"]) == [("0.0.0.0", 8080)]
-    assert binds_from(["--bind", "[::1]:9000"]) == [("::1", 9000)]
-    assert binds_from([]) == [("127.0.0.1", 20000)]
+    assert binds_from(["-b", "0.0.0.0:8080"]) == [Listener("0.0.0.0", 8080)]
+    assert binds_from(["--bind", "[::1]:9000"]) == [Listener("::1", 9000)]
+    assert binds_from([]) == [Listener("127.0.0.1", 20000)]
     with pytest.raises(ValueError, match="HOST:PORT"):
         parse_bind("localhost")
+
+
+def test_a_bind_with_a_certificate_is_tls_and_an_insecure_bind_is_not() -> None:
+    argv = ["-b", "0.0.0.0:8443", "--certfile", "c.pem", "--insecure-bind", "127.0.0.1:8080"]
+    assert binds_from(argv) == [Listener("0.0.0.0", 8443, True), Listener("127.0.0.1", 8080)]
+
+
+def test_urls_follow_the_scheme_and_reach_wildcards_through_loopback() -> None:
+    assert Listener("0.0.0.0", 20000).url("/mcp") == "http://127.0.0.1:20000/mcp"
+    assert Listener("::", 20000, True).url() == "https://[::1]:20000/"
+    assert Listener("10.0.0.5", 443, True).url("/x") == "https://10.0.0.5:443/x"
+    tls, plain = Listener("0.0.0.0", 8443, True), Listener("127.0.0.1", 8080)
+    assert local_url([tls, plain], "/mcp") == "http://127.0.0.1:8080/mcp", "no certificate to trust"
+    assert local_url([tls], "/mcp") == "https://127.0.0.1:8443/mcp"
+    assert local_url([], "/mcp") is None
 
 
 def test_sign_in_url_prints_the_link_and_never_makes_a_key(

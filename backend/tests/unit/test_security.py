@@ -11,6 +11,7 @@ import pytest
 from quart.testing.app import LifespanError
 
 from agented.console import show
+from agented.listeners import Listener
 from agented.rekey import main as rekey_main
 from agented.security.policy import SecurityPolicy, host_of
 from agented.security.startup import AuthDisabledRefused, on_serving
@@ -429,8 +430,8 @@ def test_disabled_auth_is_refused_when_listening_beyond_loopback(
 ) -> None:
     policy = _policy(make_app, AGENTED_AUTH="disabled", AGENTED_API_KEY=())
     with pytest.raises(AuthDisabledRefused, match=r"0\.0\.0\.0:20000"):
-        on_serving(policy, [("127.0.0.1", 20000), ("0.0.0.0", 20000)])
-    on_serving(policy, [("127.0.0.1", 20000), ("::1", 20000)])
+        on_serving(policy, [Listener("127.0.0.1", 20000), Listener("0.0.0.0", 20000)])
+    on_serving(policy, [Listener("127.0.0.1", 20000), Listener("::1", 20000)])
     assert "AUTHENTICATION IS DISABLED" in caplog.text
 
 
@@ -439,13 +440,13 @@ def test_the_sign_in_url_is_printed_for_a_generated_key(
 ) -> None:
     policy = _policy(make_app, AGENTED_API_KEY=(), AGENTED_API_KEY_FILE=tmp_path / "k")
     key = (tmp_path / "k").read_text().strip()
-    show(on_serving(policy, [("127.0.0.1", 20000), ("0.0.0.0", 8080)]) or "")
+    show(on_serving(policy, [Listener("127.0.0.1", 20000), Listener("0.0.0.0", 8080)]) or "")
     printed = capsys.readouterr().err
     assert f"http://127.0.0.1:20000/?token={key}" in printed
     assert f"http://127.0.0.1:8080/?token={key}" in printed
-    assert on_serving(_policy(make_app), [("127.0.0.1", 20000)]) is None
+    assert on_serving(_policy(make_app), [Listener("127.0.0.1", 20000)]) is None
     assert TEST_API_KEY not in capsys.readouterr().err, "a key from the environment is not echoed"
-    for_collectors = on_serving(policy, [("127.0.0.1", 20000)], "json") or ""
+    for_collectors = on_serving(policy, [Listener("127.0.0.1", 20000)], "json") or ""
     assert key not in for_collectors, "JSON logs go to collectors: no key in them"
     assert json.loads(for_collectors)["message"].endswith("--sign-in-url` prints the link")
 
