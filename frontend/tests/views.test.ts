@@ -110,6 +110,7 @@ describe('pages', () => {
     const { wrapper } = await visit('/executions/e1')
     expect(wrapper.get('[data-testid="status-badge"]').attributes('data-status')).toBe('running')
     expect(wrapper.get('[data-testid="execution-command"]').text()).toBe('claude -p \'Review it\'')
+    await wrapper.get('[data-testid="tab-log"]').trigger('click') // a claude run opens as a conversation
 
     const source = MockEventSource.latest()
     expect(source.url).toBe('/admin/executions/e1/stream?token=token-1')

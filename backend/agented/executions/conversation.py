@@ -434,7 +434,7 @@ def entry_data(seq: int, items: Items) -> dict[str, Any]:
     """A line's items as JSON data, in the shape of a `ConversationEntry`."""
     return {
         "seq": seq,
-        "items": [item.model_dump(mode="json", exclude_none=True) for item in items],
+        "items": [item.model_dump(mode="json") for item in items],
     }
 
 

@@ -87,7 +87,10 @@ def test_a_codex_run_is_its_thread_its_warning_its_answer_and_the_turn_usage() -
     assert items[3]["usage"] == {
         "input_tokens": 120,
         "output_tokens": 9,
+        "cache_creation_input_tokens": None,
         "cache_read_input_tokens": 20,
+        "total_cost_usd": None,
+        "num_turns": None,
     }
 
 
@@ -145,6 +148,7 @@ def test_claude_tool_calls_carry_the_command_the_diff_and_their_results() -> Non
         "id": "toolu_1",
         "output": "README.md\nsrc",
         "is_error": False,
+        "exit_code": None,
     }
     assert calls["toolu_2"]["path"] == "/work/README.md"
     assert calls["toolu_2"]["diff"].splitlines()[2:] == ["@@ -1 +1 @@", "-Hello", "+Hello, world"]
@@ -170,7 +174,7 @@ def test_claude_write_is_a_diff_of_added_lines_and_huge_edits_get_none() -> None
     line = json.dumps({"type": "assistant", "message": {"content": blocks}})
     written, edited = items_of("claude", [line])
     assert written["diff"].splitlines()[-2:] == ["+one", "+two"]
-    assert "diff" not in edited
+    assert edited["diff"] is None
     assert edited["path"] == "/b.txt"
 
 
@@ -220,7 +224,7 @@ def test_gemini_stream_json_events_are_deltas_tool_calls_results_and_totals() ->
     assert items[1]["delta"] is True
     assert items[2]["command"] == "ls"
     assert (items[3]["output"], items[3]["is_error"]) == ("denied", True)
-    assert items[4]["usage"] == {"input_tokens": 5, "output_tokens": 2}
+    assert (items[4]["usage"]["input_tokens"], items[4]["usage"]["output_tokens"]) == (5, 2)
 
 
 def test_an_opencode_tool_event_is_a_call_and_its_result_with_opencodes_own_diff() -> None:
