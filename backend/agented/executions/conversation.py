@@ -151,7 +151,7 @@ def _diff(path: str, old: str, new: str) -> str | None:
     before, after = old.splitlines(), new.splitlines()
     if len(before) > MAX_DIFF_LINES or len(after) > MAX_DIFF_LINES:
         return None
-    lines = difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", lineterm="")
+    lines = difflib.unified_diff(before, after, path, path, lineterm="")
     return "\n".join(lines) or None
 
 
