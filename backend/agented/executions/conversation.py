@@ -45,9 +45,11 @@ from .output import (
     token_count,
 )
 
-# A diff is worked out only for edits this small: difflib's matching grows with
-# the product of the two sides' lines, and it runs on the event loop for live runs.
-MAX_DIFF_LINES = 2000
+# A diff is worked out only for edits this small (the product of the two sides'
+# line counts: 300 lines each): difflib's matching grows with that product, up to
+# half a second for 2,000 similar lines a side, and it runs on the event loop for
+# live runs. A new file (nothing on the old side) costs nothing to match.
+MAX_DIFF_WORK = 300 * 300
 # Gemini's `json` document, pretty-printed: its answer sits on one line of its own.
 _GEMINI_RESPONSE = '  "response": '
 
@@ -149,7 +151,7 @@ def _block_text(content: object) -> str:
 
 def _diff(path: str, old: str, new: str) -> str | None:
     before, after = old.splitlines(), new.splitlines()
-    if len(before) > MAX_DIFF_LINES or len(after) > MAX_DIFF_LINES:
+    if len(before) * len(after) > MAX_DIFF_WORK:
         return None
     lines = difflib.unified_diff(before, after, path, path, lineterm="")
     return "\n".join(lines) or None

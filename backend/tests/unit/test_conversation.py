@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agented.executions.conversation import MAX_DIFF_LINES, derive, entry_data
+from agented.executions.conversation import MAX_DIFF_WORK, derive, entry_data
 
 from ..support.bots import FAKES
 
@@ -164,16 +164,20 @@ def test_a_claude_tool_result_given_as_blocks_keeps_their_text() -> None:
     assert items_of("claude", [line])[0]["output"] == "line one\n[image]"
 
 
-def test_claude_write_is_a_diff_of_added_lines_and_huge_edits_get_none() -> None:
-    write = {"file_path": "/a.txt", "content": "one\ntwo\n"}
-    huge = {"file_path": "/b.txt", "old_string": "x\n" * (MAX_DIFF_LINES + 1), "new_string": "y"}
+def test_claude_write_is_a_diff_of_added_lines_and_big_edits_get_none() -> None:
+    write = {"file_path": "/a.txt", "content": "one\ntwo\n" * MAX_DIFF_WORK}
+    huge = {
+        "file_path": "/b.txt",
+        "old_string": "x\n" * (MAX_DIFF_WORK // 2 + 1),
+        "new_string": "y\nz",
+    }
     blocks = [
         {"type": "tool_use", "id": "w", "name": "Write", "input": write},
         {"type": "tool_use", "id": "h", "name": "Edit", "input": huge},
     ]
     line = json.dumps({"type": "assistant", "message": {"content": blocks}})
     written, edited = items_of("claude", [line])
-    assert written["diff"].splitlines()[-2:] == ["+one", "+two"]
+    assert written["diff"].splitlines()[-2:] == ["+one", "+two"]  # a new file of any size
     assert edited["diff"] is None
     assert edited["path"] == "/b.txt"
 
