@@ -228,3 +228,36 @@ describe('useConversation', () => {
     scope.stop()
   })
 })
+
+describe('useConversation after a dropped stream', () => {
+  it('reads the entries of the lines caught up meanwhile before the live ones that follow', async () => {
+    const pages = [
+      { entries: [{ seq: 1, items: [say('one')] }], last_seq: 1, more: false },
+      { entries: [{ seq: 3, items: [say('three, while the stream was down')] }], last_seq: 4, more: false },
+    ]
+    const server = fakeServer({
+      'GET /admin/executions/e1/conversation': () => ({
+        status: 200,
+        body: { execution_id: 'e1', status: 'running', usage: null, ...pages.shift()! },
+      }),
+    })
+    const scope = effectScope()
+    const conversation = scope.run(() => useConversation('e1'))!
+    await conversation.load()
+    conversation.receive({ seq: 2, items: [say('two, live')] })
+    conversation.pause()
+    conversation.receive({ seq: 5, items: [say('five, on the new stream')] })
+    await conversation.resume()
+    expect(server.requests()).toEqual([
+      'GET /admin/executions/e1/conversation?after_seq=0',
+      'GET /admin/executions/e1/conversation?after_seq=2',
+    ])
+    expect(conversation.blocks.value.map((block) => (block.type === 'message' ? block.text : ''))).toEqual([
+      'one',
+      'two, live',
+      'three, while the stream was down',
+      'five, on the new stream',
+    ])
+    scope.stop()
+  })
+})
