@@ -96,6 +96,11 @@ export function useConversation(id: string) {
     else if (loaded.value) await readStored()
   }
 
+  /** After an error: read again from where it stopped. */
+  async function retry(): Promise<void> {
+    if (!loading.value) await readStored()
+  }
+
   onScopeDispose(() => controller.abort())
-  return { blocks, runUsage, turnTotals, loading, loaded, error, receive, load, pause, resume }
+  return { blocks, runUsage, turnTotals, loading, loaded, error, receive, load, pause, resume, retry }
 }
