@@ -105,6 +105,35 @@ describe('pages', () => {
     expect(wrapper.get('[data-testid="prompt-unresolved"]').text()).toContain('{pr_url}')
   })
 
+  it("opens a CLI run's log, shows its conversation (stored, then live) a click away and remembers the choice", async () => {
+    localStorage.removeItem('agented.executionTab')
+    handlers['GET /admin/executions/e1/conversation'] = () => ({
+      status: 200,
+      body: {
+        execution_id: 'e1',
+        status: 'running',
+        usage: null,
+        last_seq: 2,
+        more: false,
+        entries: [{ seq: 2, items: [{ kind: 'message', role: 'assistant', text: 'I will **fix** it', delta: false }] }],
+      },
+    })
+    const { wrapper } = await visit('/executions/e1')
+    expect(wrapper.get('[data-testid="tab-log"]').attributes('aria-selected')).toBe('true')
+    expect(wrapper.find('[data-testid="conversation"]').exists()).toBe(false)
+
+    await wrapper.get('[data-testid="tab-conversation"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="conversation-message"]').html()).toContain('<strong>fix</strong>')
+    const source = MockEventSource.latest()
+    source.open()
+    source.emit('conversation', { seq: 3, items: [{ kind: 'error', message: 'API error 529: retrying', retrying: true }] })
+    await flushPromises()
+    expect(wrapper.get('[data-testid="conversation-error"]').text()).toBe('API error 529: retrying')
+    expect(localStorage.getItem('agented.executionTab')).toBe('conversation')
+    localStorage.removeItem('agented.executionTab')
+  })
+
   it('shows a running execution live and cancels it', async () => {
     handlers['POST /admin/executions/e1/cancel'] = () => ({ status: 202, body: { execution_id: 'e1', status: 'cancelling' } })
     const { wrapper } = await visit('/executions/e1')

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..executions.conversation import ConversationEntry
 from ..models import (
     Account,
     AccountSettings,
@@ -241,6 +242,27 @@ class LogQuery(BaseModel):
     q: str | None = Field(default=None, max_length=1000)
     after_seq: int = Field(default=0, ge=0, le=MAX_OFFSET)
     limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+class ConversationQuery(BaseModel):
+    after_seq: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: int = Field(
+        default=5000, ge=1, le=10_000, description="Log lines to read (most hold no entry)."
+    )
+
+
+class ConversationPage(BaseModel):
+    """A page of a run's conversation, derived from its stored log lines."""
+
+    execution_id: str
+    status: ExecutionStatus
+    entries: list[ConversationEntry]
+    last_seq: int = Field(
+        description="The last log line read; while `more`, ask again with after_seq set to it. "
+        "A page ends at `limit` lines or at about 512 KiB of entries."
+    )
+    more: bool
+    usage: dict[str, Any] | None = Field(description="The run's totals, once it has ended.")
 
 
 class RetryOut(Retry):

@@ -25,12 +25,15 @@ from ..events.topic import Topic
 from ..models import LogLine, iso_from_unix
 from ..storage.executions import ExecutionStore, LogRow
 from ..tasks import cancel_and_wait
+from .conversation import conversation_event, entry_json, has_conversation
 
 logger = logging.getLogger(__name__)
 
 # Characters of log text one page of `read` may hold (see ExecutionStore.read_lines):
 # at most about 3 MB of JSON even when every character is escaped sixfold.
 PAGE_CHARS = 512 * 1024
+# Bytes of conversation entries one page of `read_conversation` may hold (and one entry more).
+CONVERSATION_PAGE_BYTES = 512 * 1024
 
 
 class ExecutionLogService:
@@ -51,6 +54,8 @@ class ExecutionLogService:
         self._batch_bytes = batch_bytes
         self._max_pending_bytes = max_pending_bytes
         self._topics: dict[str, Topic] = {}
+        # The backend of each open topic whose CLI prints a conversation (none: no parsing).
+        self._backends: dict[str, str] = {}
         self._pending: dict[str, list[LogRow]] = {}
         self._pending_rows = 0
         self._pending_bytes = 0  # of the encoded events of the pending rows
@@ -68,16 +73,24 @@ class ExecutionLogService:
         self._task = None
         await self.flush()
 
-    def open(self, execution_id: str) -> Topic:
+    def open(self, execution_id: str, backend_type: str = "command") -> Topic:
+        """The live topic of a new execution whose lines a `backend_type` CLI prints."""
         topic = self._topics[execution_id] = Topic(execution_id)
+        if has_conversation(backend_type):
+            self._backends[execution_id] = backend_type
         return topic
 
     def topic(self, execution_id: str) -> Topic | None:
         return self._topics.get(execution_id)
 
     def append(self, topic: Topic, stream: str, lines: list[str], timestamp: float) -> None:
-        """Number, publish and queue for persistence lines that arrived together."""
+        """Number, publish and queue for persistence lines that arrived together.
+
+        A line that holds part of the agent's conversation is published with its
+        `conversation` event first (see `conversation_event`), in the same entry.
+        """
         stamp = iso_from_unix(timestamp)
+        backend = self._backends.get(topic.key)
         rows = self._pending.setdefault(topic.key, [])
         seq = topic.last_seq
         size = 0
@@ -85,6 +98,8 @@ class ExecutionLogService:
             seq += 1
             rows.append((seq, stream, content, timestamp))
             event = encode_log(seq, stream, content, stamp)
+            if backend is not None:
+                event = conversation_event(backend, seq, content) + event
             size += len(event)
             topic.append(seq, event)
         self._pending_rows += len(lines)
@@ -112,6 +127,7 @@ class ExecutionLogService:
     async def close(self, execution_id: str, final: bytes) -> None:
         """End the topic: viewers get `final`; later viewers replay from the database."""
         topic = self._topics.pop(execution_id, None)
+        self._backends.pop(execution_id, None)
         if topic is not None:
             topic.close(final)
 
@@ -148,6 +164,26 @@ class ExecutionLogService:
         return await self._store.read_lines(
             execution_id, after_seq, limit, query, max_chars=PAGE_CHARS
         )
+
+    async def read_conversation(
+        self, execution_id: str, backend_type: str, after_seq: int, limit: int
+    ) -> tuple[bytes, int]:
+        """The conversation entries of up to `limit` stored lines after `after_seq`, as the
+        items of a JSON array, and the seq of the last line read (`after_seq` if none).
+
+        Derived from the stored lines on the database's reader thread, a page ends
+        once its entries hold CONVERSATION_PAGE_BYTES.
+        """
+        if not has_conversation(backend_type):
+            return b"", after_seq
+
+        def encode(seq: int, _stream: str, content: str, _timestamp: float) -> bytes:
+            return entry_json(backend_type, seq, content)
+
+        entries, last = await self._store.read_encoded_lines(
+            execution_id, after_seq, encode, max_rows=limit, max_bytes=CONVERSATION_PAGE_BYTES
+        )
+        return entries.removesuffix(b","), last
 
     async def _run(self) -> None:
         while True:

@@ -82,7 +82,8 @@ _GEMINI_RESPONSE = '  "response":'
 _MAX_DOCUMENT_CHARS = 1 << 20
 
 
-def _count(value: object) -> int | None:
+def token_count(value: object) -> int | None:
+    """A count of tokens as a CLI reports it: a non-negative integer, else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
@@ -100,62 +101,63 @@ def _merge(total: Usage | None, more: Usage) -> Usage:
     return more if total is None else Usage(*map(_plus, astuple(total), astuple(more)))
 
 
-def _dict(value: object) -> dict[str, Any]:
+def json_object(value: object) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (CLI output is never trusted)."""
     return value if isinstance(value, dict) else {}
 
 
-def _claude_usage(event: dict[str, Any]) -> Usage | None:
-    tokens = _dict(event.get("usage"))
+def claude_usage(event: dict[str, Any]) -> Usage | None:
+    tokens = json_object(event.get("usage"))
     usage = Usage(
-        input_tokens=_count(tokens.get("input_tokens")),
-        output_tokens=_count(tokens.get("output_tokens")),
-        cache_creation_input_tokens=_count(tokens.get("cache_creation_input_tokens")),
-        cache_read_input_tokens=_count(tokens.get("cache_read_input_tokens")),
+        input_tokens=token_count(tokens.get("input_tokens")),
+        output_tokens=token_count(tokens.get("output_tokens")),
+        cache_creation_input_tokens=token_count(tokens.get("cache_creation_input_tokens")),
+        cache_read_input_tokens=token_count(tokens.get("cache_read_input_tokens")),
         total_cost_usd=_amount(event.get("total_cost_usd")),
-        num_turns=_count(event.get("num_turns")),
+        num_turns=token_count(event.get("num_turns")),
     )
     return None if usage == Usage() else usage
 
 
-def _codex_usage(event: dict[str, Any]) -> Usage:
-    tokens = _dict(event.get("usage"))
+def codex_usage(event: dict[str, Any]) -> Usage:
+    tokens = json_object(event.get("usage"))
     return Usage(
-        input_tokens=_count(tokens.get("input_tokens")),
-        output_tokens=_count(tokens.get("output_tokens")),
-        cache_read_input_tokens=_count(tokens.get("cached_input_tokens")),
+        input_tokens=token_count(tokens.get("input_tokens")),
+        output_tokens=token_count(tokens.get("output_tokens")),
+        cache_read_input_tokens=token_count(tokens.get("cached_input_tokens")),
     )
 
 
-def _opencode_usage(event: dict[str, Any]) -> Usage:
-    part = _dict(event.get("part"))
-    tokens = _dict(part.get("tokens"))
-    cache = _dict(tokens.get("cache"))
+def opencode_usage(event: dict[str, Any]) -> Usage:
+    part = json_object(event.get("part"))
+    tokens = json_object(part.get("tokens"))
+    cache = json_object(tokens.get("cache"))
     return Usage(
-        input_tokens=_count(tokens.get("input")),
-        output_tokens=_count(tokens.get("output")),
-        cache_creation_input_tokens=_count(cache.get("write")),
-        cache_read_input_tokens=_count(cache.get("read")),
+        input_tokens=token_count(tokens.get("input")),
+        output_tokens=token_count(tokens.get("output")),
+        cache_creation_input_tokens=token_count(cache.get("write")),
+        cache_read_input_tokens=token_count(cache.get("read")),
         total_cost_usd=_amount(part.get("cost")),
     )
 
 
-def _gemini_usage(stats: dict[str, Any]) -> Usage | None:
+def gemini_usage(stats: dict[str, Any]) -> Usage | None:
     """Token counts summed over `stats.models.*.tokens`; None when there are none."""
     total = None
-    for model in _dict(stats.get("models")).values():
-        tokens = _dict(_dict(model).get("tokens"))
+    for model in json_object(stats.get("models")).values():
+        tokens = json_object(json_object(model).get("tokens"))
         total = _merge(
             total,
             Usage(
-                input_tokens=_count(tokens.get("prompt")),
-                output_tokens=_count(tokens.get("candidates")),
-                cache_read_input_tokens=_count(tokens.get("cached")),
+                input_tokens=token_count(tokens.get("prompt")),
+                output_tokens=token_count(tokens.get("candidates")),
+                cache_read_input_tokens=token_count(tokens.get("cached")),
             ),
         )
     return None if total is None or total == Usage() else total
 
 
-def _result_error_text(event: dict[str, Any]) -> str:
+def result_error_text(event: dict[str, Any]) -> str:
     text = event.get("result")
     if isinstance(text, str) and text.strip():
         return text
@@ -179,7 +181,7 @@ def _error_text(event: dict[str, Any], line: str) -> str | None:
     if kind is None:
         if "error" in event:
             return json.dumps(event["error"], ensure_ascii=False)
-        if (message := _dict(event.get("msg"))).get("type") == "error":
+        if (message := json_object(event.get("msg"))).get("type") == "error":
             return json.dumps(message, ensure_ascii=False)
     return None
 
@@ -297,9 +299,9 @@ class OutputObserver:
         elif kind == "result":
             self._on_result(event)
         elif kind == "turn.completed":
-            self._usage = _merge(self._usage, _codex_usage(event))
+            self._usage = _merge(self._usage, codex_usage(event))
         elif kind == "step_finish":
-            self._usage = _merge(self._usage, _opencode_usage(event))
+            self._usage = _merge(self._usage, opencode_usage(event))
         elif kind == "system" and event.get("subtype") == "api_retry":
             # Claude retrying an API error by itself; the status says which kind.
             status = event.get("error_status")
@@ -313,7 +315,10 @@ class OutputObserver:
         elif kind is None and self._backend == "gemini":
             self._on_gemini_document(event)
         elif kind == "error" and isinstance(
-            status := (data := _dict(_dict(event.get("error")).get("data"))).get("statusCode"), int
+            status := (data := json_object(json_object(event.get("error")).get("data"))).get(
+                "statusCode"
+            ),
+            int,
         ):
             # opencode's error event: judged by its HTTP status, never by the header names.
             self._offer(opencode_error(data, status, self._now()), structured=True)
@@ -325,7 +330,7 @@ class OutputObserver:
     def _on_rate_limit_info(self, info: object) -> None:
         # `allowed`/`allowed_warning` are reports, not refusals; a rejected window
         # while overage is in use does not stop the run either.
-        info = _dict(info)
+        info = json_object(info)
         if info.get("status") != "rejected" or info.get("isUsingOverage") is True:
             return
         window = info.get("rateLimitType")
@@ -340,14 +345,14 @@ class OutputObserver:
                 continue
 
     def _on_result(self, event: dict[str, Any]) -> None:
-        if (usage := _claude_usage(event)) is not None:
+        if (usage := claude_usage(event)) is not None:
             self._usage = usage
         subtype = event.get("subtype")
         # An API failure ends with `"subtype":"success"` and `"is_error":true` even so.
         if event.get("is_error") is True or (
             isinstance(subtype, str) and subtype.startswith("error")
         ):
-            self._result_error = _result_error_text(event)
+            self._result_error = result_error_text(event)
             self._offer(claude_status(event.get("api_error_status")), structured=True)
             # Only the exact limit shapes: the text may be the model's own last words.
             limit = scan(self._result_error, self._now(), self._name, error_event=False)
@@ -386,6 +391,6 @@ class OutputObserver:
 
     def _on_gemini_document(self, document: dict[str, Any]) -> None:
         if isinstance(stats := document.get("stats"), dict):
-            self._usage = _gemini_usage(stats)
+            self._usage = gemini_usage(stats)
         if isinstance(error := document.get("error"), dict):
             self._offer(gemini_error(error, self._now()), structured=True)

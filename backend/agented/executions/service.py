@@ -103,7 +103,7 @@ def template_context(bot: Bot, context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 STATUS_FIELDS = ("status", "started_at", "created_at")
-COMPLETE_FIELDS = ("status", "exit_code", "error_message", "duration_ms", "finished_at")
+COMPLETE_FIELDS = ("status", "exit_code", "error_message", "duration_ms", "finished_at", "usage")
 
 
 def _execution_event(name: str, execution: Execution, fields: tuple[str, ...]) -> bytes:
@@ -241,7 +241,7 @@ class ExecutionService:
         except BaseException:
             self._claims.pop(bot.id, None)
             raise
-        topic = self._logs.open(execution.id)
+        topic = self._logs.open(execution.id, bot.backend_type)
         topic.set_status(status_event(execution))
         # The overlay comes last: an account's variables win over the server's.
         run = _Run(execution, bot, argv, context, topic, {**self._environ, **overlay})

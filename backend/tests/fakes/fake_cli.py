@@ -20,6 +20,10 @@ lines in it, so a bot's prompt template picks the scenario. Directives run in or
     fake: binary               a line with invalid UTF-8 and a NUL byte
     fake: long-line N          one line of N bytes
     fake: print-argv           the argv as one JSON list, program name first
+    fake: tools                (claude, stream-json) a conversation without its result: Markdown
+                               text, a Bash call and its output, an Edit call that fails
+    fake: result               (claude, stream-json) the final `result` event, with usage and cost
+    fake: wait-for PATH        wait (up to 60 s) until the file PATH exists
     fake: rate-limit KIND      a real limit message, then exit 1; KIND is one of claude-event,
                                claude-text, claude-hit, claude-429, claude-529, codex, gemini,
                                spend-cap
@@ -233,6 +237,49 @@ class Fake:
                 "usage": zero,
             },
         )
+
+    def do_tools(self, _: str) -> None:
+        """What claude prints for a run that uses tools: messages, calls and their results."""
+
+        def said(message_id: str, *content: dict[str, object]) -> None:
+            usage = {"input_tokens": 30, "output_tokens": 12, "cache_read_input_tokens": 100}
+            message = {"id": message_id, "role": "assistant", "content": list(content)}
+            self.emit_json({"type": "assistant", "message": {**message, "usage": usage}})
+
+        def result(call_id: str, text: str, *, error: bool = False) -> None:
+            block = {"type": "tool_result", "tool_use_id": call_id, "content": text}
+            message = {"role": "user", "content": [{**block, "is_error": error}]}
+            self.emit_json({"type": "user", "message": message})
+
+        self._claude_events()
+        plan = "I'll look at the **README** first:\n\n- list the files\n- fix the `greeting`"
+        said("msg_1", {"type": "text", "text": plan})
+        bash = {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls -1"}}
+        said("msg_1", bash)
+        result("toolu_1", "README.md\nsrc")
+        edit = {"file_path": "/work/README.md", "old_string": "Hello", "new_string": "Hello, world"}
+        said("msg_2", {"type": "tool_use", "id": "toolu_2", "name": "Edit", "input": edit})
+        result("toolu_2", "File has not been read yet", error=True)
+        said("msg_3", {"type": "text", "text": "Done. <script>alert(1)</script> stays text."})
+
+    def do_result(self, _: str) -> None:
+        usage = {"input_tokens": 90, "output_tokens": 36, "cache_read_input_tokens": 300}
+        self.emit_json(
+            {
+                "type": "result",
+                "subtype": "success",
+                "is_error": False,
+                "num_turns": 3,
+                "total_cost_usd": 0.0456,
+                "usage": usage,
+                "result": "Done.",
+            }
+        )
+
+    def do_wait_for(self, argument: str) -> None:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(argument) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def do_lines(self, argument: str) -> None:
         count, _, rate = argument.partition(" rate=")

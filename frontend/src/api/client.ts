@@ -19,6 +19,8 @@ import type {
   BotInput,
   BotUpdate,
   CancelResult,
+  ConversationPage,
+  ConversationQuery,
   DayStats,
   ErrorBody,
   ExecutionDetail,
@@ -270,6 +272,15 @@ export function listBotExecutions(id: string, page: Page = {}, signal?: AbortSig
 
 export function getExecution(id: string, logs: LogQuery = {}, signal?: AbortSignal): Promise<ExecutionDetail> {
   return request('GET', `/admin/executions/${encode(id)}`, { query: { ...logs }, signal })
+}
+
+/** A page of the run's conversation, derived from its stored lines after `after_seq`. */
+export function getConversation(
+  id: string,
+  query: ConversationQuery = {},
+  signal?: AbortSignal,
+): Promise<ConversationPage> {
+  return request('GET', `/admin/executions/${encode(id)}/conversation`, { query: { ...query }, signal })
 }
 
 export function cancelExecution(id: string): Promise<CancelResult> {

@@ -1,16 +1,19 @@
 /**
  * Follows an execution's live output over SSE: `log` events (ordered by
- * their `seq`), `status` changes, and the final `complete` event. Resuming,
+ * their `seq`), the `conversation` derived from a line (sent just before the
+ * line, with its `seq`), `status` changes, and the final `complete` event. Resuming,
  * reconnecting and dropping replays is eventStream.ts's job.
  */
 import { executionStreamPath } from './client'
 import { followEvents, type ConnectionState } from './eventStream'
-import type { CompleteEvent, LogEntry, StatusEvent } from './types'
+import type { CompleteEvent, ConversationEntry, LogEntry, StatusEvent } from './types'
 
 export type { ConnectionState } from './eventStream'
 
 export interface LogStreamHandlers {
   onLog: (entry: LogEntry) => void
+  /** A line's conversation items; after a reconnect one may come again (same `seq`). */
+  onConversation?: (entry: ConversationEntry) => void
   onStatus?: (event: StatusEvent) => void
   onComplete?: (event: CompleteEvent) => void
   onConnectionChange?: (state: ConnectionState) => void
@@ -44,7 +47,10 @@ export function followExecutionLog(
       itemEvent: 'log',
       cursorOf: (entry) => (typeof entry.seq === 'number' ? entry.seq : null),
       onItem: handlers.onLog,
-      onEvent: { status: (payload) => handlers.onStatus?.(payload as StatusEvent) },
+      onEvent: {
+        status: (payload) => handlers.onStatus?.(payload as StatusEvent),
+        conversation: (payload) => handlers.onConversation?.(payload as ConversationEntry),
+      },
       onComplete: handlers.onComplete,
       onConnectionChange: handlers.onConnectionChange,
     },

@@ -362,6 +362,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/executions/{execution_id}/conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversation entries of the stored lines after `after_seq`, oldest first. */
+        get: operations["get_get_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/retries": {
         parameters: {
             query?: never;
@@ -1040,6 +1057,204 @@ export interface components {
             content: string;
             /** Timestamp */
             timestamp: string;
+        };
+        /**
+         * ConversationEntry
+         * @description The items derived from one log line, by the line's `seq`.
+         */
+        ConversationEntry: {
+            /** Seq */
+            seq: number;
+            /** Items */
+            items: (components["schemas"]["SessionItem"] | components["schemas"]["MessageItem"] | components["schemas"]["ToolCallItem"] | components["schemas"]["ToolResultItem"] | components["schemas"]["ErrorItem"] | components["schemas"]["UsageItem"])[];
+        };
+        /**
+         * ErrorItem
+         * @description An error the CLI reported; `retrying` when it said it would try again by itself.
+         */
+        ErrorItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "error";
+            /** Message */
+            message: string;
+            /**
+             * Retrying
+             * @default false
+             */
+            retrying: boolean;
+        };
+        /**
+         * MessageItem
+         * @description Text the agent wrote (Markdown), or its visible reasoning (`thinking`).
+         */
+        MessageItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "message";
+            /**
+             * Role
+             * @default assistant
+             * @enum {string}
+             */
+            role: "assistant" | "thinking";
+            /** Text */
+            text: string;
+            /**
+             * Delta
+             * @description A piece to append to the message before it (Gemini streams).
+             * @default false
+             */
+            delta: boolean;
+        };
+        /**
+         * SessionItem
+         * @description The CLI's session started: which model, which session id.
+         */
+        SessionItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "session";
+            /**
+             * Model
+             * @default null
+             */
+            model: string | null;
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id: string | null;
+        };
+        /**
+         * ToolCallItem
+         * @description The agent called a tool. `command` is set for shell commands, `diff` for file edits.
+         */
+        ToolCallItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "tool_call";
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Input
+             * @default null
+             */
+            input: unknown;
+            /**
+             * Command
+             * @default null
+             */
+            command: string | null;
+            /**
+             * Path
+             * @default null
+             */
+            path: string | null;
+            /**
+             * Diff
+             * @description A unified diff of the edit, when small.
+             * @default null
+             */
+            diff: string | null;
+        };
+        /**
+         * ToolResultItem
+         * @description What a tool call returned; `id` is the call's.
+         */
+        ToolResultItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "tool_result";
+            /** Id */
+            id: string;
+            /** Output */
+            output: string;
+            /**
+             * Is Error
+             * @default false
+             */
+            is_error: boolean;
+            /**
+             * Exit Code
+             * @default null
+             */
+            exit_code: number | null;
+        };
+        /**
+         * Usage
+         * @description Token and cost numbers as the CLI reports them; None where it reports nothing.
+         *
+         *     Claude's input_tokens excludes cache reads; Codex's and Gemini's (mapped from
+         *     `input_tokens`/`prompt`, with their cached counts as cache reads) include them.
+         */
+        Usage: {
+            /**
+             * Input Tokens
+             * @default null
+             */
+            input_tokens: number | null;
+            /**
+             * Output Tokens
+             * @default null
+             */
+            output_tokens: number | null;
+            /**
+             * Cache Creation Input Tokens
+             * @default null
+             */
+            cache_creation_input_tokens: number | null;
+            /**
+             * Cache Read Input Tokens
+             * @default null
+             */
+            cache_read_input_tokens: number | null;
+            /**
+             * Total Cost Usd
+             * @default null
+             */
+            total_cost_usd: number | null;
+            /**
+             * Num Turns
+             * @default null
+             */
+            num_turns: number | null;
+        };
+        /**
+         * UsageItem
+         * @description Tokens (and cost, where the CLI says) of one turn, or of the whole run (`run`).
+         *
+         *     `turn` names the turn when the CLI repeats its usage: the last one for a turn counts.
+         */
+        UsageItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "usage";
+            /**
+             * Scope
+             * @enum {string}
+             */
+            scope: "turn" | "run";
+            /**
+             * Turn
+             * @default null
+             */
+            turn: string | null;
+            usage: components["schemas"]["Usage"];
         };
         /**
          * RetryOut
@@ -3097,6 +3312,56 @@ export interface operations {
         };
         requestBody?: never;
         responses: never;
+    };
+    get_get_conversation: {
+        parameters: {
+            query?: {
+                after_seq?: number;
+                /** @description Log lines to read (most hold no entry). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of a run's conversation, derived from its stored log lines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Execution Id */
+                        execution_id: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        /** Entries */
+                        entries: components["schemas"]["ConversationEntry"][];
+                        /**
+                         * Last Seq
+                         * @description The last log line read; while `more`, ask again with after_seq set to it. A page ends at `limit` lines or at about 512 KiB of entries.
+                         */
+                        last_seq: number;
+                        /** More */
+                        more: boolean;
+                        /**
+                         * Usage
+                         * @description The run's totals, once it has ended.
+                         */
+                        usage: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+        };
     };
     get_list_retries: {
         parameters: {

@@ -195,7 +195,19 @@ export interface CompleteEvent {
   error_message: string | null
   duration_ms: number | null
   finished_at: string | null
+  usage?: Usage | null
 }
+
+/**
+ * The conversation items derived from one log line (its `seq`): the SSE
+ * `conversation` event's payload, and an entry of a conversation page. Fields
+ * without a value are left out of the JSON (the schema declares them null).
+ */
+export type ConversationEntry = Schemas['ConversationEntry']
+export type ConversationItem = ConversationEntry['items'][number]
+export type ConversationUsage = Schemas['Usage']
+export type ConversationPage = JsonResponse<'get_get_conversation', 200>
+export type ConversationQuery = QueryOf<'get_get_conversation'>
 
 /** The body of every error response. */
 export interface ErrorBody {

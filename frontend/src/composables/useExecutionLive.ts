@@ -1,6 +1,6 @@
 import { onScopeDispose, ref, shallowRef } from 'vue'
 import { getExecution } from '@/api/client'
-import { followExecutionLog, type ConnectionState, type LogStream } from '@/api/logStream'
+import { followExecutionLog, type ConnectionState, type LogStream, type LogStreamHandlers } from '@/api/logStream'
 import { isActiveStatus, type Execution, type ExecutionDetail, type LogEntry } from '@/api/types'
 import { LogBuffer, type LogLine } from '@/lib/logBuffer'
 
@@ -21,8 +21,9 @@ function withoutLogs(detail: ExecutionDetail): Execution {
  * while the execution is active, follows the live stream from the last seq
  * seen; status and completion events update the execution in place. Lines
  * from both sources go through one LogBuffer, which drops any seq it holds.
+ * `extra.onConversation` gets the stream's conversation events (see useConversation).
  */
-export function useExecutionLive(id: string) {
+export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onConversation'> = {}) {
   const execution = shallowRef<Execution | null>(null)
   const error = shallowRef<unknown>(null)
   const loading = ref(true)
@@ -79,6 +80,7 @@ export function useExecutionLive(id: string) {
       id,
       {
         onLog: queue,
+        onConversation: extra.onConversation,
         onStatus: (event) => merge({ status: event.status, started_at: event.started_at }),
         onComplete: (event) => {
           flush()
