@@ -68,8 +68,10 @@ class ExecutionLogService:
         self._task = None
         await self.flush()
 
-    def open(self, execution_id: str) -> Topic:
-        topic = self._topics[execution_id] = Topic(execution_id)
+    def open(self, execution_id: str, last_seq: int = 0) -> Topic:
+        """A new topic for an execution's lines; `last_seq` lines are already stored (a
+        waiting execution's topic opened again after a restart)."""
+        topic = self._topics[execution_id] = Topic(execution_id, last_seq)
         return topic
 
     def topic(self, execution_id: str) -> Topic | None:
