@@ -657,6 +657,8 @@ class ExecutionService:
             await self._mark_account_limited(run)
             if run.rate_limit is not None:
                 await self._after_rate_limit(run)
+                with contextlib.suppress(Exception):  # its note stored before viewers replay it
+                    await self._logs.flush()
         finally:
             await self._logs.close(run.execution.id, complete_event(run.execution))
 
