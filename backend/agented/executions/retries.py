@@ -93,6 +93,8 @@ class RetryService:
         """Put every pending retry back on the scheduler (overdue ones run at once)."""
         pending = await self._retries.pending()
         for retry in pending:
+            if retry.parked:
+                await self._executions.adopt_waiting(retry.execution_id)
             self._arm(retry, retry.due_at)
         return len(pending)
 

@@ -152,6 +152,9 @@ class ExecutionService:
         self._environ = dict(environ)
         self._runs: dict[str, _Run] = {}
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
+        # Waiting executions -> their bots: a parked run is the bot's active one too, so that
+        # a schedule does not pile up parked runs that would all start at the same reset.
+        self._parked: dict[str, str] = {}
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._stopping = stopping  # once set, no new run starts
@@ -193,10 +196,12 @@ class ExecutionService:
         return None if run is None else run.bot.agent_id
 
     def active_for_bot(self, bot_id: str) -> str | None:
-        """The id of an execution of `bot_id` that is queued or running, if any."""
+        """The id of an execution of `bot_id` that is waiting, queued or running, if any."""
         if bot_id in self._claims:
             return self._claims[bot_id]
-        return next((key for key, run in self._runs.items() if run.bot.id == bot_id), None)
+        running = (key for key, run in self._runs.items() if run.bot.id == bot_id)
+        waiting = (key for key, owner in self._parked.items() if owner == bot_id)
+        return next(running, None) or next(waiting, None)
 
     async def start(
         self,
@@ -260,7 +265,11 @@ class ExecutionService:
         context = dict(context)
         placement = await self._place(bot)
         previous = await self._previous(waiting.retry_of)
-        self._check_can_start(bot)
+        self._parked.pop(execution_id, None)  # not busy with itself
+        try:
+            self._check_can_start(bot)
+        finally:
+            self._parked[execution_id] = bot.id
         topic = self._topic_of(waiting)
         if isinstance(placement, Wait):
             parked = await self._executions.park(
@@ -293,8 +302,16 @@ class ExecutionService:
             "cancelled", error_message=f"{STOP_MESSAGES['cancelled']} (while it waited)"
         )
         execution = await self._executions.finish(execution_id, outcome)
+        self._parked.pop(execution_id, None)
         await self._logs.close(execution_id, complete_event(execution))
         return execution
+
+    async def adopt_waiting(self, execution_id: str) -> None:
+        """Take a waiting execution back after a restart: the bot's active run, its stream open."""
+        waiting = await self._executions.get(execution_id)
+        if waiting is not None and waiting.status == "waiting" and waiting.bot_id is not None:
+            self._parked[execution_id] = waiting.bot_id
+            self._topic_of(waiting).set_status(status_event(waiting))
 
     def _check_can_start(self, bot: Bot) -> None:
         if self._stopping.is_set():
@@ -347,6 +364,7 @@ class ExecutionService:
             not_before=iso(wait.until),
             waiting_reason=wait.reason,
         )
+        self._parked[execution.id] = bot.id
         topic = self._logs.open(execution.id)
         topic.set_status(status_event(execution))
         self._note(topic, f"waits until {execution.not_before}: {wait.reason}")
@@ -404,6 +422,7 @@ class ExecutionService:
         if execution is None:
             self._claims.pop(bot.id, None)
             return None
+        self._parked.pop(execution.id, None)
         topic = self._topic_of(execution)
         topic.set_status(status_event(execution))
         if previous is not None and self._accounts is not None:

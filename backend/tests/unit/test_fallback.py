@@ -313,6 +313,17 @@ async def test_a_waiting_run_is_cancelled_with_the_retries_or_as_an_execution(cl
     assert again.status_code == 409
 
 
+async def test_a_waiting_run_is_its_bots_active_one(client) -> None:
+    account = await make_account(client, "Only", "codex", limited_by="codex")
+    bot = await make_bot(client, "do the work", backend_type="codex", account_chain=[account["id"]])
+    await run_chain(client, bot, 1)
+    waiting = await the_waiting_one(client, bot)
+    second = await client.post(f"{BOTS}/{bot['id']}/run", json={"message": ""})
+    assert second.status_code == 409, "no second parked run to start at the same reset"
+    assert (await second.get_json())["execution_id"] == waiting["id"]
+    assert (await client.delete(f"{BOTS}/{bot['id']}")).status_code == 409
+
+
 # Spend limits
 
 
