@@ -647,6 +647,26 @@ export interface components {
          * @description A bot as the API shows it, with when it fires next and how its last run went.
          */
         BotOut: {
+            /**
+             * Daily Usd Limit
+             * @default null
+             */
+            daily_usd_limit: number | null;
+            /**
+             * Monthly Usd Limit
+             * @default null
+             */
+            monthly_usd_limit: number | null;
+            /**
+             * Daily Token Limit
+             * @default null
+             */
+            daily_token_limit: number | null;
+            /**
+             * Monthly Token Limit
+             * @default null
+             */
+            monthly_token_limit: number | null;
             /** Name */
             name: string;
             /** Prompt Template */
@@ -763,6 +783,11 @@ export interface components {
              * @default null
              */
             agent_id: string | null;
+            /**
+             * Account Chain
+             * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+             */
+            account_chain: string[];
             /** Id */
             id: string;
             /** Created At */
@@ -784,7 +809,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
             /** Started At */
             started_at: string | null;
             /** Finished At */
@@ -805,12 +830,12 @@ export interface components {
              * Trigger Type
              * @enum {string}
              */
-            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
             /**
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
             /**
              * Backend Type
              * @enum {string}
@@ -847,6 +872,24 @@ export interface components {
              * @description The account it ran on; None for none.
              */
             account_id: string | null;
+            /**
+             * Not Before
+             * @description While `waiting`: when it starts at the earliest.
+             * @default null
+             */
+            not_before: string | null;
+            /**
+             * Waiting Reason
+             * @description Why it waits (or waited): limited accounts, spend limits.
+             * @default null
+             */
+            waiting_reason: string | null;
+            /**
+             * Session Id
+             * @description The CLI's session id, which a run on the same account resumes.
+             * @default null
+             */
+            session_id: string | null;
             /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
@@ -973,6 +1016,26 @@ export interface components {
          *     `limited` from a rate-limited run until `limited_until`, `available` after.
          */
         Account: {
+            /**
+             * Daily Usd Limit
+             * @default null
+             */
+            daily_usd_limit: number | null;
+            /**
+             * Monthly Usd Limit
+             * @default null
+             */
+            monthly_usd_limit: number | null;
+            /**
+             * Daily Token Limit
+             * @default null
+             */
+            daily_token_limit: number | null;
+            /**
+             * Monthly Token Limit
+             * @default null
+             */
+            monthly_token_limit: number | null;
             /** Name */
             name: string;
             /**
@@ -1063,6 +1126,12 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "started" | "cancelled";
+            /**
+             * Parked
+             * @description A parked run (its execution `waiting`), not a retry of a failed one.
+             * @default false
+             */
+            parked: boolean;
             /** Bot Name */
             bot_name: string | null;
             /**
@@ -1109,7 +1178,7 @@ export interface components {
             /** Bot Name */
             bot_name: string | null;
             /** Status */
-            status: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | "unknown";
+            status: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | "unknown";
             /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
@@ -1209,6 +1278,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /** Prompt Template */
@@ -1329,6 +1418,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -1344,6 +1438,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -1460,6 +1574,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1511,6 +1630,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -1627,6 +1766,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1656,6 +1800,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /**
                      * Name
                      * @default null
@@ -1782,6 +1946,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -1797,6 +1966,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -1913,6 +2102,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -2011,7 +2205,7 @@ export interface operations {
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                     };
                 };
             };
@@ -2020,7 +2214,7 @@ export interface operations {
     get_bot_executions: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
@@ -2561,6 +2755,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /**
@@ -2604,6 +2818,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2692,6 +2926,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2754,6 +3008,26 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
+                    /**
                      * Name
                      * @default null
                      */
@@ -2799,6 +3073,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2883,6 +3177,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2935,7 +3249,7 @@ export interface operations {
     get_list_executions: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
@@ -3022,12 +3336,12 @@ export interface operations {
                          * Trigger Type
                          * @enum {string}
                          */
-                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
                         /**
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                         /**
                          * Backend Type
                          * @enum {string}
@@ -3064,6 +3378,24 @@ export interface operations {
                          * @description The account it ran on; None for none.
                          */
                         account_id: string | null;
+                        /**
+                         * Not Before
+                         * @description While `waiting`: when it starts at the earliest.
+                         * @default null
+                         */
+                        not_before: string | null;
+                        /**
+                         * Waiting Reason
+                         * @description Why it waits (or waited): limited accounts, spend limits.
+                         * @default null
+                         */
+                        waiting_reason: string | null;
+                        /**
+                         * Session Id
+                         * @description The CLI's session id, which a run on the same account resumes.
+                         * @default null
+                         */
+                        session_id: string | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**
@@ -3335,6 +3667,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /** Prompt Template */
@@ -3455,6 +3807,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -3470,6 +3827,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -3586,6 +3963,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -3637,6 +4019,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -3753,6 +4155,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -3782,6 +4189,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /**
                      * Name
                      * @default null
@@ -3908,6 +4335,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -3923,6 +4355,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -4039,6 +4491,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -4137,7 +4594,7 @@ export interface operations {
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                     };
                 };
             };
@@ -4146,7 +4603,7 @@ export interface operations {
     get_bot_executions_via_triggers: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
