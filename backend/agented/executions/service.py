@@ -275,7 +275,8 @@ class ExecutionService:
             parked = await self._executions.park(
                 execution_id, iso(placement.until), placement.reason
             )
-            if parked is None:
+            if parked is None:  # cancelled meanwhile
+                self._parked.pop(execution_id, None)
                 return None
             topic.set_status(status_event(parked))
             self._note(topic, f"still waits until {parked.not_before}: {placement.reason}")
@@ -419,13 +420,13 @@ class ExecutionService:
         except BaseException:
             self._claims.pop(bot.id, None)
             raise
+        self._parked.pop(execution_id, None)  # running now, or cancelled while it waited
         if execution is None:
             self._claims.pop(bot.id, None)
             return None
-        self._parked.pop(execution.id, None)
         topic = self._topic_of(execution)
         topic.set_status(status_event(execution))
-        if previous is not None and self._accounts is not None:
+        if previous is not None and (previous.account_id or placement.account_id):
             note = f"continues {previous.id} (on {await self._name_of(previous.account_id)})"
             note += f"; runs on {await self._name_of(placement.account_id)}"
             self._note(topic, note + (f", resuming session {resume}" if resume else ""))

@@ -322,6 +322,9 @@ async def test_a_waiting_run_is_its_bots_active_one(client) -> None:
     assert second.status_code == 409, "no second parked run to start at the same reset"
     assert (await second.get_json())["execution_id"] == waiting["id"]
     assert (await client.delete(f"{BOTS}/{bot['id']}")).status_code == 409
+    assert (await client.post(f"/admin/executions/{waiting['id']}/cancel")).status_code == 202
+    again = await start(client, bot)
+    assert again["status"] == "waiting", "free to run once the waiting one is cancelled"
 
 
 # Spend limits
