@@ -69,7 +69,8 @@ class BotService:
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
         _check({**dict(bot), **changes}, self._schedules.default_zone)
         await self._check_agent(changes)
-        await self._check_chain({**dict(bot), **changes})
+        if "account_chain" in changes:  # a chain naming an account deleted since stays editable
+            await self._check_chain({**dict(bot), **changes})
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)

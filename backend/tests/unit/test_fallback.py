@@ -417,6 +417,9 @@ async def test_a_chain_must_name_existing_accounts_once_each_that_can_run_the_bo
     changed = await client.put(f"{BOTS}/{bot['id']}", json={"account_chain": ["acc_missing"]})
     assert changed.status_code == 400
     assert (await changed.get_json())["field"] == "account_chain"
+    assert (await client.delete(f"{ACCOUNTS}/{account['id']}")).status_code == 204
+    renamed = await client.put(f"{BOTS}/{bot['id']}", json={"name": "renamed"})
+    assert renamed.status_code == 200, "a chain naming a deleted account does not block edits"
 
 
 async def test_account_spend_limits_are_validated_and_shown(client) -> None:
