@@ -14,6 +14,7 @@ from .errors import BotBusy, BotInvalid
 from .executions.service import ExecutionService
 from .models import Bot
 from .secret_box import SecretBox, check_opens
+from .storage.accounts import AccountStore
 from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .triggers.schedules import ScheduledTriggerService, ScheduleError, build_trigger
@@ -48,9 +49,11 @@ class BotService:
         runs: ExecutionService,
         box: SecretBox,
         agents: AgentStore,
+        accounts: AccountStore,
     ) -> None:
         self._bots = bots
         self._agents = agents
+        self._accounts = accounts
         self._schedules = schedules
         self._runs = runs
         self._box = box
@@ -58,6 +61,7 @@ class BotService:
     async def create(self, values: dict[str, Any]) -> Bot:
         _check(values, self._schedules.default_zone)
         await self._check_agent(values)
+        await self._check_chain(values)
         bot = await self._bots.create(self._seal(values))
         self._schedules.sync(bot)
         return bot
@@ -65,6 +69,8 @@ class BotService:
     async def update(self, bot: Bot, changes: dict[str, Any]) -> Bot | None:
         _check({**dict(bot), **changes}, self._schedules.default_zone)
         await self._check_agent(changes)
+        if "account_chain" in changes:  # a chain naming an account deleted since stays editable
+            await self._check_chain({**dict(bot), **changes})
         updated = await self._bots.update(bot.id, self._seal(changes))
         if updated is not None:
             self._schedules.sync(updated)
@@ -90,6 +96,21 @@ class BotService:
         agent_id = values.get("agent_id")
         if agent_id is not None and await self._agents.get(agent_id) is None:
             raise BotInvalid("agent_id", f"no agent {agent_id}")
+
+    async def _check_chain(self, values: dict[str, Any]) -> None:
+        """A chain names existing accounts, once each, whose backends can run this bot."""
+        chain: list[str] = values.get("account_chain") or []
+        if len(set(chain)) != len(chain):
+            raise BotInvalid("account_chain", "names an account more than once")
+        for account_id in chain:
+            account = await self._accounts.get(account_id)
+            if account is None:
+                raise BotInvalid("account_chain", f"no account {account_id}")
+            if account.backend == "command" and not values.get("command"):
+                raise BotInvalid(
+                    "account_chain",
+                    f"account {account.name!r} runs a command, and this bot has no command",
+                )
 
     def next_run_at(self, bot: Bot) -> str | None:
         return self._schedules.next_run_at(bot.id)

@@ -23,9 +23,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
 TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
-TriggerType = Literal["manual", "webhook", "github", "scheduled", "retry"]
+TriggerType = Literal["manual", "webhook", "github", "scheduled", "retry", "fallback"]
 ExecutionStatus = Literal[
-    "queued", "running", "success", "failed", "timeout", "cancelled", "interrupted"
+    "waiting",
+    "queued",
+    "running",
+    "success",
+    "failed",
+    "timeout",
+    "cancelled",
+    "interrupted",
+    "budget_exceeded",
 ]
 RetryStatus = Literal["pending", "started", "cancelled"]
 ScheduleType = Literal["daily", "weekly", "monthly", "cron"]
@@ -114,7 +122,25 @@ class Record(BaseModel):
     )
 
 
-class BotSettings(Record):
+UsdLimit = Annotated[float, Field(gt=0, le=1_000_000)]
+TokenLimit = Annotated[int, Field(ge=1, le=10**12)]
+MAX_CHAIN = 20
+
+
+class SpendLimits(Record):
+    """Optional spend limits of a bot or an account, per UTC day and UTC month.
+
+    Spend is what the runs' CLIs reported: `total_cost_usd`, and tokens as
+    input plus output tokens (cache reads and writes not counted).
+    """
+
+    daily_usd_limit: UsdLimit | None = None
+    monthly_usd_limit: UsdLimit | None = None
+    daily_token_limit: TokenLimit | None = None
+    monthly_token_limit: TokenLimit | None = None
+
+
+class BotSettings(SpendLimits):
     """Every field a client writes, with its constraints and its default.
 
     A field without a default is required on creation; a field whose type does
@@ -150,6 +176,11 @@ class BotSettings(Record):
     schedule_timezone: TimeZoneName | None = None
     # the agent this bot acts as on the message bus (at most one)
     agent_id: RecordId | None = None
+    account_chain: Annotated[list[RecordId], Field(max_length=MAX_CHAIN)] = Field(
+        default_factory=list,
+        description="Accounts to run on, in order: a rate-limited run goes on on the next "
+        "one. A run uses its account's backend.",
+    )
 
 
 class Bot(BotSettings):
@@ -215,6 +246,15 @@ class Execution(BotReference):
     attempt: int
     log_lines: int
     account_id: str | None = Field(description="The account it ran on; None for none.")
+    not_before: str | None = Field(
+        default=None, description="While `waiting`: when it starts at the earliest."
+    )
+    waiting_reason: str | None = Field(
+        default=None, description="Why it waits (or waited): limited accounts, spend limits."
+    )
+    session_id: str | None = Field(
+        default=None, description="The CLI's session id, which a run on the same account resumes."
+    )
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
     @property
@@ -251,6 +291,10 @@ class Retry(BotReference):
     reason: str
     context: dict[str, Any] = Field(exclude=True)  # what the retried run needs; internal
     status: RetryStatus
+    parked: bool = Field(
+        default=False,
+        description="A parked run (its execution `waiting`), not a retry of a failed one.",
+    )
     retry_execution_id: str | None = Field(exclude=True)
     created_at: str = Field(exclude=True)
 
@@ -344,7 +388,7 @@ EnvValue = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$", max_length=16
 EnvOverlay = Annotated[dict[EnvName, EnvValue], Field(max_length=100)]
 
 
-class AccountSettings(Record):
+class AccountSettings(SpendLimits):
     """What a client writes of an account, but its secret variables (`secret_env`, write-only)."""
 
     name: Name

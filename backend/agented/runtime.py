@@ -137,6 +137,7 @@ class Runtime:
                 RetryStore(self.database), self.bot_store, self.scheduler, self.execution_service
             )
             self.execution_service.set_rate_limit_handler(self.retry_service.schedule)
+            self.execution_service.set_park_handler(self.retry_service.park)
             await self.retry_service.rearm()
 
             self.box = SecretBox(self._secret_key)
@@ -160,16 +161,19 @@ class Runtime:
                 stack.callback(access.close)
                 self.execution_service.set_mcp_access(access)
             self.agent_service = AgentService(self.agent_store, self.message_service)
+            self.account_store = AccountStore(self.database)
             self.bot_service = BotService(
                 self.bot_store,
                 self.scheduled_triggers,
                 self.execution_service,
                 self.box,
                 self.agent_store,
+                self.account_store,
             )
             await self.bot_service.check_secrets()
-            self.account_store = AccountStore(self.database)
-            self.account_service = AccountService(self.account_store, self.box)
+            self.account_service = AccountService(
+                self.account_store, self.box, self.execution_store
+            )
             await self.account_service.check_secrets()
             self.execution_service.set_accounts(self.account_service)
             window = settings.webhook_dedup_seconds

@@ -10,17 +10,26 @@ import {
   type TriggerSource,
 } from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
-import { botToForm, emptyBotForm, formToInput } from '@/lib/botForm'
-import { makeAgent, makeBot } from './support/fixtures'
+import {
+  SPEND_LIMIT_FIELDS,
+  botToForm,
+  chainChoices,
+  chainNotes,
+  emptyBotForm,
+  formToInput,
+  moveInChain,
+} from '@/lib/botForm'
+import { makeAccount, makeAgent, makeBot } from './support/fixtures'
 
 vi.mock('@/api/client', async (importOriginal) => {
   const actual = await importOriginal<typeof client>()
-  return { ...actual, createBot: vi.fn(), updateBot: vi.fn(), listBackends: vi.fn(), listAgents: vi.fn() }
+  return { ...actual, createBot: vi.fn(), updateBot: vi.fn(), listBackends: vi.fn(), listAccounts: vi.fn(), listAgents: vi.fn() }
 })
 
 const createBot = vi.mocked(client.createBot)
 const updateBot = vi.mocked(client.updateBot)
 const listBackends = vi.mocked(client.listBackends)
+const listAccounts = vi.mocked(client.listAccounts)
 const listAgents = vi.mocked(client.listAgents)
 
 /** What `GET /admin/backends` answers when only the CLIs named are installed. */
@@ -35,6 +44,13 @@ function serverWith(...installed: BackendType[]): InstalledBackend[] {
     }
   })
 }
+
+/** The accounts the server has: two codex logins and a claude key. */
+const ACCOUNTS = [
+  makeAccount({ id: 'acc_1', name: 'Work', backend: 'codex' }),
+  makeAccount({ id: 'acc_2', name: 'Home', backend: 'codex', state: 'limited' }),
+  makeAccount({ id: 'acc_3', name: 'Anthropic key', backend: 'claude' }),
+]
 
 /** A stored webhook bot. */
 function bot(overrides: Partial<Bot> = {}): Bot {
@@ -57,6 +73,8 @@ beforeEach(() => {
   updateBot.mockReset()
   listBackends.mockReset()
   listBackends.mockResolvedValue(serverWith(...BACKEND_TYPES))
+  listAccounts.mockReset()
+  listAccounts.mockResolvedValue(ACCOUNTS)
   listAgents.mockReset()
   listAgents.mockResolvedValue([makeAgent({ id: 'agt_1', name: 'Reviewer', role: 'reviews' })])
 })
@@ -304,6 +322,11 @@ const EVERY_FIELD: Record<string, FieldValue>[] = [
     text_field_path: 'message.text',
     detection_keyword: '@bot',
     agent_id: 'agt_1',
+    account_chain: ['acc_2', 'acc_1'],
+    daily_usd_limit: '2.5',
+    monthly_usd_limit: '40',
+    daily_token_limit: '100000',
+    monthly_token_limit: '2000000',
   },
   {
     backend_type: 'command',
@@ -325,7 +348,7 @@ const EVERY_FIELD: Record<string, FieldValue>[] = [
 ]
 
 /** What the API gets for a value typed into a number input. */
-const NUMBER_FIELDS = ['timeout_seconds', 'sigterm_grace_seconds', 'schedule_day']
+const NUMBER_FIELDS = ['timeout_seconds', 'sigterm_grace_seconds', 'schedule_day', ...SPEND_LIMIT_FIELDS]
 
 describe('BotForm agent', () => {
   it('offers the agents by name and keeps an agent it does not know', async () => {
@@ -409,6 +432,11 @@ describe('formToInput', () => {
       cron_expression: null,
       schedule_timezone: 'Europe/Berlin',
       agent_id: null,
+      account_chain: [],
+      daily_usd_limit: null,
+      monthly_usd_limit: null,
+      daily_token_limit: null,
+      monthly_token_limit: null,
     })
   })
 
@@ -435,5 +463,66 @@ describe('formToInput', () => {
     const form = botToForm(bot({ agent_id: 'agt_1' }))
     expect(formToInput(form)).toMatchObject({ agent_id: 'agt_1' })
     expect(formToInput({ ...form, agent_id: ' ' })).toMatchObject({ agent_id: null })
+  })
+})
+
+describe('the fallback chain and spend limits', () => {
+  it('offers each account once across the chain, by name', () => {
+    const chain = ['acc_2', '']
+    expect(chainChoices(ACCOUNTS, chain, 1).map((account) => account.id)).toEqual(['acc_3', 'acc_1'])
+    expect(chainChoices(ACCOUNTS, chain, 0).map((account) => account.id)).toEqual(['acc_3', 'acc_2', 'acc_1'])
+  })
+
+  it('moves an account up and down the chain, and nowhere past its ends', () => {
+    expect(moveInChain(['a', 'b', 'c'], 2, 0)).toEqual(['c', 'a', 'b'])
+    expect(moveInChain(['a', 'b', 'c'], 0, 1)).toEqual(['b', 'a', 'c'])
+    expect(moveInChain(['a', 'b'], 1, 2)).toEqual(['a', 'b'])
+    expect(moveInChain(['a', 'b'], -1, 0)).toEqual(['a', 'b'])
+  })
+
+  it("points out accounts of another backend and ids that no longer exist", () => {
+    expect(chainNotes(ACCOUNTS, ['acc_1', 'acc_3', 'acc_gone'], 'codex')).toEqual([
+      "Anthropic key runs claude, not codex: the bot's model is not used there",
+      'acc_gone: no such account',
+    ])
+    expect(chainNotes(ACCOUNTS, ['acc_1'], 'codex')).toEqual([])
+  })
+
+  it('round-trips a stored chain and limits, and clears an emptied limit', () => {
+    const stored = bot({ account_chain: ['acc_1', 'acc_3'], daily_usd_limit: 2.5, monthly_token_limit: 1000 })
+    const form = botToForm(stored)
+    expect(form.daily_usd_limit).toBe('2.5')
+    expect(formToInput(form)).toMatchObject({
+      account_chain: ['acc_1', 'acc_3'],
+      daily_usd_limit: 2.5,
+      monthly_usd_limit: null,
+      monthly_token_limit: 1000,
+    })
+    expect(formToInput({ ...form, daily_usd_limit: ' ', account_chain: ['acc_1', ''] })).toMatchObject({
+      account_chain: ['acc_1'],
+      daily_usd_limit: null,
+    })
+  })
+
+  it('reorders and removes accounts in the form, and sends the chain in its order', async () => {
+    createBot.mockResolvedValue(bot())
+    const wrapper = mountForm()
+    await flushPromises()
+    await edit(wrapper, 'account_chain', ['acc_1', 'acc_3', 'acc_2'])
+    await wrapper.get('[aria-label="Move account 3 up"]').trigger('click')
+    await wrapper.get('[aria-label="Remove account 1"]').trigger('click')
+    expect(wrapper.get('[data-testid="chain-notes"]').text()).toBe("Home runs codex, not claude: the bot's model is not used there")
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('chained')
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(createBot.mock.calls[0]?.[0]).toMatchObject({ account_chain: ['acc_2', 'acc_3'] })
+  })
+
+  it('shows the server refusing the chain next to it', async () => {
+    createBot.mockRejectedValue(new client.ApiError(400, 'no account acc_9', 'account_chain'))
+    const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="field-error-account_chain"]').text()).toContain('no account acc_9')
   })
 })

@@ -1,20 +1,28 @@
-"""Accounts as the system keeps them: secrets sealed, the run's overlay, the limited state.
+"""Accounts as the system keeps them: secrets sealed, the run's placement, the limited state.
 
 An account's `secret_env` is sealed as one JSON object with the server's
 SecretBox, as a bot's webhook secret is, and only its names are ever shown. A
 run on an account gets the account's variables on top of the CLI environment
 (which is already without Agented's own settings); when the run is rate
 limited, the account is `limited` until the provider's reset time.
+
+A run goes on the first account of its bot's `account_chain` (else its
+backend's default account) that is neither limited nor over a spend limit;
+when none is, or the bot itself is over a spend limit, it waits until the
+earliest of their resets. The clock is injectable so tests can move time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import NotFound
+from ..executions.placement import Budget, Placement, Wait
+from ..executions.spend import SpendTotals, has_limits, limit_reached, spent
 from ..executions.verdicts import RateLimit
 from ..models import Account, Bot, iso, utc_now
 from ..secret_box import SecretBox, check_opens
@@ -38,9 +46,21 @@ def limited_until(limit: RateLimit, now: datetime) -> datetime:
 
 
 class AccountService:
-    def __init__(self, accounts: AccountStore, box: SecretBox) -> None:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        box: SecretBox,
+        spend: SpendTotals,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._accounts = accounts
         self._box = box
+        self._spend = spend
+        self.clock = clock  # tests move time with it
+
+    def now(self) -> datetime:
+        return self.clock()
 
     async def create(self, values: dict[str, Any]) -> Account:
         return await self._accounts.create(self._seal({"secret_env": None, **values}))
@@ -57,19 +77,62 @@ class AccountService:
         changes = {"limited_until": None, "limited_reason": None}
         return self._found(account_id, await self._accounts.update(account_id, changes))
 
-    async def for_run(self, bot: Bot) -> tuple[str, dict[str, str]] | None:
-        """The account a run of `bot` uses (its backend's default), and its environment overlay."""
-        account = await self._accounts.default_for(bot.backend_type)
-        if account is None:
-            return None
-        return account.id, {**account.env, **self._secrets(account)}
+    async def chain_of(self, bot: Bot) -> list[Account]:
+        """The accounts a run of `bot` may use, in order: its chain, else its backend's default."""
+        if bot.account_chain:
+            found = [await self._accounts.get(account_id) for account_id in bot.account_chain]
+            return [account for account in found if account is not None]
+        default = await self._accounts.default_for(bot.backend_type)
+        return [] if default is None else [default]
+
+    async def place(self, bot: Bot) -> Placement | Wait:
+        """The account a run of `bot` goes on now, with its budgets; or how long it must wait."""
+        now = self.now()
+        budgets: list[Budget] = []
+        if has_limits(bot):
+            bot_spent = await spent(self._spend, now, bot_id=bot.id)
+            if (reached := limit_reached(f"bot {bot.name!r}", bot, bot_spent, now)) is not None:
+                return Wait(reached.until, reached.reason)
+            budgets.append(Budget(f"bot {bot.name!r}", bot, bot_spent))
+        chain = await self.chain_of(bot)
+        if not chain:
+            return Placement(budgets=tuple(budgets))  # no account: as before accounts existed
+        waits: list[Wait] = []
+        for account in chain:
+            if account.limited_until is not None and account.limited_until > iso(now):
+                reason = f"account {account.name!r} limited until {account.limited_until}"
+                if account.limited_reason:
+                    reason += f" ({account.limited_reason})"
+                waits.append(Wait(datetime.fromisoformat(account.limited_until), reason))
+                continue
+            owner = f"account {account.name!r}"
+            account_spent = await spent(self._spend, now, account_id=account.id)
+            if (reached := limit_reached(owner, account, account_spent, now)) is not None:
+                waits.append(Wait(reached.until, reached.reason))
+                continue
+            if has_limits(account):
+                budgets.append(Budget(owner, account, account_spent))
+            return Placement(
+                account.id,
+                account.name,
+                account.backend,
+                {**account.env, **self._secrets(account)},
+                tuple(budgets),
+            )
+        return Wait(min(wait.until for wait in waits), "; ".join(wait.reason for wait in waits))
 
     async def rate_limited(self, account_id: str, limit: RateLimit) -> None:
         """Mark the account limited until the provider's reset, with the reason."""
-        until = iso(limited_until(limit, utc_now()))
+        until = iso(limited_until(limit, self.now()))
         changes = {"limited_until": until, "limited_reason": limit.reason}
         if await self._accounts.update(account_id, changes) is not None:
             logger.warning("account %s is limited until %s: %s", account_id, until, limit.reason)
+
+    async def name_of(self, account_id: str | None) -> str:
+        if account_id is None:
+            return "no account"
+        account = await self._accounts.get(account_id)
+        return f"{account_id} (deleted)" if account is None else f"{account.name!r} ({account_id})"
 
     async def check_secrets(self) -> None:
         """Refuse to start when stored secrets no longer open (SECRET_KEY changed)."""

@@ -1,4 +1,4 @@
-"""Executions: history, details with log lines, cancelling, and daily counts."""
+"""Executions: history, details with log lines, cancelling (waiting ones too), and daily counts."""
 
 from __future__ import annotations
 
@@ -84,5 +84,7 @@ async def cancel_execution(execution_id: str) -> tuple[Response, int] | Response
     execution = await services.execution_service.cancel(execution_id)
     if execution is not None:
         return jsonify({"execution_id": execution.id, "status": "cancelling"}), 202
+    if (parked := await services.retry_service.cancel_waiting(execution_id)) is not None:
+        return jsonify({"execution_id": parked.id, "status": parked.status}), 202
     stored = found(await services.execution_store.get(execution_id), "execution", execution_id)
     raise ExecutionNotRunning(f"execution {execution_id} is not running (it is {stored.status})")

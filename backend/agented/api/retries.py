@@ -1,4 +1,4 @@
-"""Pending retries of rate-limited executions, and the scheduler's jobs."""
+"""Pending retries of rate-limited runs and parked (waiting) runs, and the scheduler's jobs."""
 
 from __future__ import annotations
 

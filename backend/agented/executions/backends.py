@@ -23,6 +23,7 @@ from typing import get_args
 from ..models import BackendType, OutputFormat
 
 BACKEND_TYPES: tuple[str, ...] = get_args(BackendType)
+RESUMABLE: tuple[str, ...] = ("claude", "codex")  # the CLIs that continue a session by its id
 CLAUDE_OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)
 
 # Linux refuses any single argv element longer than MAX_ARG_STRLEN (32 pages,
@@ -75,6 +76,7 @@ def build_command(
     command: Sequence[str] | None = None,
     output_format: str = "stream-json",
     mcp_args: Sequence[str] = (),
+    resume_session: str | None = None,
 ) -> list[str]:
     """The argv that runs one bot; raises CommandError for settings that cannot work.
 
@@ -82,6 +84,8 @@ def build_command(
     caller runs it in the first one). A `command` backend is the user's own argv,
     with `{prompt}` replaced by the prompt in every element. `mcp_args` point
     claude or codex at the MCP endpoint (mcp_access.py); they go before `--`.
+    `resume_session` continues that session of claude (`--resume <id>`) or codex
+    (`exec ... resume <id> -- <prompt>`); the other backends start over.
     """
     paths = _strings(paths, "paths")
     if not all(paths):
@@ -99,6 +103,8 @@ def build_command(
             argv = ["claude", "-p", "--verbose", "--output-format", output_format]
             if allowed_tools:
                 argv += ["--allowedTools", allowed_tools]
+            if resume_session:
+                argv += ["--resume", resume_session]
             argv += [*model_args, *_repeat("--add-dir", paths), *mcp_args, END_OF_OPTIONS, prompt]
         case "codex":
             argv = [
@@ -106,6 +112,8 @@ def build_command(
                 *model_args,
                 *_repeat("--add-dir", paths),
                 *mcp_args,
+                # exec's options first: `resume` is a subcommand, its prompt after `--`.
+                *(("resume", resume_session) if resume_session else ()),
                 *(END_OF_OPTIONS, prompt),
             ]
         case "gemini":

@@ -73,9 +73,10 @@ class ExecutionLogService:
         self._task = None
         await self.flush()
 
-    def open(self, execution_id: str, backend_type: str = "command") -> Topic:
-        """The live topic of a new execution whose lines a `backend_type` CLI prints."""
-        topic = self._topics[execution_id] = Topic(execution_id)
+    def open(self, execution_id: str, backend_type: str = "command", last_seq: int = 0) -> Topic:
+        """The live topic of an execution whose lines a `backend_type` CLI prints; `last_seq`
+        lines are already stored (a waiting execution's topic opened again after a restart)."""
+        topic = self._topics[execution_id] = Topic(execution_id, last_seq)
         if has_conversation(backend_type):
             self._backends[execution_id] = backend_type
         return topic

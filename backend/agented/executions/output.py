@@ -71,6 +71,7 @@ def _utc_now() -> datetime:
 
 _NAMES = {"claude": "Claude", "codex": "Codex", "gemini": "Gemini", "opencode": "opencode"}
 # A rate_limit_event spliced into another JSON line (seen in one Claude version).
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _EMBEDDED_EVENT = re.compile(r'\{"type":"rate_limit_event"[^{}]*"rate_limit_info":(\{[^{}]*\})')
 
 # Gemini prints one pretty-printed document (its answer on stdout, its error on
@@ -198,6 +199,7 @@ class OutputObserver:
         "_now",
         "_result_error",
         "_retry_hint",
+        "_session_id",
         "_usage",
     )
 
@@ -210,6 +212,7 @@ class OutputObserver:
         self._usage: Usage | None = None
         self._result_error: str | None = None
         self._retry_hint: datetime | None = None
+        self._session_id: str | None = None
         # Gemini's document being collected, per stream: its lines and their size.
         self._documents: dict[str, tuple[list[str], int]] = {}
 
@@ -225,6 +228,8 @@ class OutputObserver:
                 or '"error"' in line
                 or '"turn.completed"' in line
                 or '"step_finish"' in line
+                or '"subtype":"init"' in line
+                or '"thread.started"' in line
                 or (gemini and '"stats"' in line)
             ):
                 self._feed_json(line)
@@ -249,6 +254,12 @@ class OutputObserver:
     def usage(self) -> Usage | None:
         """Tokens and cost of the run, from the CLI's final report, when it made one."""
         return self._usage
+
+    @property
+    def session_id(self) -> str | None:
+        """The CLI's session, to resume on the same account: Claude's `init` event's
+        `session_id`, Codex's `thread.started` `thread_id`."""
+        return self._session_id
 
     @property
     def result_error(self) -> str | None:
@@ -298,6 +309,10 @@ class OutputObserver:
             self._on_rate_limit_info(event.get("rate_limit_info"))
         elif kind == "result":
             self._on_result(event)
+        elif kind == "system" and event.get("subtype") == "init":
+            self._take_session(event.get("session_id"))
+        elif kind == "thread.started":
+            self._take_session(event.get("thread_id"))
         elif kind == "turn.completed":
             self._usage = _merge(self._usage, codex_usage(event))
         elif kind == "step_finish":
@@ -326,6 +341,11 @@ class OutputObserver:
             text = _error_text(event, line or json.dumps(event, ensure_ascii=False))
             if text is not None:
                 self._offer(scan(text, self._now(), self._name, error_event=True))
+
+    def _take_session(self, session_id: object) -> None:
+        # An id goes on a command line: only the plain shape the CLIs use (UUIDs).
+        if isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id):
+            self._session_id = session_id
 
     def _on_rate_limit_info(self, info: object) -> None:
         # `allowed`/`allowed_warning` are reports, not refusals; a rejected window

@@ -7,6 +7,15 @@ waits for one of the server-wide run slots (the execution is `queued` until
 it gets one), runs the CLI through `CliProcess`, and records how it ended.
 Cancel, timeout and shutdown all stop the CLI and everything it started,
 whether or not it left the CLI's process group (see `containment`).
+
+Before a run starts, its placer (`placement`) says on which account it goes,
+with which spend budgets, or until when it must wait: such a run is recorded
+`waiting` and handed to the park handler (the retry service), which wakes it
+at `not_before`. A run of a bot with an `account_chain` that is rate limited
+goes on at once on the next account, as a `fallback` execution linked to it
+(`retry_of`); a run that crosses a spend limit is stopped as cancel stops it
+and ends `budget_exceeded`. A run on the same account as the one it continues
+resumes the CLI's session where the CLI can.
 """
 
 from __future__ import annotations
@@ -16,24 +25,27 @@ import contextlib
 import logging
 import shutil
 import signal
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from ..errors import BotBusy, BotDisabled, InvalidCommand, ShuttingDown, StorageFull
+from ..errors import BotBusy, BotDisabled, InvalidCommand, RunRefused, ShuttingDown, StorageFull
 from ..events.encoding import encode_event
 from ..events.topic import Topic
-from ..models import Bot, Execution, TriggerType, new_id
+from ..models import Bot, Execution, TriggerType, iso, new_id, utc_now
 from ..stopping import Stopping
 from ..storage.database import DatabaseError
 from ..storage.executions import ExecutionStore, Outcome
 from ..tasks import cancel_and_wait
-from .backends import CommandError, build_command
+from .backends import RESUMABLE, CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .logs import ExecutionLogService
 from .mcp_access import McpAccess
 from .output import OutputObserver
+from .placement import Budget, Placement, RunPlacer, Wait
 from .process import CliProcess
 from .templates import render, uses
 from .verdicts import RateLimit
@@ -47,8 +59,12 @@ STOP_MESSAGES = {
     "cancelled": "cancelled by a user",
     "interrupted": "the server shut down while it was running",
 }
+# A chain goes round at most this many times more than it has accounts: overloads
+# limit an account for a minute only, and a run must not bounce between them forever.
+EXTRA_FALLBACKS = 5
 
 RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitable[object]]
+ParkHandler = Callable[[Execution, Bot, Wait, dict[str, Any]], Awaitable[object]]
 
 
 class PromptMessages(Protocol):
@@ -61,24 +77,17 @@ class PromptMessages(Protocol):
     async def mark_delivered(self, message_ids: list[str]) -> None: ...
 
 
-class RunAccounts(Protocol):
-    """Which account a run uses, and where a rate-limited run's account is marked limited."""
-
-    async def for_run(self, bot: Bot) -> tuple[str, dict[str, str]] | None:
-        """The account's id and its environment overlay; None to run as today, on none."""
-        ...
-
-    async def rate_limited(self, account_id: str, limit: RateLimit) -> None: ...
-
-
 @dataclass(eq=False)
 class _Run:
     execution: Execution
-    bot: Bot
+    bot: Bot  # as it runs: with its account's backend
+    origin: Bot  # as stored: what a fallback starts again
     argv: list[str]
     context: dict[str, Any]
     topic: Topic
     env: Mapping[str, str]  # the CLI's environment, with the account's overlay if any
+    budgets: tuple[Budget, ...] = ()
+    budget_reason: str | None = None  # the spend limit it crossed
     stop_reason: str | None = None
     rate_limit: RateLimit | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
@@ -134,14 +143,18 @@ class ExecutionService:
         self._logs = logs
         self._max_concurrent = max_concurrent
         self._on_rate_limited: RateLimitHandler | None = None  # set once retries exist
+        self._on_parked: ParkHandler | None = None  # set once retries exist
         self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
-        self._accounts: RunAccounts | None = None  # set once accounts exist
+        self._accounts: RunPlacer | None = None  # set once accounts exist
         self._mcp: McpAccess | None = None  # set when the server knows its own address
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
         self._environ = dict(environ)
         self._runs: dict[str, _Run] = {}
         self._claims: dict[str, str] = {}  # bot id -> execution id, for bots that run one at a time
+        # Waiting executions -> their bots: a parked run is the bot's active one too, so that
+        # a schedule does not pile up parked runs that would all start at the same reset.
+        self._parked: dict[str, str] = {}
         self._running = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._stopping = stopping  # once set, no new run starts
@@ -153,7 +166,10 @@ class ExecutionService:
     def set_prompt_messages(self, source: PromptMessages) -> None:
         self._prompt_messages = source
 
-    def set_accounts(self, accounts: RunAccounts) -> None:
+    def set_park_handler(self, handler: ParkHandler) -> None:
+        self._on_parked = handler
+
+    def set_accounts(self, accounts: RunPlacer) -> None:
         self._accounts = accounts
 
     def set_mcp_access(self, access: McpAccess) -> None:
@@ -180,10 +196,12 @@ class ExecutionService:
         return None if run is None else run.bot.agent_id
 
     def active_for_bot(self, bot_id: str) -> str | None:
-        """The id of an execution of `bot_id` that is queued or running, if any."""
+        """The id of an execution of `bot_id` that is waiting, queued or running, if any."""
         if bot_id in self._claims:
             return self._claims[bot_id]
-        return next((key for key, run in self._runs.items() if run.bot.id == bot_id), None)
+        running = (key for key, run in self._runs.items() if run.bot.id == bot_id)
+        waiting = (key for key, owner in self._parked.items() if owner == bot_id)
+        return next(running, None) or next(waiting, None)
 
     async def start(
         self,
@@ -194,66 +212,233 @@ class ExecutionService:
         retry_of: str | None = None,
         attempt: int = 0,
     ) -> Execution:
-        """Record a new execution of `bot` and start it in the background.
+        """Record a new execution of `bot` and start it in the background, or park it
+        (`waiting`) when its accounts or spend limits do not let it run now.
 
         Raises a RunRefused naming the reason when it cannot start.
         """
         context = dict(context or {})
         delivering = await self._messages_for(bot, context)  # before the checks: no await after
-        account = None if self._accounts is None else await self._accounts.for_run(bot)
-        account_id, overlay = account or (None, {})
+        placement = await self._place(bot)
+        previous = await self._previous(retry_of)
+        self._check_can_start(bot)
+        prompt = render(bot.prompt_template, template_context(bot, context)).prompt
+        execution_id = new_id("exe")
+        if isinstance(placement, Wait):
+            execution = await self._park_new(
+                execution_id, bot, trigger_type, prompt, context, placement, retry_of, attempt
+            )
+        else:
+
+            async def record(run_bot: Bot, argv: list[str]) -> Execution:
+                return await self._executions.create(
+                    execution_id,
+                    run_bot,
+                    trigger_type,
+                    prompt,
+                    argv,
+                    retry_of=retry_of,
+                    attempt=attempt,
+                    account_id=placement.account_id,
+                )
+
+            launched = await self._launch(
+                execution_id, bot, placement, context, prompt, previous, record
+            )
+            assert launched is not None  # a new record is always made
+            execution = launched
+        if delivering and self._prompt_messages is not None:
+            try:
+                await self._prompt_messages.mark_delivered(delivering)
+            except DatabaseError as error:  # the run goes ahead; the messages stay pending
+                logger.warning("could not mark messages delivered to %s: %s", execution.id, error)
+        return execution
+
+    async def start_waiting(
+        self, execution_id: str, bot: Bot, context: Mapping[str, Any]
+    ) -> Execution | Wait | None:
+        """Start a parked execution now, or say until when it must wait still; None when it
+        no longer waits (cancelled meanwhile). Raises a RunRefused as `start` does."""
+        waiting = await self._executions.get(execution_id)
+        if waiting is None or waiting.status != "waiting":
+            return None
+        context = dict(context)
+        placement = await self._place(bot)
+        previous = await self._previous(waiting.retry_of)
+        self._parked.pop(execution_id, None)  # not busy with itself
+        try:
+            self._check_can_start(bot)
+        finally:
+            self._parked[execution_id] = bot.id
+        topic = self._topic_of(waiting)
+        if isinstance(placement, Wait):
+            parked = await self._executions.park(
+                execution_id, iso(placement.until), placement.reason
+            )
+            if parked is None:  # cancelled meanwhile
+                self._parked.pop(execution_id, None)
+                return None
+            topic.set_status(status_event(parked))
+            self._note(topic, f"still waits until {parked.not_before}: {placement.reason}")
+            return placement
+        prompt = render(bot.prompt_template, template_context(bot, context)).prompt
+
+        async def record(run_bot: Bot, argv: list[str]) -> Execution | None:
+            return await self._executions.wake(
+                execution_id,
+                prompt=prompt,
+                command=argv,
+                backend_type=run_bot.backend_type,
+                account_id=placement.account_id,
+            )
+
+        return await self._launch(execution_id, bot, placement, context, prompt, previous, record)
+
+    async def end_waiting(self, execution_id: str) -> Execution | None:
+        """Cancel a parked execution; None if it does not wait."""
+        waiting = await self._executions.get(execution_id)
+        if waiting is None or waiting.status != "waiting":
+            return None
+        outcome = Outcome(
+            "cancelled", error_message=f"{STOP_MESSAGES['cancelled']} (while it waited)"
+        )
+        execution = await self._executions.finish(execution_id, outcome)
+        self._parked.pop(execution_id, None)
+        await self._logs.close(execution_id, complete_event(execution))
+        return execution
+
+    async def adopt_waiting(self, execution_id: str) -> None:
+        """Take a waiting execution back after a restart: the bot's active run, its stream open."""
+        waiting = await self._executions.get(execution_id)
+        if waiting is not None and waiting.status == "waiting" and waiting.bot_id is not None:
+            self._parked[execution_id] = waiting.bot_id
+            self._topic_of(waiting).set_status(status_event(waiting))
+
+    def _check_can_start(self, bot: Bot) -> None:
         if self._stopping.is_set():
             raise ShuttingDown("the server is shutting down")
         if not bot.enabled:
             raise BotDisabled(f"bot {bot.name!r} is disabled")
         if not bot.allow_concurrent_runs and (active := self.active_for_bot(bot.id)):
             raise BotBusy(f"bot {bot.name!r} is already running", active)
-        full_context = template_context(bot, context)
-        prompt = render(bot.prompt_template, full_context).prompt
-        execution_id = new_id("exe")
+
+    async def _place(self, bot: Bot) -> Placement | Wait:
+        return Placement() if self._accounts is None else await self._accounts.place(bot)
+
+    async def _previous(self, execution_id: str | None) -> Execution | None:
+        return None if execution_id is None else await self._executions.get(execution_id)
+
+    def _now(self) -> datetime:
+        return utc_now() if self._accounts is None else self._accounts.now()
+
+    async def _name_of(self, account_id: str | None) -> str:
+        return "no account" if self._accounts is None else await self._accounts.name_of(account_id)
+
+    def _topic_of(self, execution: Execution) -> Topic:
+        """The execution's open topic; a waiting one's is opened again after a restart."""
+        return self._logs.topic(execution.id) or self._logs.open(
+            execution.id, execution.backend_type, execution.log_lines
+        )
+
+    def _note(self, topic: Topic, text: str) -> None:
+        """A line of Agented's own in an execution's log (on stderr, apart from the answer)."""
+        self._logs.append(topic, "stderr", [f"agented: {text}"], time.time())
+
+    async def _park_new(
+        self,
+        execution_id: str,
+        bot: Bot,
+        trigger_type: TriggerType,
+        prompt: str,
+        context: dict[str, Any],
+        wait: Wait,
+        retry_of: str | None,
+        attempt: int,
+    ) -> Execution:
+        execution = await self._executions.create(
+            execution_id,
+            bot,
+            trigger_type,
+            prompt,
+            [],
+            status="waiting",
+            retry_of=retry_of,
+            attempt=attempt,
+            not_before=iso(wait.until),
+            waiting_reason=wait.reason,
+        )
+        self._parked[execution.id] = bot.id
+        topic = self._logs.open(execution.id, execution.backend_type)
+        topic.set_status(status_event(execution))
+        self._note(topic, f"waits until {execution.not_before}: {wait.reason}")
+        logger.info("execution %s of bot %r waits until %s", execution.id, bot.name, wait.until)
+        if self._on_parked is not None:
+            await self._on_parked(execution, bot, wait, context)
+        return execution
+
+    async def _launch(
+        self,
+        execution_id: str,
+        bot: Bot,
+        placement: Placement,
+        context: dict[str, Any],
+        prompt: str,
+        previous: Execution | None,
+        record: Callable[[Bot, list[str]], Awaitable[Execution | None]],
+    ) -> Execution | None:
+        """Build the command on the placement's account, record the run and start it."""
+        run_bot = bot
+        if placement.backend is not None and placement.backend != bot.backend_type:
+            # The backend follows the account; the bot's model names one of its own backend's.
+            run_bot = bot.model_copy(update={"backend_type": placement.backend, "model": None})
+        resume = None
+        if (
+            previous is not None
+            and previous.session_id is not None
+            and previous.account_id == placement.account_id
+            and previous.backend_type == run_bot.backend_type
+            and run_bot.backend_type in RESUMABLE
+        ):
+            resume = previous.session_id
         mcp = self._mcp if bot.agent_id is not None else None
         try:
             argv = build_command(
-                bot.backend_type,
+                run_bot.backend_type,
                 prompt,
-                model=bot.model,
-                allowed_tools=bot.allowed_tools,
-                paths=bot.paths,
-                command=bot.command,
-                output_format=bot.output_format,
-                mcp_args=mcp.arguments(bot.backend_type, execution_id) if mcp else (),
+                model=run_bot.model,
+                allowed_tools=run_bot.allowed_tools,
+                paths=run_bot.paths,
+                command=run_bot.command,
+                output_format=run_bot.output_format,
+                mcp_args=mcp.arguments(run_bot.backend_type, execution_id) if mcp else (),
+                resume_session=resume,
             )
         except CommandError as error:
             raise InvalidCommand(str(error)) from None
         if not bot.allow_concurrent_runs:
             self._claims[bot.id] = execution_id  # claimed before the first await: no double start
         try:
-            execution = await self._executions.create(
-                execution_id,
-                bot,
-                trigger_type,
-                prompt,
-                argv,
-                retry_of=retry_of,
-                attempt=attempt,
-                account_id=account_id,
-            )
+            execution = await record(run_bot, argv)
         except BaseException:
             self._claims.pop(bot.id, None)
             raise
-        topic = self._logs.open(execution.id, bot.backend_type)
+        self._parked.pop(execution_id, None)  # running now, or cancelled while it waited
+        if execution is None:
+            self._claims.pop(bot.id, None)
+            return None
+        topic = self._topic_of(execution)
         topic.set_status(status_event(execution))
+        if previous is not None and (previous.account_id or placement.account_id):
+            note = f"continues {previous.id} (on {await self._name_of(previous.account_id)})"
+            note += f"; runs on {await self._name_of(placement.account_id)}"
+            self._note(topic, note + (f", resuming session {resume}" if resume else ""))
         # The overlay comes last: an account's variables win over the server's.
-        run = _Run(execution, bot, argv, context, topic, {**self._environ, **overlay})
+        env = {**self._environ, **placement.overlay}
+        run = _Run(execution, run_bot, bot, argv, context, topic, env, placement.budgets)
         self._runs[execution.id] = run
         run.task = asyncio.get_running_loop().create_task(
             self._execute(run), name=f"agented-run-{execution.id}"
         )
-        if delivering and self._prompt_messages is not None:
-            try:
-                await self._prompt_messages.mark_delivered(delivering)
-            except DatabaseError as error:  # the run goes ahead; the messages stay pending
-                logger.warning("could not mark messages delivered to %s: %s", execution.id, error)
         return execution
 
     async def cancel(self, execution_id: str) -> Execution | None:
@@ -373,10 +558,16 @@ class ExecutionService:
             run.execution.id, process.pid, process_start_time(process.pid)
         )
 
+        checked = observer.usage
+
         def sink(stream: str, lines: list[str], timestamp: float) -> None:
+            nonlocal checked
             for line in lines:
                 observer.feed(stream, line)
             self._logs.append(run.topic, stream, lines, timestamp)
+            if run.budgets and observer.usage is not checked:  # usage arrived: check the limits
+                checked = observer.usage
+                self._check_budgets(run, observer)
 
         pump = asyncio.ensure_future(process.pump(sink, self._logs.wait_for_room))
         exited = asyncio.ensure_future(process.wait())
@@ -405,23 +596,39 @@ class ExecutionService:
             exit_code = await process.release()
         return self._outcome(run, reason, exit_code, observer)
 
+    def _check_budgets(self, run: _Run, observer: OutputObserver) -> None:
+        """Stop the run, as cancel does, once its usage takes a budget to its limit."""
+        usage = observer.usage.as_dict() if observer.usage else None
+        for budget in run.budgets:
+            if (reason := budget.reached(usage, self._now())) is not None:
+                if run.budget_reason is None:
+                    run.budget_reason = reason
+                    logger.warning("execution %s stopped: %s", run.execution.id, reason)
+                run.request_stop("budget_exceeded")
+                return
+
     @staticmethod
     def _outcome(
         run: _Run, reason: str | None, exit_code: int | None, observer: OutputObserver
     ) -> Outcome:
         usage = observer.usage.as_dict() if observer.usage else None
+        session = observer.session_id
         if reason == "timeout":
             message = f"timed out after {run.bot.timeout_seconds} s"
-            return Outcome("timeout", exit_code, message, usage)
+            return Outcome("timeout", exit_code, message, usage, session)
+        if reason == "budget_exceeded":
+            message = f"spend limit reached: {run.budget_reason}"
+            return Outcome(reason, exit_code, message, usage, session)
         if reason is not None:
-            return Outcome(reason, exit_code, STOP_MESSAGES[reason], usage)
+            return Outcome(reason, exit_code, STOP_MESSAGES[reason], usage, session)
         if exit_code == 0:
-            return Outcome("success", exit_code, None, usage)
+            return Outcome("success", exit_code, None, usage, session)
         run.rate_limit = observer.rate_limit(exit_code)
         if run.rate_limit is not None:
-            return Outcome("failed", exit_code, f"rate limited: {run.rate_limit.reason}", usage)
+            message = f"rate limited: {run.rate_limit.reason}"
+            return Outcome("failed", exit_code, message, usage, session)
         message = observer.result_error or f"exited with code {exit_code}"
-        return Outcome("failed", exit_code, message, usage)
+        return Outcome("failed", exit_code, message, usage, session)
 
     async def _record_outcome(self, execution_id: str, outcome: Outcome) -> Execution:
         """Store how a run ended; on a full disk, try again until there is room.
@@ -449,27 +656,60 @@ class ExecutionService:
             logger.exception("could not mark account %s limited", account_id)
 
     async def _finish(self, run: _Run, outcome: Outcome) -> None:
-        """Record the outcome; if rate limited, limit its account, arm a retry; tell the viewers."""
+        """Record the outcome; if rate limited, limit its account and go on on the next one
+        (or arm a retry); tell the viewers."""
         try:
-            with contextlib.suppress(Exception):  # logged by the log service
-                await self._logs.flush()
-            run.execution = await self._record_outcome(run.execution.id, outcome)
-            logger.info(
-                "execution %s of bot %r ended %s (exit code %s, %s ms)",
-                run.execution.id,
-                run.bot.name,
-                run.execution.status,
-                run.execution.exit_code,
-                run.execution.duration_ms,
-            )
+            try:
+                with contextlib.suppress(Exception):  # logged by the log service
+                    await self._logs.flush()
+                run.execution = await self._record_outcome(run.execution.id, outcome)
+                logger.info(
+                    "execution %s of bot %r ended %s (exit code %s, %s ms)",
+                    run.execution.id,
+                    run.bot.name,
+                    run.execution.status,
+                    run.execution.exit_code,
+                    run.execution.duration_ms,
+                )
+            finally:
+                # Released before a fallback starts: that run is this bot's next one.
+                self._runs.pop(run.execution.id, None)
+                if self._claims.get(run.bot.id) == run.execution.id:
+                    del self._claims[run.bot.id]
             await self._mark_account_limited(run)
-            if run.rate_limit is not None and self._on_rate_limited is not None:
-                try:
-                    await self._on_rate_limited(run.execution, run.bot, run.rate_limit, run.context)
-                except Exception:
-                    logger.exception("could not schedule a retry of %s", run.execution.id)
+            if run.rate_limit is not None:
+                await self._after_rate_limit(run)
+                with contextlib.suppress(Exception):  # its note stored before viewers replay it
+                    await self._logs.flush()
         finally:
-            self._runs.pop(run.execution.id, None)
-            if self._claims.get(run.bot.id) == run.execution.id:
-                del self._claims[run.bot.id]
             await self._logs.close(run.execution.id, complete_event(run.execution))
+
+    async def _after_rate_limit(self, run: _Run) -> None:
+        """Go on on the next account of the bot's chain; without a chain, arm a retry."""
+        assert run.rate_limit is not None
+        try:
+            if run.origin.account_chain and run.execution.account_id is not None:
+                await self._fall_back(run)
+            elif self._on_rate_limited is not None:
+                await self._on_rate_limited(run.execution, run.origin, run.rate_limit, run.context)
+        except Exception:
+            logger.exception("could not go on after the rate limit of %s", run.execution.id)
+
+    async def _fall_back(self, run: _Run) -> None:
+        limited = f"rate limited on {await self._name_of(run.execution.account_id)}"
+        attempt = run.execution.attempt + 1
+        if attempt > len(run.origin.account_chain) + EXTRA_FALLBACKS:
+            self._note(run.topic, f"{limited}; no fallback left after {attempt - 1} attempts")
+            return
+        try:
+            following = await self.start(
+                run.origin, "fallback", run.context, retry_of=run.execution.id, attempt=attempt
+            )
+        except RunRefused as refused:
+            self._note(run.topic, f"{limited}; cannot go on: {refused}")
+            return
+        if following.status == "waiting":
+            note = f"every account is limited: {following.id} waits until {following.not_before}"
+        else:
+            note = f"continues as {following.id} on {await self._name_of(following.account_id)}"
+        self._note(run.topic, f"{limited}; {note}")

@@ -36,6 +36,15 @@ class Outcome:
     exit_code: int | None = None
     error_message: str | None = None
     usage: dict[str, Any] | None = None
+    session_id: str | None = None
+
+
+# Tokens as spend limits count them: input plus output (see executions/spend.py).
+_COST = "COALESCE(json_extract(usage, '$.total_cost_usd'), 0)"
+_TOKENS = (
+    "COALESCE(json_extract(usage, '$.input_tokens'), 0)"
+    " + COALESCE(json_extract(usage, '$.output_tokens'), 0)"
+)
 
 
 class ExecutionStore:
@@ -54,6 +63,8 @@ class ExecutionStore:
         retry_of: str | None = None,
         attempt: int = 0,
         account_id: str | None = None,
+        not_before: str | None = None,
+        waiting_reason: str | None = None,
     ) -> Execution:
         row = _ROWS.to_row(
             {
@@ -69,6 +80,8 @@ class ExecutionStore:
                 "retry_of": retry_of,
                 "attempt": attempt,
                 "account_id": account_id,
+                "not_before": not_before,
+                "waiting_reason": waiting_reason,
             }
         )
 
@@ -129,6 +142,69 @@ class ExecutionStore:
 
         return await self._db.read(query)
 
+    async def wake(
+        self,
+        execution_id: str,
+        *,
+        prompt: str,
+        command: Sequence[str],
+        backend_type: str,
+        account_id: str | None,
+    ) -> Execution | None:
+        """A waiting execution, parked until now, queued to run as given; None if it no longer
+        waits (cancelled meanwhile)."""
+        values = _ROWS.to_row(
+            {
+                "prompt": prompt,
+                "command": list(command),
+                "backend_type": backend_type,
+                "account_id": account_id,
+            }
+        )
+
+        def update(connection: sqlite3.Connection) -> Execution | None:
+            changed = connection.execute(
+                "UPDATE executions SET status = 'queued', not_before = NULL,"
+                f" {', '.join(f'{name} = ?' for name in values)}"
+                " WHERE id = ? AND status = 'waiting'",
+                (*values.values(), execution_id),
+            ).rowcount
+            return _fetch(connection, execution_id) if changed else None
+
+        return await self._db.write(update)
+
+    async def park(self, execution_id: str, not_before: str, reason: str) -> Execution | None:
+        """Keep a waiting execution waiting, now until `not_before`; None if it no longer waits."""
+
+        def update(connection: sqlite3.Connection) -> Execution | None:
+            changed = connection.execute(
+                "UPDATE executions SET not_before = ?, waiting_reason = ?"
+                " WHERE id = ? AND status = 'waiting'",
+                (not_before, reason, execution_id),
+            ).rowcount
+            return _fetch(connection, execution_id) if changed else None
+
+        return await self._db.write(update)
+
+    async def spend_totals(
+        self, *, bot_id: str | None = None, account_id: str | None = None, day: str, month: str
+    ) -> tuple[float, int, float, int]:
+        """USD and tokens the executions of a bot (or of an account) that finished since `day`,
+        then since `month`, reported (see executions/spend.py)."""
+        column, value = ("bot_id", bot_id) if bot_id is not None else ("account_id", account_id)
+        sql = (
+            f"SELECT SUM(CASE WHEN finished_at >= ? THEN {_COST} END),"
+            f" SUM(CASE WHEN finished_at >= ? THEN {_TOKENS} END),"
+            f" SUM({_COST}), SUM({_TOKENS})"
+            f" FROM executions WHERE {column} = ? AND finished_at >= ? AND usage IS NOT NULL"
+        )
+
+        def query(connection: sqlite3.Connection) -> tuple[float, int, float, int]:
+            row = connection.execute(sql, (day, day, value, month)).fetchone()
+            return (row[0] or 0.0, row[1] or 0, row[2] or 0.0, row[3] or 0)
+
+        return await self._db.read(query)
+
     async def mark_running(self, execution_id: str) -> Execution:
         def update(connection: sqlite3.Connection) -> Execution:
             connection.execute(
@@ -152,7 +228,7 @@ class ExecutionStore:
                 duration = round((finished - started).total_seconds() * 1000)
             connection.execute(
                 "UPDATE executions SET status = ?, finished_at = ?, duration_ms = ?, exit_code = ?,"
-                " error_message = ?, usage = ? WHERE id = ?",
+                " error_message = ?, usage = ?, session_id = ?, not_before = NULL WHERE id = ?",
                 (
                     outcome.status,
                     iso(finished),
@@ -160,6 +236,7 @@ class ExecutionStore:
                     outcome.exit_code,
                     outcome.error_message,
                     to_json(outcome.usage),
+                    outcome.session_id,
                     execution_id,
                 ),
             )

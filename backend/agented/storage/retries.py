@@ -1,4 +1,4 @@
-"""Pending retries of rate-limited executions; they outlive restarts."""
+"""Pending retries of rate-limited executions, and parked (waiting) runs; they outlive restarts."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class RetryStore:
         due_at: str,
         reason: str,
         context: dict[str, Any],
+        parked: bool = False,
     ) -> Retry:
         row = _ROWS.to_row(
             {
@@ -36,6 +37,7 @@ class RetryStore:
                 "reason": reason,
                 "context": context,
                 "status": "pending",
+                "parked": parked,
                 "created_at": iso(utc_now()),
             }
         )
@@ -66,6 +68,33 @@ class RetryStore:
             return [_ROWS.from_row(row) for row in rows]
 
         return await self._db.read(query)
+
+    async def parked_for(self, execution_id: str) -> Retry | None:
+        """The pending entry that wakes a waiting execution, if any."""
+
+        def query(connection: sqlite3.Connection) -> Retry | None:
+            row = connection.execute(
+                "SELECT * FROM retries WHERE execution_id = ? AND parked = 1"
+                " AND status = 'pending'",
+                (execution_id,),
+            ).fetchone()
+            return None if row is None else _ROWS.from_row(row)
+
+        return await self._db.read(query)
+
+    async def reschedule(self, retry_id: str, due_at: str, reason: str) -> bool:
+        """Move a pending entry to `due_at` with a new reason; False if it is no longer pending."""
+
+        def update(connection: sqlite3.Connection) -> bool:
+            return (
+                connection.execute(
+                    "UPDATE retries SET due_at = ?, reason = ? WHERE id = ? AND status = 'pending'",
+                    (due_at, reason, retry_id),
+                ).rowcount
+                > 0
+            )
+
+        return await self._db.write(update)
 
     async def set_status(
         self, retry_id: str, status: RetryStatus, retry_execution_id: str | None = None

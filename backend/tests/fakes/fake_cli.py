@@ -28,6 +28,10 @@ lines in it, so a bot's prompt template picks the scenario. Directives run in or
                                claude-text, claude-hit, claude-429, claude-529, codex, gemini,
                                spend-cap
 
+With FAKE_RATE_LIMIT=KIND in its environment (an account's `env` sets it), the
+fake does `rate-limit KIND` before anything else, so one prompt can be limited
+on one account and answered on another.
+
 `<cli> --version` prints `0.0.0-fake (<cli>, fake)` and nothing else happens.
 A prompt without directives gets `session`: for claude with `--output-format
 stream-json` a `system` init event, an `assistant` event echoing the prompt and a
@@ -107,6 +111,8 @@ class Fake:
         return prompt
 
     def run(self) -> None:
+        if kind := os.environ.get("FAKE_RATE_LIMIT"):
+            self.do_rate_limit(kind)
         directives = DIRECTIVE.findall(self.prompt)
         for name, argument in directives or [("session", "")]:
             handler = "do_" + name.replace("-", "_")

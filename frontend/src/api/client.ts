@@ -11,6 +11,7 @@
  * (re)connect and puts it in the URL.
  */
 import type {
+  Account,
   Agent,
   AgentInput,
   AgentMessage,
@@ -308,6 +309,11 @@ export function deleteRetry(id: string): Promise<void> {
 export async function listSchedulerJobs(signal?: AbortSignal): Promise<SchedulerJob[]> {
   const result = await request<{ jobs: SchedulerJob[] }>('GET', '/admin/scheduler/jobs', { signal })
   return result.jobs
+}
+
+export async function listAccounts(signal?: AbortSignal): Promise<Account[]> {
+  const result = await request<{ accounts: Account[] }>('GET', '/admin/accounts', { signal })
+  return result.accounts
 }
 
 export async function listAgents(signal?: AbortSignal): Promise<Agent[]> {

@@ -664,6 +664,26 @@ export interface components {
          * @description A bot as the API shows it, with when it fires next and how its last run went.
          */
         BotOut: {
+            /**
+             * Daily Usd Limit
+             * @default null
+             */
+            daily_usd_limit: number | null;
+            /**
+             * Monthly Usd Limit
+             * @default null
+             */
+            monthly_usd_limit: number | null;
+            /**
+             * Daily Token Limit
+             * @default null
+             */
+            daily_token_limit: number | null;
+            /**
+             * Monthly Token Limit
+             * @default null
+             */
+            monthly_token_limit: number | null;
             /** Name */
             name: string;
             /** Prompt Template */
@@ -780,6 +800,11 @@ export interface components {
              * @default null
              */
             agent_id: string | null;
+            /**
+             * Account Chain
+             * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+             */
+            account_chain: string[];
             /** Id */
             id: string;
             /** Created At */
@@ -801,7 +826,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
             /** Started At */
             started_at: string | null;
             /** Finished At */
@@ -822,12 +847,12 @@ export interface components {
              * Trigger Type
              * @enum {string}
              */
-            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
             /**
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+            status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
             /**
              * Backend Type
              * @enum {string}
@@ -864,6 +889,24 @@ export interface components {
              * @description The account it ran on; None for none.
              */
             account_id: string | null;
+            /**
+             * Not Before
+             * @description While `waiting`: when it starts at the earliest.
+             * @default null
+             */
+            not_before: string | null;
+            /**
+             * Waiting Reason
+             * @description Why it waits (or waited): limited accounts, spend limits.
+             * @default null
+             */
+            waiting_reason: string | null;
+            /**
+             * Session Id
+             * @description The CLI's session id, which a run on the same account resumes.
+             * @default null
+             */
+            session_id: string | null;
             /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
@@ -990,6 +1033,26 @@ export interface components {
          *     `limited` from a rate-limited run until `limited_until`, `available` after.
          */
         Account: {
+            /**
+             * Daily Usd Limit
+             * @default null
+             */
+            daily_usd_limit: number | null;
+            /**
+             * Monthly Usd Limit
+             * @default null
+             */
+            monthly_usd_limit: number | null;
+            /**
+             * Daily Token Limit
+             * @default null
+             */
+            daily_token_limit: number | null;
+            /**
+             * Monthly Token Limit
+             * @default null
+             */
+            monthly_token_limit: number | null;
             /** Name */
             name: string;
             /**
@@ -1278,6 +1341,12 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "started" | "cancelled";
+            /**
+             * Parked
+             * @description A parked run (its execution `waiting`), not a retry of a failed one.
+             * @default false
+             */
+            parked: boolean;
             /** Bot Name */
             bot_name: string | null;
             /**
@@ -1324,7 +1393,7 @@ export interface components {
             /** Bot Name */
             bot_name: string | null;
             /** Status */
-            status: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | "unknown";
+            status: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | "unknown";
             /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
@@ -1424,6 +1493,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /** Prompt Template */
@@ -1544,6 +1633,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -1559,6 +1653,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -1675,6 +1789,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1726,6 +1845,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -1842,6 +1981,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -1871,6 +2015,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /**
                      * Name
                      * @default null
@@ -1997,6 +2161,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -2012,6 +2181,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -2128,6 +2317,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -2226,7 +2420,7 @@ export interface operations {
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                     };
                 };
             };
@@ -2235,7 +2429,7 @@ export interface operations {
     get_bot_executions: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
@@ -2776,6 +2970,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /**
@@ -2819,6 +3033,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2907,6 +3141,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -2969,6 +3223,26 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
+                    /**
                      * Name
                      * @default null
                      */
@@ -3014,6 +3288,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -3098,6 +3392,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /**
@@ -3150,7 +3464,7 @@ export interface operations {
     get_list_executions: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
@@ -3237,12 +3551,12 @@ export interface operations {
                          * Trigger Type
                          * @enum {string}
                          */
-                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
                         /**
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                         /**
                          * Backend Type
                          * @enum {string}
@@ -3279,6 +3593,24 @@ export interface operations {
                          * @description The account it ran on; None for none.
                          */
                         account_id: string | null;
+                        /**
+                         * Not Before
+                         * @description While `waiting`: when it starts at the earliest.
+                         * @default null
+                         */
+                        not_before: string | null;
+                        /**
+                         * Waiting Reason
+                         * @description Why it waits (or waited): limited accounts, spend limits.
+                         * @default null
+                         */
+                        waiting_reason: string | null;
+                        /**
+                         * Session Id
+                         * @description The CLI's session id, which a run on the same account resumes.
+                         * @default null
+                         */
+                        session_id: string | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**
@@ -3600,6 +3932,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /** Name */
                     name: string;
                     /** Prompt Template */
@@ -3720,6 +4072,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -3735,6 +4092,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -3851,6 +4228,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -3902,6 +4284,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -4018,6 +4420,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -4047,6 +4454,26 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /**
+                     * Daily Usd Limit
+                     * @default null
+                     */
+                    daily_usd_limit?: number | null;
+                    /**
+                     * Monthly Usd Limit
+                     * @default null
+                     */
+                    monthly_usd_limit?: number | null;
+                    /**
+                     * Daily Token Limit
+                     * @default null
+                     */
+                    daily_token_limit?: number | null;
+                    /**
+                     * Monthly Token Limit
+                     * @default null
+                     */
+                    monthly_token_limit?: number | null;
                     /**
                      * Name
                      * @default null
@@ -4173,6 +4600,11 @@ export interface operations {
                      */
                     agent_id?: string | null;
                     /**
+                     * Account Chain
+                     * @default null
+                     */
+                    account_chain?: string[] | null;
+                    /**
                      * Webhook Secret
                      * @default null
                      */
@@ -4188,6 +4620,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /**
+                         * Daily Usd Limit
+                         * @default null
+                         */
+                        daily_usd_limit: number | null;
+                        /**
+                         * Monthly Usd Limit
+                         * @default null
+                         */
+                        monthly_usd_limit: number | null;
+                        /**
+                         * Daily Token Limit
+                         * @default null
+                         */
+                        daily_token_limit: number | null;
+                        /**
+                         * Monthly Token Limit
+                         * @default null
+                         */
+                        monthly_token_limit: number | null;
                         /** Name */
                         name: string;
                         /** Prompt Template */
@@ -4304,6 +4756,11 @@ export interface operations {
                          * @default null
                          */
                         agent_id: string | null;
+                        /**
+                         * Account Chain
+                         * @description Accounts to run on, in order: a rate-limited run goes on on the next one. A run uses its account's backend.
+                         */
+                        account_chain: string[];
                         /** Id */
                         id: string;
                         /** Created At */
@@ -4402,7 +4859,7 @@ export interface operations {
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                     };
                 };
             };
@@ -4411,7 +4868,7 @@ export interface operations {
     get_bot_executions_via_triggers: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted") | null;
+                status?: ("waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded") | null;
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;

@@ -49,11 +49,13 @@ export type InstalledBackend = Schemas['InstalledBackend']
 export type OutputFormat = Schemas['BotOut']['output_format']
 export const OUTPUT_FORMATS = members<OutputFormat>({ 'stream-json': true, json: true })
 
-/** What started an execution: a bot's trigger source, or a retry of an earlier run. */
-export type TriggerType = TriggerSource | 'retry'
+/** What started an execution: a bot's trigger source, a retry of an earlier run, or a fallback
+ * of a rate-limited run onto the next account of its bot's chain. */
+export type TriggerType = TriggerSource | 'retry' | 'fallback'
 
 export type ExecutionStatus = NonNullable<QueryOf<'get_list_executions'>['status']>
 export const EXECUTION_STATUSES = members<ExecutionStatus>({
+  waiting: true,
   queued: true,
   running: true,
   success: true,
@@ -61,10 +63,12 @@ export const EXECUTION_STATUSES = members<ExecutionStatus>({
   timeout: true,
   cancelled: true,
   interrupted: true,
+  budget_exceeded: true,
 })
 
-/** Statuses in which an execution can still produce output or be cancelled. */
-export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ['queued', 'running']
+/** Statuses in which an execution can still produce output or be cancelled (`waiting`: parked
+ * until an account or a spend period frees up). */
+export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ['waiting', 'queued', 'running']
 
 export function isActiveStatus(status: ExecutionStatus): boolean {
   return ACTIVE_STATUSES.includes(status)
@@ -131,8 +135,11 @@ export interface CancelResult {
 
 export type DayStats = Schemas['DailyCount']
 
-/** A pending or past retry; `trigger_id` is null once the bot was deleted. */
+/** A pending or past retry, or a parked run (`parked`); `trigger_id` is null once the bot was deleted. */
 export type Retry = Schemas['RetryOut']
+
+/** An account a backend's CLI runs under (its secret variables shown by name only). */
+export type Account = Schemas['Account']
 
 export interface SchedulerJob {
   id: string

@@ -1,4 +1,4 @@
-import type { Bot, BotInput, TriggerSource } from '@/api/types'
+import type { Account, Bot, BotInput, TriggerSource } from '@/api/types'
 
 /** A field a client may write to a bot, as the generated API types declare them. */
 export type BotField = keyof BotInput
@@ -85,7 +85,26 @@ export function emptyBotForm(): BotFormState {
     repositories: [],
     include_drafts: false,
     agent_id: '',
+    account_chain: [],
+    ...SPEND_LIMITS_EMPTY,
   }
+}
+
+/** A bot's optional spend limits, per UTC day and month, in USD and in tokens. */
+export const SPEND_LIMIT_FIELDS = [
+  'daily_usd_limit',
+  'monthly_usd_limit',
+  'daily_token_limit',
+  'monthly_token_limit',
+] as const satisfies readonly BotField[]
+
+type SpendLimitField = (typeof SPEND_LIMIT_FIELDS)[number]
+
+const SPEND_LIMITS_EMPTY: Record<SpendLimitField, string> = {
+  daily_usd_limit: '',
+  monthly_usd_limit: '',
+  daily_token_limit: '',
+  monthly_token_limit: '',
 }
 
 export function botToForm(bot: Bot): BotFormState {
@@ -117,7 +136,16 @@ export function botToForm(bot: Bot): BotFormState {
     repositories: [...(bot.repositories ?? [])],
     include_drafts: bot.include_drafts,
     agent_id: bot.agent_id ?? '',
+    account_chain: [...(bot.account_chain ?? [])],
+    daily_usd_limit: numberText(bot.daily_usd_limit),
+    monthly_usd_limit: numberText(bot.monthly_usd_limit),
+    daily_token_limit: numberText(bot.daily_token_limit),
+    monthly_token_limit: numberText(bot.monthly_token_limit),
   }
+}
+
+function numberText(value: number | null | undefined): string {
+  return value == null ? '' : String(value)
 }
 
 function text(value: string): string | null {
@@ -125,7 +153,7 @@ function text(value: string): string | null {
   return trimmed === '' ? null : trimmed
 }
 
-function integer(value: string): number | null {
+function numberOrNull(value: string): number | null {
   const trimmed = value.trim()
   return trimmed === '' ? null : Number(trimmed)
 }
@@ -139,7 +167,7 @@ function scheduleInput(form: BotFormState): Partial<BotInput> {
   return {
     schedule_type: type,
     schedule_time: type === 'cron' ? null : text(form.schedule_time),
-    schedule_day: type === 'weekly' || type === 'monthly' ? integer(form.schedule_day) : null,
+    schedule_day: type === 'weekly' || type === 'monthly' ? numberOrNull(form.schedule_day) : null,
     cron_expression: type === 'cron' ? text(form.cron_expression) : null,
     schedule_timezone: text(form.schedule_timezone),
   }
@@ -173,8 +201,8 @@ const TRIGGER_INPUT: Record<TriggerSource, (form: BotFormState) => Partial<BotIn
  * webhook secret only when one was typed, so that an empty field keeps it.
  */
 export function formToInput(form: BotFormState): BotInput {
-  const timeout = integer(form.timeout_seconds)
-  const grace = integer(form.sigterm_grace_seconds)
+  const timeout = numberOrNull(form.timeout_seconds)
+  const grace = numberOrNull(form.sigterm_grace_seconds)
   return {
     name: form.name.trim(),
     prompt_template: form.prompt_template,
@@ -191,7 +219,48 @@ export function formToInput(form: BotFormState): BotInput {
     ...(form.backend_type === 'command' ? { command: list(form.command) } : {}),
     ...TRIGGER_INPUT[form.trigger_source](form),
     agent_id: text(form.agent_id),
+    account_chain: list(form.account_chain),
+    // An empty limit is sent as null: no limit (the field is cleared, not kept).
+    daily_usd_limit: numberOrNull(form.daily_usd_limit),
+    monthly_usd_limit: numberOrNull(form.monthly_usd_limit),
+    daily_token_limit: numberOrNull(form.daily_token_limit),
+    monthly_token_limit: numberOrNull(form.monthly_token_limit),
   }
+}
+
+/**
+ * The accounts a row of the chain may name: those not named by another row
+ * (an account appears once in a chain), by name.
+ */
+export function chainChoices(accounts: readonly Account[], chain: readonly string[], row: number): Account[] {
+  const taken = new Set(chain.filter((_, index) => index !== row))
+  return accounts.filter((account) => !taken.has(account.id)).sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** The chain with the row at `from` moved to `to` (both within the chain). */
+export function moveInChain(chain: readonly string[], from: number, to: number): string[] {
+  const moved = [...chain]
+  const item = moved[from]
+  if (item === undefined || to < 0 || to >= moved.length) return moved
+  moved.splice(from, 1)
+  moved.splice(to, 0, item)
+  return moved
+}
+
+/**
+ * What the form says of a chain: runs use each account's backend in turn, so
+ * a chain whose accounts are not all of the bot's backend is pointed out, and
+ * an id no listed account has (deleted since) is named.
+ */
+export function chainNotes(accounts: readonly Account[], chain: readonly string[], backend: string): string[] {
+  const byId = new Map(accounts.map((account) => [account.id, account]))
+  const notes: string[] = []
+  for (const id of chain) {
+    const account = byId.get(id)
+    if (!account) notes.push(`${id}: no such account`)
+    else if (account.backend !== backend) notes.push(`${account.name} runs ${account.backend}, not ${backend}: the bot's model is not used there`)
+  }
+  return notes
 }
 
 /** The per-bot webhook URL and the generic one, on this page's origin. */

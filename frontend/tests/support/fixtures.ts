@@ -1,4 +1,4 @@
-import type { Agent, AgentMessage, Bot, Execution } from '@/api/types'
+import type { Account, Agent, AgentMessage, Bot, Execution } from '@/api/types'
 
 /** A stored bot as the API returns it: manual, never run; a test overrides what it needs. */
 export function makeBot(overrides: Partial<Bot> = {}): Bot {
@@ -31,9 +31,36 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
     repositories: [],
     include_drafts: false,
     agent_id: null,
+    account_chain: [],
+    daily_usd_limit: null,
+    monthly_usd_limit: null,
+    daily_token_limit: null,
+    monthly_token_limit: null,
     created_at: '2026-11-24T10:00:00Z',
     updated_at: '2026-11-24T10:00:00Z',
     last_execution: null,
+    ...overrides,
+  }
+}
+
+/** An available codex account without variables or limits; a test overrides what it needs. */
+export function makeAccount(overrides: Partial<Account> = {}): Account {
+  return {
+    id: 'acc_1',
+    name: 'Work',
+    backend: 'codex',
+    env: {},
+    is_default: false,
+    secret_env_names: [],
+    limited_until: null,
+    limited_reason: null,
+    state: 'available',
+    daily_usd_limit: null,
+    monthly_usd_limit: null,
+    daily_token_limit: null,
+    monthly_token_limit: null,
+    created_at: '2026-11-24T10:00:00Z',
+    updated_at: '2026-11-24T10:00:00Z',
     ...overrides,
   }
 }
@@ -59,6 +86,9 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     error_message: null,
     usage: null,
     account_id: null,
+    not_before: null,
+    waiting_reason: null,
+    session_id: null,
     retry_of: null,
     attempt: 0,
     log_lines: 0,
