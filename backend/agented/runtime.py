@@ -30,6 +30,8 @@ from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
 from .hypercorn_worker import bound_addresses
 from .limits import raise_open_file_limit
+from .monitoring.metrics import LiveCounts
+from .monitoring.service import MonitoringService
 from .paths import MIGRATIONS_DIR
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
@@ -44,6 +46,7 @@ from .storage.bots import BotStore
 from .storage.deliveries import DeliveryStore
 from .storage.executions import ExecutionStore
 from .storage.messages import MessageStore
+from .storage.monitoring import MonitoringStore
 from .storage.pr_reviews import PullRequestReviewStore
 from .storage.retries import RetryStore
 from .storage.schedule_skips import ScheduleSkipStore
@@ -88,6 +91,7 @@ class Runtime:
     message_service: MessageService
     account_store: AccountStore
     account_service: AccountService
+    monitoring: MonitoringService
 
     def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
@@ -197,6 +201,13 @@ class Runtime:
             self.streams = StreamHub(self.stopping)
             self.streams.start()
             stack.callback(self.streams.stop)
+            self.monitoring = MonitoringService(
+                MonitoringStore(self.database),
+                self.account_store,
+                retention_days=settings.monitoring_retention_days,
+                live=self._live_counts,
+            )
+            self.monitoring.install(self.scheduler)
 
             notifier = ShutdownNotifier(self.begin_stopping)
             notifier.install()
@@ -215,6 +226,9 @@ class Runtime:
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         logger.info("serving database %s (schema version %d)", self.database.path, version)
+
+    def _live_counts(self) -> LiveCounts:
+        return LiveCounts(self.streams.viewer_count, self.logs.lines_ingested)
 
     def begin_stopping(self) -> None:
         """Tell everything that streams, waits or starts runs that the server is going away."""
