@@ -15,7 +15,7 @@ blueprint = Blueprint("monitoring", __name__, url_prefix="/admin/monitoring")
 
 @blueprint.get("/status")
 @document_response(MonitoringStatus)
-async def status() -> Response:
+async def monitoring_status() -> Response:
     """Running, queued and waiting runs; each account's state and use; each bot's success."""
     return model_response(await runtime().monitoring.status())
 
@@ -24,6 +24,6 @@ async def status() -> Response:
 @validate_querystring(HistoryQuery)
 @document_response(History)
 @document_response(ErrorOut, 400)
-async def history(query_args: HistoryQuery) -> Response:
+async def monitoring_history(query_args: HistoryQuery) -> Response:
     """What ended per bucket over the last `hours`: runs, failures, rate limits, tokens, cost."""
     return model_response(await runtime().monitoring.history(query_args.hours, query_args.bucket))

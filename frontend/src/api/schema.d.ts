@@ -435,7 +435,7 @@ export interface paths {
             cookie?: never;
         };
         /** Running, queued and waiting runs; each account's state and use; each bot's success. */
-        get: operations["get_status"];
+        get: operations["get_monitoring_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -452,7 +452,7 @@ export interface paths {
             cookie?: never;
         };
         /** What ended per bucket over the last `hours`: runs, failures, rate limits, tokens, cost. */
-        get: operations["get_history"];
+        get: operations["get_monitoring_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3324,7 +3324,7 @@ export interface operations {
         requestBody?: never;
         responses: never;
     };
-    get_status: {
+    get_monitoring_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -3371,7 +3371,7 @@ export interface operations {
             };
         };
     };
-    get_history: {
+    get_monitoring_history: {
         parameters: {
             query?: {
                 hours?: number;
