@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { setApiKey } from '@/api/client'
 import type { Account, AccountStatus, History, MonitoringStatus } from '@/api/types'
 import { accountBody, formFor, rowsToEnv } from '@/lib/accounts'
-import { niceMax, showsLabel, ticks } from '@/lib/chart'
+import { labelsThatFit, niceMax, showsLabel, ticks } from '@/lib/chart'
 import { againstLimit, historyBars, percent, usd } from '@/lib/monitoring'
 import { fakeServer, type FakeServer } from './support/fakeServer'
 import { mountApp, settle } from './support/mountApp'
@@ -83,6 +83,12 @@ describe('chart scales', () => {
     expect(shown).toHaveLength(8)
     expect(showsLabel(23, 24)).toBe(true)
     expect(Array.from({ length: 5 }, (_, index) => showsLabel(index, 5)).every(Boolean)).toBe(true)
+  })
+
+  it('fit fewer labels the longer they are', () => {
+    expect(labelsThatFit(508, 6)).toBe(10)
+    expect(labelsThatFit(508, 12)).toBe(5)
+    expect(labelsThatFit(100, 40)).toBe(2)
   })
 })
 

@@ -24,7 +24,15 @@ export function ticks(max: number, whole: boolean): number[] {
   return [0, 0.25, 0.5, 0.75, 1].map((fraction) => (whole ? Math.round(max * fraction) : max * fraction))
 }
 
-/** Whether bar `index` of `count` gets its label: about `most` labels, the newest always. */
+/**
+ * How many x labels of `longest` characters fit side by side in `width`
+ * (both in the chart's own units, its font 11 units high).
+ */
+export function labelsThatFit(width: number, longest: number): number {
+  return Math.max(2, Math.floor(width / (longest * 6.5 + 10)))
+}
+
+/** Whether bar `index` of `count` gets its label: at most `most` labels, the newest always. */
 export function showsLabel(index: number, count: number, most = 8): boolean {
   const every = Math.max(1, Math.ceil(count / most))
   return (count - 1 - index) % every === 0
