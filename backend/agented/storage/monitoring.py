@@ -128,16 +128,19 @@ def _usage_columns(suffix: str, condition: str) -> str:
 
 
 def _outcome_columns(suffix: str, condition: str) -> str:
-    judged = f"{condition} AND e.{_ENDED} AND e.status != 'cancelled'"
+    judged = f"{condition} AND {_ENDED} AND status != 'cancelled'"
     return (
-        f"COUNT(e.id) FILTER (WHERE {condition}) AS runs_{suffix},"
-        f" COUNT(e.id) FILTER (WHERE {judged}) AS judged_{suffix},"
-        f" COUNT(e.id) FILTER (WHERE {condition} AND e.status = 'success') AS succeeded_{suffix}"
+        f"COUNT(*) FILTER (WHERE {condition}) AS runs_{suffix},"
+        f" COUNT(*) FILTER (WHERE {judged}) AS judged_{suffix},"
+        f" COUNT(*) FILTER (WHERE {condition} AND status = 'success') AS succeeded_{suffix}"
     )
 
 
 def _outcomes(row: sqlite3.Row, suffix: str) -> Outcomes:
-    return Outcomes(row[f"runs_{suffix}"], row[f"judged_{suffix}"], row[f"succeeded_{suffix}"])
+    """The bot's outcomes over a window; none when it ran in neither (the outer join's NULLs)."""
+    return Outcomes(
+        row[f"runs_{suffix}"] or 0, row[f"judged_{suffix}"] or 0, row[f"succeeded_{suffix}"] or 0
+    )
 
 
 class MonitoringStore:
@@ -189,13 +192,13 @@ class MonitoringStore:
 
     async def bot_activity(self, day: datetime, week: datetime) -> list[BotActivity]:
         """Every bot, by name, with its runs created since `day` and since `week`."""
+        # The week's runs are found by creation time (its index), then joined to every bot.
         sql = (
-            "SELECT b.id AS bot_id, b.name AS bot_name,"
-            f" {_outcome_columns('day', 'e.created_at >= :day')},"
+            "SELECT b.id AS bot_id, b.name AS bot_name, w.* FROM bots AS b LEFT JOIN ("
+            f"SELECT bot_id AS run_bot_id, {_outcome_columns('day', 'created_at >= :day')},"
             f" {_outcome_columns('week', '1')}"
-            " FROM bots AS b LEFT JOIN executions AS e"
-            " ON e.bot_id = b.id AND e.created_at >= :week"
-            " GROUP BY b.id ORDER BY b.name_key"
+            " FROM executions WHERE created_at >= :week AND bot_id IS NOT NULL GROUP BY bot_id"
+            ") AS w ON w.run_bot_id = b.id ORDER BY b.name_key"
         )
         parameters = {"day": iso(day), "week": iso(week)}
 

@@ -301,6 +301,12 @@ async def test_snapshots_older_than_the_retention_are_pruned(make_app) -> None:
         assert sum(point.runs for point in history.points) == 1
 
 
+async def test_the_scheduler_snapshots_every_five_minutes_and_prunes(client) -> None:
+    jobs = (await (await client.get("/admin/scheduler/jobs")).get_json())["jobs"]
+    ids = {job["id"] for job in jobs}
+    assert {"monitoring:snapshot", "monitoring:prune"} <= ids
+
+
 async def test_history_queries_are_bounded_and_a_bad_one_names_its_field(client) -> None:
     ok = await client.get("/admin/monitoring/history?hours=48&bucket=6h")
     assert ok.status_code == 200
