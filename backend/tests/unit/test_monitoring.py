@@ -301,7 +301,7 @@ async def test_snapshots_older_than_the_retention_are_pruned(make_app) -> None:
         assert sum(point.runs for point in history.points) == 1
 
 
-async def test_the_scheduler_snapshots_every_five_minutes_and_prunes(client) -> None:
+async def test_the_snapshot_and_prune_jobs_are_on_the_scheduler(client) -> None:
     jobs = (await (await client.get("/admin/scheduler/jobs")).get_json())["jobs"]
     ids = {job["id"] for job in jobs}
     assert {"monitoring:snapshot", "monitoring:prune"} <= ids
