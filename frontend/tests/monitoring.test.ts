@@ -6,6 +6,7 @@ import { accountBody, formFor, rowsToEnv } from '@/lib/accounts'
 import { labelsThatFit, niceMax, showsLabel, ticks } from '@/lib/chart'
 import { againstLimit, historyBars, percent, usd } from '@/lib/monitoring'
 import { fakeServer, type FakeServer } from './support/fakeServer'
+import { makeExecution } from './support/fixtures'
 import { mountApp, settle } from './support/mountApp'
 
 enableAutoUnmount(afterEach)
@@ -51,7 +52,7 @@ const status: MonitoringStatus = {
   queued: 1,
   waiting: 3,
   by_status: { running: 2, queued: 1, waiting: 3, success: 9 },
-  active: [],
+  active: [makeExecution({ id: 'e1', status: 'running' })],
   accounts: [makeAccountStatus()],
   bots: [{ bot_id: 'b1', bot_name: 'reviewer', runs_24h: 4, success_rate_24h: 0.75, runs_7d: 9, success_rate_7d: null }],
 }
@@ -169,6 +170,7 @@ describe('the Monitoring page', () => {
   it('shows what runs now, the history charts, the accounts against their limits and the bots', async () => {
     const { wrapper } = await mountApp('/monitoring')
     expect(wrapper.get('[data-testid="now-waiting"]').text()).toContain('3')
+    expect(wrapper.get('[data-testid="execution-row"]').attributes('data-execution-id')).toBe('e1')
     expect(wrapper.get('[data-testid="chart-runs"]').text()).toContain('Runs (6)')
     expect(wrapper.get('[data-testid="chart-runs"]').text()).toContain('Failed (2)')
     expect(wrapper.get('[data-testid="chart-cost"]').text()).toContain('$0.25')

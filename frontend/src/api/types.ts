@@ -210,7 +210,7 @@ export type AccountInput = JsonBody<'post_create_account'>
 export type AccountUpdate = JsonBody<'put_update_account'>
 
 /** What runs now, each account's state and use, each bot's success (`GET /admin/monitoring/status`). */
-export type MonitoringStatus = JsonResponse<'get_monitoring_status', 200>
+export type MonitoringStatus = Omit<JsonResponse<'get_monitoring_status', 200>, 'active'> & { active: Execution[] }
 export type AccountStatus = Schemas['AccountStatus']
 export type PeriodUsage = Schemas['PeriodUsage']
 export type SpendLimits = Schemas['SpendLimits']
