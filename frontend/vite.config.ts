@@ -6,7 +6,7 @@ import vue from '@vitejs/plugin-vue'
 const backend = process.env.AGENTED_BACKEND_URL ?? 'http://127.0.0.1:20000'
 
 /** Paths the dev server hands to the backend; everything else is the SPA. */
-const proxiedPaths = ['/admin', '/api', '/health', '/docs', '/openapi.json']
+const proxiedPaths = ['/admin', '/api', '/health', '/docs', '/openapi.json', '/metrics']
 
 export default defineConfig({
   plugins: [vue()],

@@ -17,7 +17,7 @@ from .runtime import install_runtime
 from .secret_key import load_key, load_secret_key
 from .security.middleware import SecurityMiddleware
 from .security.policy import POLICY_KEY, SecurityPolicy
-from .security.routes import RouteTable
+from .security.routes import RouteTable, public_endpoints
 from .security.startup import on_serving
 
 
@@ -44,7 +44,9 @@ def create_app(
     policy = SecurityPolicy.from_settings(settings, secret_key, _api_keys(settings))
     install_api(app)
     app.asgi_app = SecurityMiddleware(  # type: ignore[method-assign,assignment]
-        app.asgi_app, policy, RouteTable(app.url_map)
+        app.asgi_app,
+        policy,
+        RouteTable(app.url_map, public_endpoints(metrics_public=settings.metrics_public)),
     )
     app.extensions[POLICY_KEY] = policy
     # What the policy learns once the server listens (its bound addresses) is checked first.

@@ -317,6 +317,18 @@ class Settings:
         "90",
         "Finished executions older than this many days are deleted (0 keeps them all)",
     )
+    monitoring_retention_days: int = _setting(
+        "AGENTED_MONITORING_RETENTION_DAYS",
+        _int_at_least(1, maximum=3650),
+        "30",
+        "Days the monitoring history's 5-minute snapshots are kept",
+    )
+    metrics_public: bool = _setting(
+        "AGENTED_METRICS_PUBLIC",
+        _boolean,
+        "false",
+        "`true`: /metrics answers without an API key (for a scraper that cannot send one)",
+    )
     github_webhook_secret: str | None = _setting(
         "GITHUB_WEBHOOK_SECRET",
         _optional_text,

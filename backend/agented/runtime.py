@@ -32,6 +32,8 @@ from .http.paths import MCP_PATH
 from .hypercorn_worker import bound_addresses
 from .limits import raise_open_file_limit
 from .listeners import Listener, local_url
+from .monitoring.metrics import LiveCounts
+from .monitoring.service import MonitoringService
 from .paths import MIGRATIONS_DIR
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
@@ -46,6 +48,7 @@ from .storage.bots import BotStore
 from .storage.deliveries import DeliveryStore
 from .storage.executions import ExecutionStore
 from .storage.messages import MessageStore
+from .storage.monitoring import MonitoringStore
 from .storage.pr_reviews import PullRequestReviewStore
 from .storage.retries import RetryStore
 from .storage.schedule_skips import ScheduleSkipStore
@@ -90,6 +93,7 @@ class Runtime:
     message_service: MessageService
     account_store: AccountStore
     account_service: AccountService
+    monitoring: MonitoringService
 
     def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
@@ -203,6 +207,13 @@ class Runtime:
             self.streams = StreamHub(self.stopping)
             self.streams.start()
             stack.callback(self.streams.stop)
+            self.monitoring = MonitoringService(
+                MonitoringStore(self.database),
+                self.account_store,
+                retention_days=settings.monitoring_retention_days,
+                live=self._live_counts,
+            )
+            self.monitoring.install(self.scheduler)
 
             notifier = ShutdownNotifier(self.begin_stopping)
             notifier.install()
@@ -221,6 +232,9 @@ class Runtime:
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         logger.info("serving database %s (schema version %d)", self.database.path, version)
+
+    def _live_counts(self) -> LiveCounts:
+        return LiveCounts(self.streams.viewer_count, self.logs.lines_ingested)
 
     def begin_stopping(self) -> None:
         """Tell everything that streams, waits or starts runs that the server is going away."""

@@ -45,6 +45,18 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Agents' },
   },
   {
+    path: '/monitoring',
+    name: 'monitoring',
+    component: () => import('./views/MonitoringView.vue'),
+    meta: { title: 'Monitoring' },
+  },
+  {
+    path: '/accounts',
+    name: 'accounts',
+    component: () => import('./views/AccountsView.vue'),
+    meta: { title: 'Accounts' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('./views/NotFoundView.vue'),

@@ -16,7 +16,7 @@ from .services import settings
 
 blueprint = Blueprint("dashboard", __name__)
 
-API_PREFIXES = ("admin/", "api/", "health/", "docs", "openapi.json")
+API_PREFIXES = ("admin/", "api/", "health/", "docs", "openapi.json", "metrics")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

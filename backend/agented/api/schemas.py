@@ -43,6 +43,7 @@ from ..models import (
     Retry,
     WebhookSecret,
 )
+from ..monitoring.figures import BUCKET_SECONDS, HistoryBucket
 
 MAX_OFFSET = 2**53  # beyond any real count; keeps numbers inside SQLite's integers
 
@@ -361,3 +362,22 @@ class OutboxQuery(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     field: str | None = None
+
+
+MAX_HISTORY_HOURS = 24 * 90
+MAX_HISTORY_POINTS = 2016  # a week of 5-minute buckets
+
+
+class HistoryQuery(BaseModel):
+    hours: int = Field(default=24, ge=1, le=MAX_HISTORY_HOURS)
+    bucket: HistoryBucket = "1h"
+
+    @model_validator(mode="after")
+    def _few_enough_points(self) -> HistoryQuery:
+        points = self.hours * 3600 // BUCKET_SECONDS[self.bucket]
+        if points > MAX_HISTORY_POINTS:
+            raise ValueError(
+                f"bucket: {self.bucket} buckets over {self.hours} hours make {points} points, "
+                f"more than {MAX_HISTORY_POINTS}; choose a larger bucket"
+            )
+        return self

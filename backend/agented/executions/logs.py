@@ -64,6 +64,7 @@ class ExecutionLogService:
         self._room = asyncio.Event()
         self._room.set()
         self._task: asyncio.Task[None] | None = None
+        self.lines_ingested = 0  # since the server started, for /metrics
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="agented-log-writer")
@@ -104,6 +105,7 @@ class ExecutionLogService:
             size += len(event)
             topic.append(seq, event)
         self._pending_rows += len(lines)
+        self.lines_ingested += len(lines)
         self._pending_bytes += size
         if self._pending_rows >= self._batch_rows or self._pending_bytes >= self._batch_bytes:
             self._kick.set()

@@ -38,6 +38,18 @@ PUBLIC_ENDPOINTS: Mapping[str, RouteKind] = {
     "openapi": "public",
 }
 
+# `/metrics`, open only when AGENTED_METRICS_PUBLIC says so: a Prometheus inside a
+# private network often cannot send a key, and the figures hold no secret.
+METRICS_ENDPOINT = "metrics.metrics"
+
+
+def public_endpoints(*, metrics_public: bool) -> Mapping[str, RouteKind]:
+    """The public list for these settings: the fixed one, plus `/metrics` if it is made public."""
+    if metrics_public:
+        return {**PUBLIC_ENDPOINTS, METRICS_ENDPOINT: "public"}
+    return PUBLIC_ENDPOINTS
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -67,9 +79,10 @@ def canonical_path_problem(scope: Mapping[str, Any]) -> str | None:
 class RouteTable:
     """Classifies (method, path) by the endpoint Quart's URL map matches."""
 
-    def __init__(self, url_map: Map) -> None:
+    def __init__(self, url_map: Map, public: Mapping[str, RouteKind] = PUBLIC_ENDPOINTS) -> None:
         # The map is read at match time, so routes registered after this still count.
         self._adapter = url_map.bind("agented.invalid")
+        self._public = public
 
     def kind(self, method: str, path: str, root_path: str = "") -> RouteKind:
         if is_stream_path(path):
@@ -84,4 +97,4 @@ class RouteTable:
             endpoint, _ = self._adapter.match(path, method)
         except HTTPException:  # not found, wrong method or a redirect: no public endpoint
             return "admin"
-        return PUBLIC_ENDPOINTS.get(str(endpoint), "admin")
+        return self._public.get(str(endpoint), "admin")

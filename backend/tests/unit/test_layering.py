@@ -21,6 +21,7 @@ BELOW_THE_EDGE = (
     "agents",
     "events",
     "executions",
+    "monitoring",
     "triggers",
     "storage",
     "bot_service",

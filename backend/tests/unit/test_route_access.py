@@ -8,12 +8,18 @@ prefix check and the router could read differently.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from quart import Quart
 
 from agented.security.policy import POLICY_KEY
-from agented.security.routes import PUBLIC_ENDPOINTS, RouteTable
+from agented.security.routes import (
+    PUBLIC_ENDPOINTS,
+    RouteKind,
+    RouteTable,
+    public_endpoints,
+)
 
 from ..support.asgi import RawResponse, call_asgi
 from ..support.keys import TEST_API_KEY
@@ -44,15 +50,27 @@ async def send(app: Quart, method: str, path: str, **kwargs) -> RawResponse:
     return await call_asgi(app, method, path, headers=JSON, body=body, **kwargs)
 
 
+Walked = tuple[Quart, Mapping[str, RouteKind]]
+
+
+@pytest.fixture(params=[False, True], ids=["metrics private", "metrics public"])
+async def walked(request: pytest.FixtureRequest, make_app) -> AsyncIterator[Walked]:
+    """A serving app, with /metrics private (the default) or made public, and its public list."""
+    app = make_app(AGENTED_METRICS_PUBLIC=request.param)
+    async with app.test_app():
+        yield app, public_endpoints(metrics_public=request.param)
+
+
 async def test_every_route_refuses_a_request_without_a_key_unless_it_is_public(
-    serving_app: Quart,
+    walked: Walked,
 ) -> None:
+    serving_app, public = walked
     routes = registered_routes(serving_app)
-    assert {endpoint for _, _, endpoint in routes} >= set(PUBLIC_ENDPOINTS), "list is current"
-    assert len(routes) > len(PUBLIC_ENDPOINTS), "the walk found the private routes"
+    assert {endpoint for _, _, endpoint in routes} >= set(public), "list is current"
+    assert len(routes) > len(public), "the walk found the private routes"
     for method, path, endpoint in routes:
         response = await send(serving_app, method, path)
-        if endpoint in PUBLIC_ENDPOINTS:
+        if endpoint in public:
             assert not refused_for_the_key(response), (method, path)
         else:
             assert refused_for_the_key(response), (method, path, response.status)
@@ -86,12 +104,13 @@ def spellings(path: str) -> list[tuple[str, bytes]]:
 
 
 async def test_no_spelling_of_a_private_path_reaches_its_route_without_a_key(
-    serving_app: Quart,
+    walked: Walked,
 ) -> None:
+    serving_app, public = walked
     private = [
         (method, path)
         for method, path, endpoint in registered_routes(serving_app)
-        if endpoint not in PUBLIC_ENDPOINTS
+        if endpoint not in public
     ]
     private += [("GET", STREAM), ("GET", INBOX_STREAM)]
     for method, path in private:
@@ -172,3 +191,16 @@ async def test_mcp_is_its_own_kind_opened_only_by_the_token_of_a_running_run(
     response = await call_asgi(serving_app, "POST", "/mcp", headers=bearer, body=b"{}")
     assert response.status == 401
     assert response.json() == {"error": "the run this token belongs to is not running"}
+
+
+async def test_metrics_is_private_unless_the_setting_makes_it_public(walked: Walked) -> None:
+    serving_app, public = walked
+    made_public = "metrics.metrics" in public
+    assert RouteTable(serving_app.url_map, public).kind("GET", "/metrics") == (
+        "public" if made_public else "admin"
+    )
+    assert refused_for_the_key(await send(serving_app, "GET", "/metrics")) != made_public
+    for decoded, raw in spellings("/metrics"):
+        response = await send(serving_app, "GET", decoded, raw_path=raw)
+        assert response.status in {200, 400, 401, 404}, (raw, response.status)
+        assert b"agented_executions" not in response.body, raw

@@ -12,6 +12,8 @@
  */
 import type {
   Account,
+  AccountInput,
+  AccountUpdate,
   Agent,
   AgentInput,
   AgentMessage,
@@ -27,11 +29,14 @@ import type {
   ExecutionDetail,
   ExecutionFilter,
   ExecutionPage,
+  History,
+  HistoryBucket,
   InstalledBackend,
   InboxQuery,
   LogQuery,
   MessageInput,
   MessagesSent,
+  MonitoringStatus,
   Page,
   PromptPreview,
   Readiness,
@@ -311,11 +316,6 @@ export async function listSchedulerJobs(signal?: AbortSignal): Promise<Scheduler
   return result.jobs
 }
 
-export async function listAccounts(signal?: AbortSignal): Promise<Account[]> {
-  const result = await request<{ accounts: Account[] }>('GET', '/admin/accounts', { signal })
-  return result.accounts
-}
-
 export async function listAgents(signal?: AbortSignal): Promise<Agent[]> {
   const result = await request<{ agents: Agent[] }>('GET', '/admin/agents', { signal })
   return result.agents
@@ -366,4 +366,34 @@ export async function getThread(agentId: string, messageId: string, signal?: Abo
 
 export function inboxStreamPath(agentId: string): string {
   return `/admin/agents/${encode(agentId)}/messages/stream`
+}
+
+export async function listAccounts(signal?: AbortSignal): Promise<Account[]> {
+  const result = await request<{ accounts: Account[] }>('GET', '/admin/accounts', { signal })
+  return result.accounts
+}
+
+export function createAccount(input: AccountInput): Promise<Account> {
+  return request('POST', '/admin/accounts', { body: input })
+}
+
+export function updateAccount(id: string, input: AccountUpdate): Promise<Account> {
+  return request('PUT', `/admin/accounts/${encode(id)}`, { body: input })
+}
+
+export function deleteAccount(id: string): Promise<void> {
+  return request('DELETE', `/admin/accounts/${encode(id)}`)
+}
+
+/** Makes a limited account available again before its reset time. */
+export function clearAccount(id: string): Promise<Account> {
+  return request('POST', `/admin/accounts/${encode(id)}/clear`)
+}
+
+export function getMonitoringStatus(signal?: AbortSignal): Promise<MonitoringStatus> {
+  return request('GET', '/admin/monitoring/status', { signal })
+}
+
+export function getMonitoringHistory(hours: number, bucket: HistoryBucket, signal?: AbortSignal): Promise<History> {
+  return request('GET', '/admin/monitoring/history', { query: { hours, bucket }, signal })
 }

@@ -444,6 +444,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/monitoring/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Running, queued and waiting runs; each account's state and use; each bot's success. */
+        get: operations["get_monitoring_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/monitoring/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What ended per bucket over the last `hours`: runs, failures, rate limits, tokens, cost. */
+        get: operations["get_monitoring_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs by status, running/queued/waiting, per-account use and limits, streams, log lines. */
+        get: operations["get_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -1359,6 +1410,131 @@ export interface components {
              * @description The same as `bot_name` (its former name).
              */
             readonly trigger_name: string | null;
+        };
+        /**
+         * AccountStatus
+         * @description An account's state and its use today and this month (UTC), against its limits.
+         */
+        AccountStatus: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Backend
+             * @enum {string}
+             */
+            backend: "claude" | "codex" | "gemini" | "opencode" | "command";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "available" | "limited";
+            /** Limited Until */
+            limited_until: string | null;
+            /**
+             * Limited Reason
+             * @description Why it was last limited.
+             */
+            limited_reason: string | null;
+            today: components["schemas"]["PeriodUsage"];
+            month: components["schemas"]["PeriodUsage"];
+            /** @description Its spend limits; each null when none is set. */
+            limits: components["schemas"]["SpendLimits"];
+        };
+        /**
+         * BotStatus
+         * @description A bot's runs over the last 24 hours and 7 days, and the share that succeeded.
+         */
+        BotStatus: {
+            /** Bot Id */
+            bot_id: string;
+            /** Bot Name */
+            bot_name: string;
+            /** Runs 24H */
+            runs_24h: number;
+            /**
+             * Success Rate 24H
+             * @description Successes over ended runs (cancelled ones left out); null without any.
+             */
+            success_rate_24h: number | null;
+            /** Runs 7D */
+            runs_7d: number;
+            /** Success Rate 7D */
+            success_rate_7d: number | null;
+        };
+        /**
+         * PeriodUsage
+         * @description What an account's runs created in a period amounted to.
+         */
+        PeriodUsage: {
+            /** Runs */
+            runs: number;
+            /**
+             * Tokens
+             * @description Input and output tokens the CLIs reported.
+             */
+            tokens: number;
+            /**
+             * Cost Usd
+             * @description Cost the CLIs reported (claude, opencode).
+             */
+            cost_usd: number;
+            /**
+             * Rate Limits
+             * @description Runs that ended rate limited.
+             */
+            rate_limits: number;
+        };
+        /**
+         * SpendLimits
+         * @description Optional spend limits of a bot or an account, per UTC day and UTC month.
+         *
+         *     Spend is what the runs' CLIs reported: `total_cost_usd`, and tokens as
+         *     input plus output tokens (cache reads and writes not counted).
+         */
+        SpendLimits: {
+            /**
+             * Daily Usd Limit
+             * @default null
+             */
+            daily_usd_limit: number | null;
+            /**
+             * Monthly Usd Limit
+             * @default null
+             */
+            monthly_usd_limit: number | null;
+            /**
+             * Daily Token Limit
+             * @default null
+             */
+            daily_token_limit: number | null;
+            /**
+             * Monthly Token Limit
+             * @default null
+             */
+            monthly_token_limit: number | null;
+        };
+        /**
+         * HistoryPoint
+         * @description What ended in one bucket, from `start`.
+         */
+        HistoryPoint: {
+            /** Start */
+            start: string;
+            /** Runs */
+            runs: number;
+            /**
+             * Failures
+             * @description Ended neither success nor cancelled.
+             */
+            failures: number;
+            /** Rate Limits */
+            rate_limits: number;
+            /** Tokens */
+            tokens: number;
+            /** Cost Usd */
+            cost_usd: number;
         };
         /**
          * ListedPullRequestReview
@@ -3673,7 +3849,7 @@ export interface operations {
                          * Status
                          * @enum {string}
                          */
-                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
                         /** Entries */
                         entries: components["schemas"]["ConversationEntry"][];
                         /**
@@ -3740,6 +3916,114 @@ export interface operations {
         responses: never;
     };
     get_scheduler_skips: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: never;
+    };
+    get_monitoring_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Generated At */
+                        generated_at: string;
+                        /** Running */
+                        running: number;
+                        /** Queued */
+                        queued: number;
+                        /**
+                         * Waiting
+                         * @description Runs parked until an account or a budget frees up.
+                         */
+                        waiting: number;
+                        /**
+                         * By Status
+                         * @description Stored executions per status.
+                         */
+                        by_status: {
+                            [key: string]: number;
+                        };
+                        /**
+                         * Active
+                         * @description Running, queued and waiting runs, oldest first.
+                         */
+                        active: components["schemas"]["Execution"][];
+                        /** Accounts */
+                        accounts: components["schemas"]["AccountStatus"][];
+                        /** Bots */
+                        bots: components["schemas"]["BotStatus"][];
+                    };
+                };
+            };
+        };
+    };
+    get_monitoring_history: {
+        parameters: {
+            query?: {
+                hours?: number;
+                bucket?: "5m" | "15m" | "1h" | "6h" | "1d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Hours */
+                        hours: number;
+                        /**
+                         * Bucket
+                         * @enum {string}
+                         */
+                        bucket: "5m" | "15m" | "1h" | "6h" | "1d";
+                        /**
+                         * Points
+                         * @description Every bucket of the range, oldest first.
+                         */
+                        points: components["schemas"]["HistoryPoint"][];
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
+                    };
+                };
+            };
+        };
+    };
+    get_metrics: {
         parameters: {
             query?: never;
             header?: never;

@@ -138,9 +138,6 @@ export type DayStats = Schemas['DailyCount']
 /** A pending or past retry, or a parked run (`parked`); `trigger_id` is null once the bot was deleted. */
 export type Retry = Schemas['RetryOut']
 
-/** An account a backend's CLI runs under (its secret variables shown by name only). */
-export type Account = Schemas['Account']
-
 export interface SchedulerJob {
   id: string
   trigger_id: string | null
@@ -222,3 +219,20 @@ export interface ErrorBody {
   field?: string
   [key: string]: unknown
 }
+
+/** A login or API key a backend's CLI runs under; its secret variables are shown by name only. */
+export type Account = Schemas['Account']
+export type AccountInput = JsonBody<'post_create_account'>
+export type AccountUpdate = JsonBody<'put_update_account'>
+
+/** What runs now, each account's state and use, each bot's success (`GET /admin/monitoring/status`). */
+export type MonitoringStatus = Omit<JsonResponse<'get_monitoring_status', 200>, 'active'> & { active: Execution[] }
+export type AccountStatus = Schemas['AccountStatus']
+export type PeriodUsage = Schemas['PeriodUsage']
+export type SpendLimits = Schemas['SpendLimits']
+export type BotStatus = Schemas['BotStatus']
+
+/** What ended per bucket (`GET /admin/monitoring/history`). */
+export type History = JsonResponse<'get_monitoring_history', 200>
+export type HistoryPoint = Schemas['HistoryPoint']
+export type HistoryBucket = History['bucket']

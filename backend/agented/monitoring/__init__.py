@@ -1,0 +1,1 @@
+"""Monitoring: what runs now, what the accounts and bots used, the history, Prometheus metrics."""
