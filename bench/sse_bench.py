@@ -27,6 +27,7 @@ import uvloop
 from procstat import raise_open_files_limit
 from scenarios import (
     DEFAULT_SCENARIOS,
+    MEMORY_SCENARIOS,
     QUART_BASELINE,
     Scenario,
     Settings,
@@ -38,7 +39,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    names = [scenario.name for scenario in (*DEFAULT_SCENARIOS, QUART_BASELINE)]
+    names = [s.name for s in (*DEFAULT_SCENARIOS, *MEMORY_SCENARIOS, QUART_BASELINE)]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenario",
@@ -78,7 +79,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def chosen(args: argparse.Namespace) -> list[Scenario]:
-    every = {scenario.name: scenario for scenario in (*DEFAULT_SCENARIOS, QUART_BASELINE)}
+    every = {s.name: s for s in (*DEFAULT_SCENARIOS, *MEMORY_SCENARIOS, QUART_BASELINE)}
     if args.scenario:
         return [every[name] for name in dict.fromkeys(args.scenario)]
     return [*DEFAULT_SCENARIOS, *([QUART_BASELINE] if args.compare_quart_baseline else [])]
