@@ -264,8 +264,9 @@ def fanout_report(
         "subscribers_with_loss": faulty,
         "streams_ended_by": seen.ended_by,
         "delivered_events_per_s": round(seen.received / stream_seconds) if stream_seconds else None,
+        "events_per_write": round(seen.received / seen.writes, 2) if seen.writes else None,
         "latency_ms": seen.latency.summary(),
-        "server_worker": measured.worker_figures(delivered_event=seen.received),
+        "server_worker": measured.worker_figures(delivered_event=seen.received, write=seen.writes),
         "client": client_figures(seen, wall, processes),
         "machine": measured.machine_figures(sum(seen.cpu_seconds)),
     }

@@ -21,6 +21,20 @@ async def test_read_after_returns_everything_owed_in_one_piece() -> None:
     assert topic.read_after(5, 1 << 20) == (b"", 5)
 
 
+async def test_viewers_at_the_same_cursor_share_one_chunk_until_more_arrives() -> None:
+    topic = Topic("x")
+    _fill(topic, 5)
+    first, _ = topic.read_after(2, 1 << 20)
+    again, _ = topic.read_after(2, 1 << 20)
+    assert again is first, "the second viewer gets the same bytes, not a copy"
+    _fill(topic, 1)
+    assert topic.read_after(2, 1 << 20) == (b"e3;e4;e5;e6;", 6)
+    assert topic.read_after(2, 6) == (b"e3;e4;", 4)
+    topic.mark_persisted(6)
+    topic.forget_persisted()
+    assert topic.read_after(2, 1 << 20) is None, "gone from the tail: never from the shared chunk"
+
+
 async def test_read_after_respects_the_chunk_limit() -> None:
     topic = Topic("x")
     _fill(topic, 10)
