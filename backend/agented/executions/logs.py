@@ -138,9 +138,11 @@ class ExecutionLogService:
             batches, self._pending = self._pending, {}
             count, self._queued_rows = self._queued_rows, 0
             size, self._queued_bytes = self._queued_bytes, 0
+            written = True  # or given up: a cancelled flush must not keep the pipe shut
             try:
                 await self._store.append_lines(batches)
             except Exception as error:
+                written = False
                 if not isinstance(error, StorageFull):  # that one the database logs once a minute
                     logger.exception("could not persist %d log lines; will retry", count)
                 for key, rows in batches.items():
@@ -148,10 +150,12 @@ class ExecutionLogService:
                 self._queued_rows += count
                 self._queued_bytes += size
                 raise
-            self._held_rows -= count
-            self._held_bytes -= size
-            if not self._full():
-                self._room.set()
+            finally:
+                if written:
+                    self._held_rows -= count
+                    self._held_bytes -= size
+                if not self._full():
+                    self._room.set()
             for key, rows in batches.items():
                 topic = self._topics.get(key)
                 if topic is not None:

@@ -259,6 +259,20 @@ async def test_lines_held_until_persisted_stay_within_the_byte_budget_while_a_ba
     assert topic.persisted_seq == last_seq
 
 
+async def test_a_flush_cancelled_while_its_batch_is_written_does_not_keep_the_pipe_shut() -> None:
+    database = _BlockedRepository()
+    logs = ExecutionLogService(database, max_pending_bytes=1024 * 1024)  # type: ignore[arg-type]
+    topic = logs.open("e1")
+    logs.append(topic, "stdout", [NUL_LINE], 0.0)
+    room = asyncio.ensure_future(logs.wait_for_room())
+    flushing = asyncio.ensure_future(logs.flush())
+    await asyncio.wait_for(database.writing.wait(), 10)
+    assert not room.done()
+    flushing.cancel()  # e.g. shutdown: the writer thread finishes the batch on its own
+    await asyncio.wait_for(room, 10)
+    assert logs.pending == (0, 0)
+
+
 async def test_persisted_nul_lines_leave_the_tail_within_its_budget() -> None:
     database = _BlockedRepository()
     database.release.set()
