@@ -41,12 +41,15 @@ def percentiles(samples: list[float]) -> dict[str, float | int | None]:
 
 @dataclass
 class LivenessProbe:
-    """GET /health/liveness every `interval` seconds (a new connection each time), timed.
+    """GET `path` (/health/liveness) every `interval` seconds (a new connection each time),
+    timed; with `api_key`, as the admin.
 
     A probe that gets no answer within `within` seconds counts as that long.
     """
 
     port: int
+    path: str = LIVENESS_PATH
+    api_key: str = ""
     interval: float = 0.05
     within: float = 30.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -67,7 +70,9 @@ class LivenessProbe:
         while True:
             started = time.monotonic()
             try:
-                status, _ = await request_json(self.port, "GET", LIVENESS_PATH, within=self.within)
+                status, _ = await request_json(
+                    self.port, "GET", self.path, api_key=self.api_key, within=self.within
+                )
                 if status != 200:
                     self.failures += 1
             except (OSError, TimeoutError, ValueError, HttpError):

@@ -286,11 +286,14 @@ async def fanout(
     seconds: float,
     *,
     probe_schedule: bool = False,
+    probe_admin: bool = False,
+    p99_target_ms: float = TARGET_P99_MS,
 ) -> dict:
     """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers.
 
     With `probe_schedule`, a bot scheduled every minute runs beside it, and the load lasts
     past the next minute boundary, to measure how late the scheduler fires under load.
+    With `probe_admin`, an admin request (the execution's record) is timed every 100 ms.
     """
     if probe_schedule:
         seconds = 60 - time.time() % 60 + SCHEDULE_MARGIN_S
@@ -311,10 +314,16 @@ async def fanout(
             connected = await connect_all(groups)
             check_connected("fanout", connected, subscribers)
             log(f"{subscribers} subscribers connected in {connected.connect_seconds:.2f} s; go")
+            admin = None
+            if probe_admin:
+                admin_path = f"/admin/executions/{execution}?limit=1"
+                admin = LivenessProbe(server.port, admin_path, server.api_key, interval=0.1)
+                admin.start()
             measured = Measurement(server)
             go_file.touch()
             seen = await wait_all(groups, stream_timeout)
             await measured.stop()
+            admin_ms = None if admin is None else await admin.stop()
         finally:
             close_all(groups)
         execution_state = await api.execution(execution)
@@ -326,6 +335,10 @@ async def fanout(
         "execution": {k: execution_state[k] for k in ("status", "log_lines", "duration_ms")},
         **fanout_report(seen, measured, lines=lines, processes=processes, connected=connected),
     }
+    report["targets"]["latency_p99_ms"] = target(report["latency_ms"]["p99"], "<=", p99_target_ms)
+    if admin_ms is not None:
+        report["admin_request_ms"] = admin_ms
+        report["targets"]["admin_request_p99_ms"] = target(admin_ms["p99"], "<=", TARGET_P99_MS)
     if schedule is not None:
         report["scheduled_runs"] = schedule
         report["targets"]["schedule_fired_late_ms"] = target(
@@ -691,6 +704,11 @@ DEFAULT_SCENARIOS = (
         "fanout_100_fast",
         "100 subscribers, 1000 lines/s for 20 s",
         lambda s: fanout(s, 100, 1000, 20),
+    ),
+    Scenario(
+        "fanout_10000",
+        "10,000 subscribers, 10 lines/s for 20 s; an admin request timed every 100 ms",
+        lambda s: fanout(s, 10_000, 10, 20, probe_admin=True, p99_target_ms=250.0),
     ),
     Scenario(
         "idle_10000",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from agented.events.topic import Topic
+from agented.events.topic import VIEWERS_PER_SLICE, Topic
 from agented.events.wakeup import Wakeup
 
 
@@ -103,16 +103,43 @@ async def test_viewers_are_woken_once_per_loop_iteration() -> None:
     assert not wakeup.is_set()
 
 
+async def _woken(wakeup: Wakeup) -> bool:
+    """Whether `wakeup` is set within a few loop iterations."""
+    for _ in range(5):
+        if wakeup.is_set():
+            return True
+        await asyncio.sleep(0)
+    return wakeup.is_set()
+
+
+async def test_a_fan_out_to_many_viewers_lets_other_work_run_between_its_slices() -> None:
+    topic = Topic("x")
+    turns = 0
+    woken_at: list[int] = []
+
+    class Viewer(Wakeup):
+        def set(self) -> None:
+            woken_at.append(turns)
+            super().set()
+
+    for _ in range(3 * VIEWERS_PER_SLICE):
+        topic.watch(Viewer())
+    _fill(topic, 1)
+    while len(woken_at) < 3 * VIEWERS_PER_SLICE and turns < 100:
+        turns += 1  # other work: one step per loop iteration
+        await asyncio.sleep(0)
+    assert len(woken_at) == 3 * VIEWERS_PER_SLICE
+    assert len(set(woken_at)) == 3, "three slices, each in a loop iteration of its own"
+
+
 async def test_status_and_close_wake_viewers() -> None:
     topic = Topic("x")
     wakeup = Wakeup()
     topic.watch(wakeup)
     topic.set_status(b"s")
-    await asyncio.sleep(0)
-    assert wakeup.is_set()
+    assert await _woken(wakeup)
     assert topic.status_version == 1
     wakeup.clear()
     topic.close(b"done")
-    await asyncio.sleep(0)
-    assert wakeup.is_set()
+    assert await _woken(wakeup), "an event during a fan-out wakes the viewers right after it"
     assert topic.final == b"done"
