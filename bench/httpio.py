@@ -34,13 +34,14 @@ class Dechunker:
     payload may come in several pieces); `finished` turns true at the last chunk.
     """
 
-    __slots__ = ("_pending", "_remaining", "_skip", "finished")
+    __slots__ = ("_pending", "_remaining", "_skip", "chunks", "finished")
 
     def __init__(self) -> None:
         self._pending = b""  # an incomplete chunk-size line
         self._remaining = 0  # payload bytes of the current chunk still to come
         self._skip = 0  # bytes of the CRLF that ends the current chunk still to come
         self.finished = False
+        self.chunks = 0  # chunks begun: one per body message (write) of the server
 
     def feed(self, data: bytes) -> bytes:
         if self._pending:
@@ -68,6 +69,8 @@ class Dechunker:
                 pos = eol + 2
                 if size == 0:  # the last chunk; trailers, if any, are ignored
                     self.finished = True
+                else:
+                    self.chunks += 1
                 self._remaining = size
         return parts[0] if len(parts) == 1 else b"".join(parts)
 

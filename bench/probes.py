@@ -1,4 +1,5 @@
-"""Probes for the hostile-output scenario: a liveness poller and a raw, counting SSE reader.
+"""Probes for the hostile-output and memory scenarios: a liveness poller, a raw counting SSE
+reader, a reader that checks order at a bounded pace, and a viewer that never reads.
 
 The fanout subscribers (sse_load.py) parse every event for its seq and stamp; a stream
 of 1.5 MB events of escaped NUL bytes needs none of that, only to be read as fast as
@@ -8,15 +9,23 @@ the server writes it, counted, and checked for its closing `complete` event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from httpio import HttpError, key_header, request_json
+from httpio import Dechunker, HttpError, key_header, request_json
 
 LIVENESS_PATH = "/health/liveness"
 LOG_EVENT = b"\nevent: log\n"
 COMPLETE_EVENT = b"event: complete"
 READ_BYTES = 1 << 20
+# The id of a log event and the 8-digit seq its line starts with (emit.py's numbered lines).
+NUMBERED_EVENT = re.compile(
+    rb'id: (\d+)\nevent: log\ndata: \{"seq":\d+,"stream":"\w+","content":"(\d{8})'
+)
+SLOW_READ_BYTES = 64 * 1024
 
 
 def percentiles(samples: list[float]) -> dict[str, float | int | None]:
@@ -32,12 +41,15 @@ def percentiles(samples: list[float]) -> dict[str, float | int | None]:
 
 @dataclass
 class LivenessProbe:
-    """GET /health/liveness every `interval` seconds (a new connection each time), timed.
+    """GET `path` (/health/liveness) every `interval` seconds (a new connection each time),
+    timed; with `api_key`, as the admin.
 
     A probe that gets no answer within `within` seconds counts as that long.
     """
 
     port: int
+    path: str = LIVENESS_PATH
+    api_key: str = ""
     interval: float = 0.05
     within: float = 30.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -58,7 +70,9 @@ class LivenessProbe:
         while True:
             started = time.monotonic()
             try:
-                status, _ = await request_json(self.port, "GET", LIVENESS_PATH, within=self.within)
+                status, _ = await request_json(
+                    self.port, "GET", self.path, api_key=self.api_key, within=self.within
+                )
                 if status != 200:
                     self.failures += 1
             except (OSError, TimeoutError, ValueError, HttpError):
@@ -109,3 +123,77 @@ def _spanning(before: bytes, after: bytes, pattern: bytes) -> int:
     """Occurrences of `pattern` that start in `before` and end in `after`."""
     edge = len(pattern) - 1  # too short to hold one on either side alone
     return (before[-edge:] + after[:edge]).count(pattern) if before else 0
+
+
+def _request(port: int, path: str, api_key: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{key_header(api_key)}"
+        "Accept: text/event-stream\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+@dataclass
+class OrderedCount:
+    bytes_read: int = 0
+    log_events: int = 0
+    out_of_order: int = 0  # events whose id was not the next one, or whose line did not match it
+    completed: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+
+
+async def read_in_order(
+    port: int, path: str, api_key: str, within: float, bytes_per_s: float
+) -> OrderedCount:
+    """Read one stream of numbered lines at most `bytes_per_s`, checking every id and line.
+
+    Each log event's id must be the one after the last, and its line must start with that
+    number: every line delivered, once, in order.
+    """
+    count = OrderedCount()
+    started = time.monotonic()
+    body = Dechunker()
+    rest = b""
+    expected = 1
+    try:
+        async with asyncio.timeout(within):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=READ_BYTES)
+            try:
+                writer.write(_request(port, path, api_key))
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise OSError(f"answered {head[:60]!r}")
+                while data := await reader.read(SLOW_READ_BYTES):
+                    count.bytes_read += len(data)
+                    payload = rest + body.feed(data)
+                    cut = payload.rfind(b"\n\n") + 2
+                    events, rest = (payload[:cut], payload[cut:]) if cut > 1 else (b"", payload)
+                    for event_id, line_seq in NUMBERED_EVENT.findall(events):
+                        if int(event_id) != expected or int(line_seq) != expected:
+                            count.out_of_order += 1
+                        expected = int(event_id) + 1
+                        count.log_events += 1
+                    if COMPLETE_EVENT in events:
+                        count.completed = True
+                        break
+                    behind = count.bytes_read / bytes_per_s - (time.monotonic() - started)
+                    if behind > 0:
+                        await asyncio.sleep(behind)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
+        count.error = f"{type(error).__name__}: {error}"
+    count.seconds = round(time.monotonic() - started, 2)
+    return count
+
+
+@contextlib.asynccontextmanager
+async def stalled_viewer(port: int, path: str, api_key: str) -> AsyncIterator[None]:
+    """A viewer that asks for the stream and then never reads a byte of it."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(_request(port, path, api_key))
+        await writer.drain()
+        yield
+    finally:
+        writer.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from httpio import Api, request_json
-from probes import LivenessProbe, read_stream
+from probes import LivenessProbe, read_in_order, read_stream, stalled_viewer
 from procstat import (
     MB,
     CpuWindow,
@@ -45,6 +45,9 @@ NUL_LINE_BYTES = 256 * 1024  # the longest line the server keeps whole (MAX_LINE
 HOSTILE_VIEWERS = 3
 TARGET_LIVENESS_P99_MS = 100.0
 TARGET_RSS_GROWTH_MB = 128.0
+TARGET_MEMORY_GROWTH_MB = 64.0
+MEMORY_FLOOD_BYTES = 100 * MB
+SLOW_VIEWER_BYTES_PER_S = 20 * MB  # the slow viewer's pace (the stalled one reads nothing)
 LINE_BYTES = 100  # size of each emitted line, newline included
 SCHEDULE_MARGIN_S = 3.0  # the load goes on this long past the minute boundary
 SCHEDULE_LATE_TARGET_MS = 1000  # "on time" for a job with minute granularity
@@ -78,10 +81,11 @@ def log(message: str) -> None:
 
 
 def target(measured: float | int | None, relation: str, limit: float) -> dict[str, Any]:
-    """A figure beside its target: `relation` is "<=", ">=" or "=="."""
+    """A figure beside its target: `relation` is "<", "<=", ">=" or "=="."""
     met = (
         measured is not None
         and {
+            "<": measured < limit,
             "<=": measured <= limit,
             ">=": measured >= limit,
             "==": measured == limit,
@@ -190,7 +194,7 @@ class Measurement:
         self.sampler.start()
         self._worker = CpuWindow(server.worker_pid)
         self._machine = MachineWindow()
-        self._started = time.time()
+        self._started = self.started = time.time()
         self.usage = Usage(0.0, 0.0, 0.0)
         self.machine_busy = self.machine_interrupts = 0.0
         self.gc_pauses: dict[str, Any] | None = None
@@ -260,8 +264,9 @@ def fanout_report(
         "subscribers_with_loss": faulty,
         "streams_ended_by": seen.ended_by,
         "delivered_events_per_s": round(seen.received / stream_seconds) if stream_seconds else None,
+        "events_per_write": round(seen.received / seen.writes, 2) if seen.writes else None,
         "latency_ms": seen.latency.summary(),
-        "server_worker": measured.worker_figures(delivered_event=seen.received),
+        "server_worker": measured.worker_figures(delivered_event=seen.received, write=seen.writes),
         "client": client_figures(seen, wall, processes),
         "machine": measured.machine_figures(sum(seen.cpu_seconds)),
     }
@@ -281,11 +286,14 @@ async def fanout(
     seconds: float,
     *,
     probe_schedule: bool = False,
+    probe_admin: bool = False,
+    p99_target_ms: float = TARGET_P99_MS,
 ) -> dict:
     """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers.
 
     With `probe_schedule`, a bot scheduled every minute runs beside it, and the load lasts
     past the next minute boundary, to measure how late the scheduler fires under load.
+    With `probe_admin`, an admin request (the execution's record) is timed every 100 ms.
     """
     if probe_schedule:
         seconds = 60 - time.time() % 60 + SCHEDULE_MARGIN_S
@@ -306,10 +314,16 @@ async def fanout(
             connected = await connect_all(groups)
             check_connected("fanout", connected, subscribers)
             log(f"{subscribers} subscribers connected in {connected.connect_seconds:.2f} s; go")
+            admin = None
+            if probe_admin:
+                admin_path = f"/admin/executions/{execution}?limit=1"
+                admin = LivenessProbe(server.port, admin_path, server.api_key, interval=0.1)
+                admin.start()
             measured = Measurement(server)
             go_file.touch()
             seen = await wait_all(groups, stream_timeout)
             await measured.stop()
+            admin_ms = None if admin is None else await admin.stop()
         finally:
             close_all(groups)
         execution_state = await api.execution(execution)
@@ -321,6 +335,10 @@ async def fanout(
         "execution": {k: execution_state[k] for k in ("status", "log_lines", "duration_ms")},
         **fanout_report(seen, measured, lines=lines, processes=processes, connected=connected),
     }
+    report["targets"]["latency_p99_ms"] = target(report["latency_ms"]["p99"], "<=", p99_target_ms)
+    if admin_ms is not None:
+        report["admin_request_ms"] = admin_ms
+        report["targets"]["admin_request_p99_ms"] = target(admin_ms["p99"], "<=", TARGET_P99_MS)
     if schedule is not None:
         report["scheduled_runs"] = schedule
         report["targets"]["schedule_fired_late_ms"] = target(
@@ -589,6 +607,62 @@ async def hostile_output(settings: Settings, total_bytes: int) -> dict:
     }
 
 
+async def memory_flood(settings: Settings, line_bytes: int, total_bytes: int) -> dict:
+    """A CLI printing `total_bytes` in lines of `line_bytes` as fast as it can, while one
+    viewer never reads and one reads at SLOW_VIEWER_BYTES_PER_S: the worker's memory must
+    stay bounded in bytes whatever the line length, with every line stored and delivered."""
+    if settings.quick:
+        total_bytes = 20 * MB
+    lines = total_bytes // line_bytes
+    timeout = 900.0
+    async with serving(settings) as (server, workdir):
+        api = Api(server.port, server.api_key)
+        go_file = workdir / "go-memory"
+        bot = await api.create_command_bot(
+            "memory", [sys.executable, str(EMITTER), "{prompt}"], timeout_seconds=int(timeout)
+        )
+        params = {"lines": lines, "size": line_bytes, "numbered": True, "go_file": str(go_file)}
+        execution = await api.run(bot, json.dumps(params))
+        path = stream_path(execution)
+        await asyncio.sleep(1.0)  # let the run start and the worker settle
+        rss_before = rss_bytes(server.worker_pid)
+        async with stalled_viewer(server.port, path, server.api_key):
+            slow = asyncio.ensure_future(
+                read_in_order(server.port, path, server.api_key, timeout, SLOW_VIEWER_BYTES_PER_S)
+            )
+            await asyncio.sleep(0.5)  # both viewers are connected before the first line
+            measured = Measurement(server)
+            go_file.touch()
+            log(f"printing {lines} lines of {line_bytes} bytes; one viewer stalled, one slow")
+            stored_at = await wait_for_log_lines(api, execution, lines, timeout)
+            viewer = await slow
+            await measured.stop()
+        state = await api.execution(execution)
+    growth = mb(measured.sampler.peak_rss - rss_before)
+    started = measured.started
+    return {
+        "lines": lines,
+        "line_bytes": line_bytes,
+        "output_mb": mb(lines * line_bytes),
+        "execution": {k: state[k] for k in ("status", "log_lines", "duration_ms")},
+        "lines_per_s_to_database": round(lines / (stored_at - started)) if stored_at else None,
+        "slow_viewer": vars(viewer),
+        "server_worker": {
+            "rss_mb_before": mb(rss_before),
+            "rss_mb_growth": growth,
+            **measured.worker_figures(line=lines),
+        },
+        "machine": measured.machine_figures(0.0),
+        "targets": {
+            "worker_rss_growth_mb": target(growth, "<", TARGET_MEMORY_GROWTH_MB),
+            "every_line_stored": target(state["log_lines"], "==", lines),
+            "slow_viewer_got_every_line_in_order": target(
+                viewer.log_events - viewer.out_of_order if viewer.completed else 0, "==", lines
+            ),
+        },
+    }
+
+
 async def quart_baseline(settings: Settings, subscribers: int, rate: float, seconds: float) -> dict:
     """fanout_100's load on a textbook Quart SSE app (bench/quart_baseline.py)."""
     if settings.quick:
@@ -632,6 +706,11 @@ DEFAULT_SCENARIOS = (
         lambda s: fanout(s, 100, 1000, 20),
     ),
     Scenario(
+        "fanout_10000",
+        "10,000 subscribers, 10 lines/s for 20 s; an admin request timed every 100 ms",
+        lambda s: fanout(s, 10_000, 10, 20, probe_admin=True, p99_target_ms=250.0),
+    ),
+    Scenario(
         "idle_10000",
         "10,000 idle streams (quick: 1,000) beside one live stream",
         lambda s: idle(s, 10_000),
@@ -652,6 +731,14 @@ DEFAULT_SCENARIOS = (
         " liveness polled",
         lambda s: hostile_output(s, 256 * MB),
     ),
+)
+MEMORY_SCENARIOS = tuple(
+    Scenario(
+        f"memory_{label}",
+        f"100 MB (quick: 20 MB) of {label} lines as fast as possible; one viewer stalled, one slow",
+        lambda s, size=size: memory_flood(s, size, MEMORY_FLOOD_BYTES),
+    )
+    for label, size in (("10b", 10), ("1k", 1024), ("64k", 64 * 1024))
 )
 QUART_BASELINE = Scenario(
     "quart_baseline_100",

@@ -28,6 +28,7 @@ from agents_bus import AGENTS_BUS, AGENTS_BUS_DIRECT
 from procstat import raise_open_files_limit
 from scenarios import (
     DEFAULT_SCENARIOS,
+    MEMORY_SCENARIOS,
     QUART_BASELINE,
     Scenario,
     Settings,
@@ -41,7 +42,13 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     names = [
         scenario.name
-        for scenario in (*DEFAULT_SCENARIOS, AGENTS_BUS, AGENTS_BUS_DIRECT, QUART_BASELINE)
+        for scenario in (
+            *DEFAULT_SCENARIOS,
+            AGENTS_BUS,
+            AGENTS_BUS_DIRECT,
+            *MEMORY_SCENARIOS,
+            QUART_BASELINE,
+        )
     ]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -84,7 +91,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def chosen(args: argparse.Namespace) -> list[Scenario]:
     every = {
         scenario.name: scenario
-        for scenario in (*DEFAULT_SCENARIOS, AGENTS_BUS, AGENTS_BUS_DIRECT, QUART_BASELINE)
+        for scenario in (
+            *DEFAULT_SCENARIOS,
+            AGENTS_BUS,
+            AGENTS_BUS_DIRECT,
+            *MEMORY_SCENARIOS,
+            QUART_BASELINE,
+        )
     }
     if args.scenario:
         return [every[name] for name in dict.fromkeys(args.scenario)]

@@ -142,6 +142,10 @@ class Subscriber(asyncio.Protocol):
             self._transport.close()
 
     @property
+    def writes(self) -> int:
+        return self._body.chunks if self._body is not None else 0
+
+    @property
     def open(self) -> bool:
         return not self.ended_by
 
@@ -248,6 +252,7 @@ class GroupResult:
     connect_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     received: int = 0
+    writes: int = 0  # HTTP chunks received: one per write of the server
     missing: int = 0
     duplicates: int = 0
     # (highest seq received, seqs skipped, duplicates) of each connected subscriber
@@ -276,6 +281,7 @@ class GroupResult:
         self.connect_ms += other.connect_ms
         self.errors = (self.errors + other.errors)[:MAX_ERRORS_KEPT]
         self.received += other.received
+        self.writes += other.writes
         self.missing += other.missing
         self.duplicates += other.duplicates
         self.per_subscriber += other.per_subscriber
@@ -379,6 +385,7 @@ class LocalGroup:
         result = self._result
         live = self.subscribers
         result.received = sum(s.received for s in live)
+        result.writes = sum(s.writes for s in live)
         result.missing = sum(s.missing for s in live)
         result.duplicates = sum(s.duplicates for s in live)
         result.per_subscriber = [(s.next_seq - 1, s.missing, s.duplicates) for s in live]

@@ -6,11 +6,13 @@ behind, so a crash loses about that much), never one row per round trip. When
 the database falls behind, producers wait for room instead of buffering
 without bound, which in turn makes the CLI block on its pipe.
 
-Room is counted in rows and in bytes of encoded events: a line may be 256 KiB
-of NUL bytes, which JSON-escapes to 1.5 MB, so a bound in rows alone would let
-a hostile CLI hold gigabytes. Until persisted, a line is held twice (its row
-and its event in the topic's tail); the row's text is never longer than its
-event, so the memory held is at most about twice `max_pending_bytes`.
+Room is counted in rows and in bytes of memory, whatever the line length: a
+line may be 10 bytes (then the Python objects around it weigh more than its
+text) or 256 KiB of NUL bytes (1.5 MB once JSON-escaped). Until persisted a
+line is held twice, as its row and as its event in the topic's tail, so each
+is charged the size of its text, of its event and of the objects holding them
+(`line_cost`). Lines being written count until the write has succeeded: the
+bound covers everything between the CLI's pipe and SQLite, not only the queue.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 
 from ..errors import StorageFull
 from ..events.encoding import encode_log
@@ -34,6 +37,14 @@ logger = logging.getLogger(__name__)
 PAGE_CHARS = 512 * 1024
 # Bytes of conversation entries one page of `read_conversation` may hold (and one entry more).
 CONVERSATION_PAGE_BYTES = 512 * 1024
+# Bytes of Python objects around a pending line besides its text and its event: the
+# row tuple, its seq and timestamp, the event's bytes header, two list slots.
+ROW_OVERHEAD = 200
+
+
+def line_cost(content: str, event: bytes) -> int:
+    """Bytes of memory one unpersisted line holds (its row and its event)."""
+    return sys.getsizeof(content) + len(event) + ROW_OVERHEAD
 
 
 class ExecutionLogService:
@@ -56,9 +67,12 @@ class ExecutionLogService:
         self._topics: dict[str, Topic] = {}
         # The backend of each open topic whose CLI prints a conversation (none: no parsing).
         self._backends: dict[str, str] = {}
-        self._pending: dict[str, list[LogRow]] = {}
-        self._pending_rows = 0
-        self._pending_bytes = 0  # of the encoded events of the pending rows
+        self._pending: dict[str, list[LogRow]] = {}  # queued, not yet being written
+        self._queued_rows = 0  # these two say when to write a batch
+        self._queued_bytes = 0  # (line_cost of the queued rows)
+        # Queued or being written: what the bound on memory counts.
+        self._held_rows = 0
+        self._held_bytes = 0
         self._flush_lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._room = asyncio.Event()
@@ -102,25 +116,26 @@ class ExecutionLogService:
             event = encode_log(seq, stream, content, stamp)
             if backend is not None:
                 event = conversation_event(backend, seq, content) + event
-            size += len(event)
+            size += line_cost(content, event)
             topic.append(seq, event)
-        self._pending_rows += len(lines)
         self.lines_ingested += len(lines)
-        self._pending_bytes += size
-        if self._pending_rows >= self._batch_rows or self._pending_bytes >= self._batch_bytes:
+        self._held_rows += len(lines)
+        self._held_bytes += size
+        self._queued_rows += len(lines)
+        self._queued_bytes += size
+        if self._queued_rows >= self._batch_rows or self._queued_bytes >= self._batch_bytes:
             self._kick.set()
         if self._full():
             self._room.clear()
 
     @property
     def pending(self) -> tuple[int, int]:
-        """Rows not yet persisted, and the bytes of their encoded events."""
-        return self._pending_rows, self._pending_bytes
+        """Lines not yet persisted (queued or being written), and their `line_cost` in all."""
+        return self._held_rows, self._held_bytes
 
     def _full(self) -> bool:
         return (
-            self._pending_rows >= self._max_pending_rows
-            or self._pending_bytes >= self._max_pending_bytes
+            self._held_rows >= self._max_pending_rows or self._held_bytes >= self._max_pending_bytes
         )
 
     async def wait_for_room(self) -> None:
@@ -140,19 +155,24 @@ class ExecutionLogService:
             if not self._pending:
                 return
             batches, self._pending = self._pending, {}
-            count, self._pending_rows = self._pending_rows, 0
-            size, self._pending_bytes = self._pending_bytes, 0
+            count, self._queued_rows = self._queued_rows, 0
+            size, self._queued_bytes = self._queued_bytes, 0
+            written = True  # or given up: a cancelled flush must not keep the pipe shut
             try:
                 await self._store.append_lines(batches)
             except Exception as error:
+                written = False
                 if not isinstance(error, StorageFull):  # that one the database logs once a minute
                     logger.exception("could not persist %d log lines; will retry", count)
                 for key, rows in batches.items():
                     self._pending[key] = rows + self._pending.get(key, [])
-                self._pending_rows += count
-                self._pending_bytes += size
+                self._queued_rows += count
+                self._queued_bytes += size
                 raise
             finally:
+                if written:
+                    self._held_rows -= count
+                    self._held_bytes -= size
                 if not self._full():
                     self._room.set()
             for key, rows in batches.items():

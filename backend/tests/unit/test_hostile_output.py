@@ -19,7 +19,7 @@ import pytest
 from agented.events.encoding import encode_log
 from agented.events.sse import REPLAY_PAGE_BYTES, REPLAY_PAGE_ROWS, StreamHub
 from agented.events.topic import TAIL_BYTES
-from agented.executions.logs import ExecutionLogService
+from agented.executions.logs import ExecutionLogService, line_cost
 from agented.executions.process import MAX_LINE_BYTES
 from agented.executions.stream import ExecutionStream
 from agented.paths import MIGRATIONS_DIR
@@ -168,10 +168,12 @@ class _BlockedRepository:
 
     def __init__(self) -> None:
         self.release = asyncio.Event()
+        self.writing = asyncio.Event()
         self.batches: list[dict[str, list[tuple]]] = []
 
     async def append_lines(self, batches: dict[str, list[tuple]]) -> None:
         self.batches.append(batches)
+        self.writing.set()
         await self.release.wait()
 
 
@@ -186,11 +188,11 @@ async def test_pending_lines_are_bounded_in_bytes_of_their_events_not_only_rows(
     for _ in range(2):
         logs.append(topic, "stdout", [NUL_LINE], 0.0)
     held, _ = topic.read_after(0, 1 << 30)
-    assert logs.pending == (2, len(held))
+    assert logs.pending == (2, 2 * line_cost(NUL_LINE, held[: len(held) // 2]))
     assert len(held) > 2 * 6 * MAX_LINE_BYTES
     room = asyncio.ensure_future(logs.wait_for_room())
     await asyncio.sleep(0)
-    assert room.done(), "3 MB pending is under the 4 MiB budget"
+    assert room.done(), "3.6 MB pending is under the 4 MiB budget"
     logs.append(topic, "stdout", [NUL_LINE], 0.0)
     room = asyncio.ensure_future(logs.wait_for_room())
     await asyncio.sleep(0)
@@ -203,6 +205,72 @@ async def test_pending_lines_are_bounded_in_bytes_of_their_events_not_only_rows(
     await asyncio.wait_for(room, 10)
     assert logs.pending == (0, 0)
     assert [len(rows) for rows in database.batches[0].values()] == [3]
+
+
+@pytest.mark.parametrize("line_bytes", [10, 1024, 64 * 1024])
+async def test_lines_held_until_persisted_stay_within_the_byte_budget_while_a_batch_is_written(
+    line_bytes: int,
+) -> None:
+    budget = 2 * 1024 * 1024
+    database = _BlockedRepository()
+    logs = ExecutionLogService(
+        database,  # type: ignore[arg-type]
+        max_pending_rows=10**9,
+        batch_bytes=budget // 4,
+        max_pending_bytes=budget,
+    )
+    topic = logs.open("e1")
+    chunk = ["7" * (line_bytes - 1)] * max(1, 64 * 1024 // line_bytes)  # one read of the pipe
+    chunk_cost = len(chunk) * line_cost(chunk[0], encode_log(1, "stdout", chunk[0], "t" * 24))
+
+    async def pump() -> None:
+        while True:
+            await logs.wait_for_room()
+            logs.append(topic, "stdout", chunk, 0.0)
+
+    def room_now() -> bool:
+        return logs.pending[1] < budget
+
+    producer = asyncio.ensure_future(pump())
+    try:
+        await asyncio.sleep(0)
+        flushing = asyncio.ensure_future(logs.flush())  # the database takes its time
+        await asyncio.wait_for(database.writing.wait(), 10)
+        for _ in range(10_000):  # the producer fills the budget, then waits for room
+            if not room_now():
+                break
+            await asyncio.sleep(0)
+        last_seq = topic.last_seq
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert topic.last_seq == last_seq, "the producer waits while the first batch is written"
+        rows, held = logs.pending
+        assert rows == last_seq, "lines being written still count"
+        unpersisted, _ = topic.read_after(topic.persisted_seq, 1 << 40)
+        text = (last_seq - topic.persisted_seq) * len(chunk[0])
+        assert len(unpersisted) + text <= held, "the count covers every event and row text held"
+        assert held <= budget + chunk_cost, "and stays within one pipe read past the budget"
+    finally:
+        producer.cancel()
+    database.release.set()
+    await asyncio.wait_for(flushing, 10)
+    await asyncio.wait_for(logs.flush(), 10)
+    assert logs.pending == (0, 0)
+    assert topic.persisted_seq == last_seq
+
+
+async def test_a_flush_cancelled_while_its_batch_is_written_does_not_keep_the_pipe_shut() -> None:
+    database = _BlockedRepository()
+    logs = ExecutionLogService(database, max_pending_bytes=1024 * 1024)  # type: ignore[arg-type]
+    topic = logs.open("e1")
+    logs.append(topic, "stdout", [NUL_LINE], 0.0)
+    room = asyncio.ensure_future(logs.wait_for_room())
+    flushing = asyncio.ensure_future(logs.flush())
+    await asyncio.wait_for(database.writing.wait(), 10)
+    assert not room.done()
+    flushing.cancel()  # e.g. shutdown: the writer thread finishes the batch on its own
+    await asyncio.wait_for(room, 10)
+    assert logs.pending == (0, 0)
 
 
 async def test_persisted_nul_lines_leave_the_tail_within_its_budget() -> None:

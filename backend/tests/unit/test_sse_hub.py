@@ -1,4 +1,5 @@
-"""The SSE writer: catching up in one write, heartbeats, shutdown, disconnects, stalled clients."""
+"""The SSE writer: catching up in one write, coalescing, heartbeats, shutdown, disconnects,
+stalled clients."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from agented.events import sse
+from agented.events import topic as topic_module
 from agented.events.encoding import HEARTBEAT
 from agented.events.sse import SHUTDOWN_EVENT, StreamHub
 from agented.events.topic import Topic
@@ -181,3 +183,47 @@ async def test_a_live_viewer_behind_on_huge_events_writes_one_bounded_chunk_at_a
         events[3] + events[4],
         events[5] + b"[complete]",
     ], "each write stops at the first event past the limit"
+
+
+class _Clock:
+    """Stands in for time.monotonic in the topic: moves only when a write says it took time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_events_arriving_while_a_busy_fan_out_cools_down_go_out_in_one_write_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(topic_module, "time", clock)
+    hub = StreamHub(Stopping())
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    client = Client()
+    writes_take = 0.02  # each write costs 20 ms of the loop: a busy fan-out
+
+    async def slow_send(message: dict[str, Any]) -> None:
+        clock.now += writes_take
+        await client.send(message)
+
+    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, slow_send, client.receive))
+    assert await client.next_chunk() == b"[s]"
+    publish(topic, 1, 1)
+    assert await client.next_chunk() == b"<1>", "the first event after a quiet spell goes at once"
+    for seq in range(2, 6):  # one per loop iteration: each would be its own write uncoalesced
+        publish(topic, seq, seq)
+        await asyncio.sleep(0)
+    assert await client.next_chunk() == b"<2><3><4><5>"
+    writes_take = 0.0
+    clock.now += 1.0  # a quiet spell: the next event goes at once again
+    publish(topic, 6, 6)
+    assert await client.next_chunk() == b"<6>"
+    topic.close(b"[complete]")
+    await asyncio.wait_for(task, 10)
+    assert b"".join(client.chunks) == (
+        b"[s]" + b"".join(b"<%d>" % seq for seq in range(1, 7)) + b"[complete]"
+    )

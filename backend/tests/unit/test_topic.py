@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from agented.events.topic import Topic
+from agented.events.topic import VIEWERS_PER_SLICE, Topic
 from agented.events.wakeup import Wakeup
 
 
@@ -19,6 +19,20 @@ async def test_read_after_returns_everything_owed_in_one_piece() -> None:
     _fill(topic, 5)
     assert topic.read_after(2, 1 << 20) == (b"e3;e4;e5;", 5)
     assert topic.read_after(5, 1 << 20) == (b"", 5)
+
+
+async def test_viewers_at_the_same_cursor_share_one_chunk_until_more_arrives() -> None:
+    topic = Topic("x")
+    _fill(topic, 5)
+    first, _ = topic.read_after(2, 1 << 20)
+    again, _ = topic.read_after(2, 1 << 20)
+    assert again is first, "the second viewer gets the same bytes, not a copy"
+    _fill(topic, 1)
+    assert topic.read_after(2, 1 << 20) == (b"e3;e4;e5;e6;", 6)
+    assert topic.read_after(2, 6) == (b"e3;e4;", 4)
+    topic.mark_persisted(6)
+    topic.forget_persisted()
+    assert topic.read_after(2, 1 << 20) is None, "gone from the tail: never from the shared chunk"
 
 
 async def test_read_after_respects_the_chunk_limit() -> None:
@@ -89,16 +103,43 @@ async def test_viewers_are_woken_once_per_loop_iteration() -> None:
     assert not wakeup.is_set()
 
 
+async def _woken(wakeup: Wakeup) -> bool:
+    """Whether `wakeup` is set within a few loop iterations."""
+    for _ in range(5):
+        if wakeup.is_set():
+            return True
+        await asyncio.sleep(0)
+    return wakeup.is_set()
+
+
+async def test_a_fan_out_to_many_viewers_lets_other_work_run_between_its_slices() -> None:
+    topic = Topic("x")
+    turns = 0
+    woken_at: list[int] = []
+
+    class Viewer(Wakeup):
+        def set(self) -> None:
+            woken_at.append(turns)
+            super().set()
+
+    for _ in range(3 * VIEWERS_PER_SLICE):
+        topic.watch(Viewer())
+    _fill(topic, 1)
+    while len(woken_at) < 3 * VIEWERS_PER_SLICE and turns < 100:
+        turns += 1  # other work: one step per loop iteration
+        await asyncio.sleep(0)
+    assert len(woken_at) == 3 * VIEWERS_PER_SLICE
+    assert len(set(woken_at)) == 3, "three slices, each in a loop iteration of its own"
+
+
 async def test_status_and_close_wake_viewers() -> None:
     topic = Topic("x")
     wakeup = Wakeup()
     topic.watch(wakeup)
     topic.set_status(b"s")
-    await asyncio.sleep(0)
-    assert wakeup.is_set()
+    assert await _woken(wakeup)
     assert topic.status_version == 1
     wakeup.clear()
     topic.close(b"done")
-    await asyncio.sleep(0)
-    assert wakeup.is_set()
+    assert await _woken(wakeup), "an event during a fan-out wakes the viewers right after it"
     assert topic.final == b"done"
