@@ -72,12 +72,18 @@ test('an account is created, edited with its secret kept, cleared of its limit a
 
     await created.getByTestId('account-edit').click()
     await page.getByTestId('account-env-value').fill('/srv/claude-b')
+    await page.getByTestId('account-field-daily_usd_limit').fill('7.5')
     await page.getByTestId('account-save').click()
     await page.getByTestId('account-form').waitFor({ state: 'detached' })
     const { accounts } = await env.server.api('GET', '/admin/accounts')
     const edited = accounts.find((account) => account.name === 'claude-keys')
     assert.deepEqual(edited.env, { CLAUDE_CONFIG_DIR: '/srv/claude-b' })
     assert.deepEqual(edited.secret_env_names, ['ANTHROPIC_API_KEY'], 'kept')
+    assert.deepEqual(
+      [edited.daily_usd_limit, edited.monthly_usd_limit, edited.daily_token_limit],
+      [7.5, null, null],
+      'the limit typed, the others none',
+    )
 
     const limited = accountRow(page, 'codex-work')
     assert.equal(await limited.getByTestId('account-state').getAttribute('data-state'), 'limited')

@@ -11,7 +11,6 @@ import {
 } from '@/api/types'
 import BotForm from '@/components/bot/BotForm.vue'
 import {
-  SPEND_LIMIT_FIELDS,
   botToForm,
   chainChoices,
   chainNotes,
@@ -19,6 +18,7 @@ import {
   formToInput,
   moveInChain,
 } from '@/lib/botForm'
+import { SPEND_LIMIT_FIELDS } from '@/lib/spendLimits'
 import { makeAccount, makeAgent, makeBot } from './support/fixtures'
 
 vi.mock('@/api/client', async (importOriginal) => {

@@ -124,13 +124,33 @@ describe('the account form', () => {
     expect(form.env).toEqual([{ name: 'CLAUDE_CONFIG_DIR', value: '/srv/claude-work' }])
     expect(accountBody(form)).toEqual({
       ok: true,
-      value: { name: 'Work', backend: 'claude', is_default: true, env: { CLAUDE_CONFIG_DIR: '/srv/claude-work' } },
+      value: {
+        name: 'Work',
+        backend: 'claude',
+        is_default: true,
+        env: { CLAUDE_CONFIG_DIR: '/srv/claude-work' },
+        daily_usd_limit: null,
+        monthly_usd_limit: null,
+        daily_token_limit: null,
+        monthly_token_limit: null,
+      },
     })
     form.secrets = 'clear'
     expect(accountBody(form)).toMatchObject({ ok: true, value: { secret_env: null } })
     form.secrets = 'replace'
     form.secretRows = [{ name: 'ANTHROPIC_API_KEY', value: 'sk-new' }]
     expect(accountBody(form)).toMatchObject({ ok: true, value: { secret_env: { ANTHROPIC_API_KEY: 'sk-new' } } })
+  })
+
+  it('edits the spend limits, an empty one sent as no limit', () => {
+    const form = formFor(claudeAccount({ daily_usd_limit: 5, monthly_token_limit: 2000 }), 'claude')
+    expect(form.limits).toEqual({ daily_usd_limit: '5', monthly_usd_limit: '', daily_token_limit: '', monthly_token_limit: '2000' })
+    form.limits.daily_usd_limit = ''
+    form.limits.monthly_usd_limit = '12.5'
+    expect(accountBody(form)).toMatchObject({
+      ok: true,
+      value: { daily_usd_limit: null, monthly_usd_limit: 12.5, daily_token_limit: null, monthly_token_limit: 2000 },
+    })
   })
 
   it('starts a new account with secrets to set and nothing else', () => {
@@ -235,7 +255,17 @@ describe('the Accounts page', () => {
     expect(wrapper.get('[data-testid="account-secret-value"]').attributes('type')).toBe('password')
     await wrapper.get('[data-testid="account-form"]').trigger('submit')
     await settle()
-    expect(sent).toEqual({ name: 'Keys', backend: 'codex', is_default: false, env: {}, secret_env: { OPENAI_API_KEY: 'sk-secret' } })
+    expect(sent).toEqual({
+      name: 'Keys',
+      backend: 'codex',
+      is_default: false,
+      env: {},
+      secret_env: { OPENAI_API_KEY: 'sk-secret' },
+      daily_usd_limit: null,
+      monthly_usd_limit: null,
+      daily_token_limit: null,
+      monthly_token_limit: null,
+    })
     expect(wrapper.find('[data-testid="account-form"]').exists()).toBe(false)
   })
 

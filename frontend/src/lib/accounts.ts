@@ -4,6 +4,7 @@
  * their names, so an edit keeps them, replaces the whole set, or clears it.
  */
 import type { Account, AccountInput, BackendType } from '@/api/types'
+import { spendLimitTexts, spendLimitValues, type SpendLimitTexts } from './spendLimits'
 
 export interface EnvRow {
   name: string
@@ -20,6 +21,8 @@ export interface AccountForm {
   /** New secret values, sent when `secrets` is 'replace' (always, when creating). */
   secretRows: EnvRow[]
   secrets: SecretsChange
+  /** Its spend limits per UTC day and month; empty is none. */
+  limits: SpendLimitTexts
 }
 
 /** What the server accepts as a variable name (models.EnvName). */
@@ -33,6 +36,7 @@ export function formFor(account: Account | null, backend: BackendType): AccountF
     env: Object.entries(account?.env ?? {}).map(([name, value]) => ({ name, value })),
     secretRows: [],
     secrets: account ? 'keep' : 'replace',
+    limits: spendLimitTexts(account),
   }
 }
 
@@ -57,7 +61,13 @@ export function rowsToEnv(rows: readonly EnvRow[], field: string): Checked<Recor
 export function accountBody(form: AccountForm): Checked<AccountInput> {
   const env = rowsToEnv(form.env, 'env')
   if (!env.ok) return env
-  const body: AccountInput = { name: form.name.trim(), backend: form.backend, is_default: form.is_default, env: env.value }
+  const body: AccountInput = {
+    name: form.name.trim(),
+    backend: form.backend,
+    is_default: form.is_default,
+    env: env.value,
+    ...spendLimitValues(form.limits),
+  }
   if (form.secrets === 'clear') return { ok: true, value: { ...body, secret_env: null } }
   if (form.secrets === 'keep') return { ok: true, value: body }
   const secrets = rowsToEnv(form.secretRows, 'secret_env')

@@ -1,4 +1,5 @@
 import type { Account, Bot, BotInput, TriggerSource } from '@/api/types'
+import { spendLimitTexts, spendLimitValues } from './spendLimits'
 
 /** A field a client may write to a bot, as the generated API types declare them. */
 export type BotField = keyof BotInput
@@ -86,25 +87,8 @@ export function emptyBotForm(): BotFormState {
     include_drafts: false,
     agent_id: '',
     account_chain: [],
-    ...SPEND_LIMITS_EMPTY,
+    ...spendLimitTexts(),
   }
-}
-
-/** A bot's optional spend limits, per UTC day and month, in USD and in tokens. */
-export const SPEND_LIMIT_FIELDS = [
-  'daily_usd_limit',
-  'monthly_usd_limit',
-  'daily_token_limit',
-  'monthly_token_limit',
-] as const satisfies readonly BotField[]
-
-type SpendLimitField = (typeof SPEND_LIMIT_FIELDS)[number]
-
-const SPEND_LIMITS_EMPTY: Record<SpendLimitField, string> = {
-  daily_usd_limit: '',
-  monthly_usd_limit: '',
-  daily_token_limit: '',
-  monthly_token_limit: '',
 }
 
 export function botToForm(bot: Bot): BotFormState {
@@ -137,15 +121,8 @@ export function botToForm(bot: Bot): BotFormState {
     include_drafts: bot.include_drafts,
     agent_id: bot.agent_id ?? '',
     account_chain: [...(bot.account_chain ?? [])],
-    daily_usd_limit: numberText(bot.daily_usd_limit),
-    monthly_usd_limit: numberText(bot.monthly_usd_limit),
-    daily_token_limit: numberText(bot.daily_token_limit),
-    monthly_token_limit: numberText(bot.monthly_token_limit),
+    ...spendLimitTexts(bot),
   }
-}
-
-function numberText(value: number | null | undefined): string {
-  return value == null ? '' : String(value)
 }
 
 function text(value: string): string | null {
@@ -220,11 +197,7 @@ export function formToInput(form: BotFormState): BotInput {
     ...TRIGGER_INPUT[form.trigger_source](form),
     agent_id: text(form.agent_id),
     account_chain: list(form.account_chain),
-    // An empty limit is sent as null: no limit (the field is cleared, not kept).
-    daily_usd_limit: numberOrNull(form.daily_usd_limit),
-    monthly_usd_limit: numberOrNull(form.monthly_usd_limit),
-    daily_token_limit: numberOrNull(form.daily_token_limit),
-    monthly_token_limit: numberOrNull(form.monthly_token_limit),
+    ...spendLimitValues(form),
   }
 }
 
