@@ -196,6 +196,8 @@ def _openai_error(message: str, kind: str, code: str | None) -> dict[str, Any]:
 # first (else `retry-after`, else 2 s doubling). The mock's failures say 1 ms there, so
 # runs end in seconds; Agented reads `retry-after`, which only `429-reset` sends.
 _FAST_RETRY = {"retry-after-ms": "1"}
+# OpenAI sends its rate-limit headers on every response, errors that are no limit too.
+_RATE_HEADERS = {"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499"}
 
 
 def _openai_failure(scenario: str) -> Reply | None:
@@ -235,10 +237,13 @@ def _openai_failure(scenario: str) -> Reply | None:
                     "invalid_request_error",
                     "invalid_api_key",
                 ),
+                dict(_RATE_HEADERS),
             )
         case "400":
             return Reply(
-                400, _openai_error("Invalid value for 'input'.", "invalid_request_error", None)
+                400,
+                _openai_error("Invalid value for 'input'.", "invalid_request_error", None),
+                dict(_RATE_HEADERS),
             )
         case "overload":
             return Reply(
