@@ -15,6 +15,7 @@ these tests exist to say that Agented works with the real programs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import time
@@ -34,6 +35,26 @@ from ..support.sse import Event, parse_events
 from .server import AUTH, ServerProcess, free_port, server_env, start_hypercorn
 
 CLIS = tuple(PINNED)
+# Each run's name: the backend, and the bot settings that make it a variant of it.
+RUNNERS: dict[str, tuple[str, dict[str, Any]]] = {cli: (cli, {}) for cli in CLIS} | {
+    "claude-json": ("claude", {"output_format": "json"}),
+}
+# claude's `json` format prints the run as one array when it ends: no live lines to see.
+SCENARIOS_OF = {cli: SCENARIOS for cli in CLIS} | {
+    "claude-json": ("ok", "429", "usage-limit", "overload", "401"),
+}
+
+
+def cases(*scenarios: str) -> list[Any]:
+    """The (run name, scenario) pairs that ran, for parametrize."""
+    return [
+        pytest.param(name, scenario, id=f"{scenario}-{name}")
+        for scenario in scenarios
+        for name in RUNNERS
+        if scenario in SCENARIOS_OF[name]
+    ]
+
+
 # A run that takes longer has hung on something (the closed network): Agented kills it.
 RUN_TIMEOUT_SECONDS = 120
 DEADLINE = RUN_TIMEOUT_SECONDS + 60.0
@@ -60,6 +81,10 @@ USAGE = {
     "codex": {"input_tokens": 100, "output_tokens": 9, "cache_read_input_tokens": 20},
     "gemini": {"input_tokens": 100, "output_tokens": 9},
     "opencode": {"input_tokens": 100, "output_tokens": 9},
+}
+CLAUDE_REFUSALS = {
+    "401": "Invalid API key · Fix external API key",
+    "400": "API Error: 400 messages: field required",
 }
 RATE, USAGE_LIMIT, OVERLOAD = "rate limit", "usage limit", "overload"
 # What Agented makes of each failure: (kind, the label, whether the provider's reset
@@ -114,18 +139,20 @@ class Results:
     seconds: float
 
 
-def _run_case(server: ServerProcess, base: str, cli: str, scenario: str, workdir: Path) -> Run:
+def _run_case(server: ServerProcess, base: str, name: str, scenario: str, workdir: Path) -> Run:
     run = Run()
+    cli, settings = RUNNERS[name]
     try:
         bot = httpx.post(
             f"{base}/admin/bots",
             json={
-                "name": f"{cli}-{scenario}",
+                "name": f"{name}-{scenario}",
                 "prompt_template": PROMPTS.get(scenario, PROMPT.format(scenario=scenario)),
                 "backend_type": cli,
                 "model": MODELS[cli],
                 "paths": [str(workdir)],
                 "timeout_seconds": RUN_TIMEOUT_SECONDS,
+                **settings,
             },
             headers=AUTH,
             timeout=30,
@@ -209,18 +236,23 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
         for server, port in servers.values():
             server.wait_for_output(rf"Running on http://127\.0\.0\.1:{port}\b")
         began = time.monotonic()
-        cases = [(cli, scenario) for scenario in SCENARIOS for cli in CLIS]
-        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        runs_to_make = [
+            (name, scenario)
+            for scenario in SCENARIOS
+            for name in RUNNERS
+            if scenario in SCENARIOS_OF[name]
+        ]
+        with ThreadPoolExecutor(max_workers=len(runs_to_make)) as pool:
             futures = {
-                (cli, scenario): pool.submit(
+                (name, scenario): pool.submit(
                     _run_case,
-                    servers[cli][0],
-                    bases[cli],
-                    cli,
+                    servers[RUNNERS[name][0]][0],
+                    bases[RUNNERS[name][0]],
+                    name,
                     scenario,
-                    tmp_path_factory.mktemp(f"work-{cli}-{scenario}"),
+                    tmp_path_factory.mktemp(f"work-{name}-{scenario}"),
                 )
-                for cli, scenario in cases
+                for name, scenario in runs_to_make
             }
             runs = {case: future.result() for case, future in futures.items()}
         yield Results(runs, mock, time.monotonic() - began)
@@ -253,12 +285,12 @@ def _output(run: Run) -> str:
     )[-3000:]
 
 
-@pytest.mark.parametrize("cli", CLIS)
-@pytest.mark.parametrize("scenario", ["ok", "slow"])
+@pytest.mark.parametrize(("name", "scenario"), cases("ok", "slow"))
 def test_a_real_cli_answering_succeeds_with_its_usage_recorded(
-    results: Results, cli: str, scenario: str
+    results: Results, name: str, scenario: str
 ) -> None:
-    run = _run(results, cli, scenario)
+    run = _run(results, name, scenario)
+    cli = RUNNERS[name][0]
     execution = run.execution
     assert execution["status"] == "success", _output(run)
     assert execution["exit_code"] == 0
@@ -273,7 +305,7 @@ def test_a_real_cli_answering_succeeds_with_its_usage_recorded(
     assert run.retry is None
 
 
-@pytest.mark.parametrize("cli", CLIS)
+@pytest.mark.parametrize("cli", ["claude", "codex", "gemini"])
 def test_a_real_cli_s_lines_reach_a_viewer_while_the_provider_is_still_streaming(
     results: Results, cli: str
 ) -> None:
@@ -290,13 +322,26 @@ def test_a_real_cli_s_lines_reach_a_viewer_while_the_provider_is_still_streaming
     assert complete >= answer.finished
 
 
-@pytest.mark.parametrize("cli", CLIS)
-@pytest.mark.parametrize("scenario", ["429", "429-reset", "usage-limit", "overload"])
+def test_opencode_s_events_reach_a_viewer_as_printed_before_it_exits(results: Results) -> None:
+    # opencode prints a step's events when the step ends, so a one-step answer shows
+    # nothing while the provider streams; what it prints still arrives before it exits.
+    run = _run(results, "opencode", "slow")
+    printed = [
+        json.loads(str(event.data["content"]))["timestamp"] / 1000
+        for _, event in run.events
+        if event.event == "log" and str(event.data.get("content", "")).startswith("{")
+    ]
+    assert printed, "opencode printed no events"
+    assert min(run.log_times()) < _seconds(run.execution["finished_at"])
+    assert min(run.log_times()) - min(printed) < 5.0, "its first event took over 5 s to arrive"
+
+
+@pytest.mark.parametrize(("name", "scenario"), cases("429", "429-reset", "usage-limit", "overload"))
 def test_a_real_cli_that_is_limited_fails_with_its_label_and_a_retry_at_the_right_time(
-    results: Results, cli: str, scenario: str
+    results: Results, name: str, scenario: str
 ) -> None:
-    run = _run(results, cli, scenario)
-    kind, label, reset_known = VERDICTS[(cli, scenario)]
+    run = _run(results, name, scenario)
+    kind, label, reset_known = VERDICTS[(RUNNERS[name][0], scenario)]
     execution = run.execution
     assert execution["status"] == "failed", _output(run)
     assert execution["error_message"] == f"rate limited: {label}", _output(run)
@@ -311,16 +356,17 @@ def test_a_real_cli_that_is_limited_fails_with_its_label_and_a_retry_at_the_righ
     assert low - SLACK <= wait <= high + SLACK, f"{kind}: retry due {wait:.0f} s after the run"
 
 
-@pytest.mark.parametrize("cli", CLIS)
-@pytest.mark.parametrize("scenario", ["401", "400"])
+@pytest.mark.parametrize(("name", "scenario"), cases("401", "400"))
 def test_a_real_cli_refused_for_a_bad_key_or_request_fails_without_a_retry(
-    results: Results, cli: str, scenario: str
+    results: Results, name: str, scenario: str
 ) -> None:
-    run = _run(results, cli, scenario)
+    run = _run(results, name, scenario)
     execution = run.execution
     assert execution["status"] == "failed", _output(run)
     assert not execution["error_message"].startswith("rate limited"), execution["error_message"]
     assert run.retry is None
+    if RUNNERS[name][0] == "claude":  # its own words, in either output format
+        assert execution["error_message"] == CLAUDE_REFUSALS[scenario]
 
 
 def test_the_whole_real_cli_set_runs_within_three_minutes(results: Results) -> None:
