@@ -3,7 +3,9 @@
 The CLIs are the npm packages pinned in tests/realcli/package.json (installed by the test
 command); tests/realcli/provider.py answers them as the providers would, in each
 scenario: an answer, a slow stream, a 429 with and without a reset time, a usage limit,
-401, 400 and an overload. Each CLI runs on a server of its own with a throwaway home;
+401, 400 and an overload (claude also in its `json` format, and signed in with a
+subscription's token against that subscription's limit). Each CLI runs on a server of
+its own with a throwaway home;
 every (CLI, scenario) run starts at once and the tests then read what each became:
 its status, the detection's label, the retry scheduled and when, the usage recorded,
 and that its lines reached a viewer while it was still running.
@@ -30,18 +32,30 @@ import httpx
 import pytest
 
 from ..realcli.clis import BIN, MODELS, PINNED, check_installed, cli_env
-from ..realcli.provider import RESET_SECONDS, SCENARIOS, MockProvider, Request, running_provider
+from ..realcli.provider import (
+    RESET_SECONDS,
+    SCENARIOS,
+    SUBSCRIPTION_LIMIT,
+    MockProvider,
+    Request,
+    running_provider,
+)
 from ..support.sse import Event, parse_events
 from .server import AUTH, ServerProcess, free_port, server_env, start_hypercorn
 
 CLIS = tuple(PINNED)
-# Each run's name: the backend, and the bot settings that make it a variant of it.
-RUNNERS: dict[str, tuple[str, dict[str, Any]]] = {cli: (cli, {}) for cli in CLIS} | {
-    "claude-json": ("claude", {"output_format": "json"}),
+# The servers, each with its CLI's throwaway home: the backend, and whether claude is
+# signed in with a subscription's token instead of an API key.
+SERVERS = {cli: (cli, False) for cli in CLIS} | {"claude-subscription": ("claude", True)}
+# Each run's name: its backend, the bot settings that make it a variant, and its server.
+RUNNERS: dict[str, tuple[str, dict[str, Any], str]] = {cli: (cli, {}, cli) for cli in CLIS} | {
+    "claude-json": ("claude", {"output_format": "json"}, "claude"),
+    "claude-subscription": ("claude", {}, "claude-subscription"),
 }
 # claude's `json` format prints the run as one array when it ends: no live lines to see.
 SCENARIOS_OF = {cli: SCENARIOS for cli in CLIS} | {
     "claude-json": ("ok", "429", "usage-limit", "overload", "401"),
+    "claude-subscription": ("ok", SUBSCRIPTION_LIMIT),
 }
 
 
@@ -96,6 +110,7 @@ VERDICTS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("claude", "429-reset"): (RATE, "Claude API rate limit reached (429)", False),
     ("claude", "usage-limit"): (USAGE_LIMIT, "Claude API spend limit reached", True),
     ("claude", "overload"): (OVERLOAD, "Claude API overloaded (529)", False),
+    ("claude", SUBSCRIPTION_LIMIT): (USAGE_LIMIT, "Claude usage limit reached (five_hour)", True),
     ("codex", "429"): (RATE, "Codex: rate limited by the provider", False),
     ("codex", "429-reset"): (RATE, "Codex: rate limited by the provider", False),
     ("codex", "usage-limit"): (USAGE_LIMIT, "Codex usage limit reached", True),
@@ -141,7 +156,7 @@ class Results:
 
 def _run_case(server: ServerProcess, base: str, name: str, scenario: str, workdir: Path) -> Run:
     run = Run()
-    cli, settings = RUNNERS[name]
+    cli, settings, _ = RUNNERS[name]
     try:
         bot = httpx.post(
             f"{base}/admin/bots",
@@ -220,25 +235,25 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
     with running_provider(provider_port) as mock, contextlib.ExitStack() as stack:
         bases: dict[str, str] = {}
         servers: dict[str, tuple[ServerProcess, int]] = {}
-        for cli in CLIS:
-            root = tmp_path_factory.mktemp(f"realcli-{cli}")
+        for profile, (cli, subscription) in SERVERS.items():
+            root = tmp_path_factory.mktemp(f"realcli-{profile}")
             env = server_env(
                 root,
-                **cli_env(cli, root / "home", provider),
+                **cli_env(cli, root / "home", provider, subscription=subscription),
                 PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
                 AGENTED_MAX_CONCURRENT_RUNS="2",
             )
             port = free_port()
             server = start_hypercorn(env, port)
             stack.callback(server.stop)
-            servers[cli] = (server, port)
-            bases[cli] = f"http://127.0.0.1:{port}"
+            servers[profile] = (server, port)
+            bases[profile] = f"http://127.0.0.1:{port}"
         for server, port in servers.values():
             server.wait_for_output(rf"Running on http://127\.0\.0\.1:{port}\b")
         began = time.monotonic()
         runs_to_make = [
             (name, scenario)
-            for scenario in SCENARIOS
+            for scenario in (*SCENARIOS, SUBSCRIPTION_LIMIT)
             for name in RUNNERS
             if scenario in SCENARIOS_OF[name]
         ]
@@ -246,8 +261,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
             futures = {
                 (name, scenario): pool.submit(
                     _run_case,
-                    servers[RUNNERS[name][0]][0],
-                    bases[RUNNERS[name][0]],
+                    servers[RUNNERS[name][2]][0],
+                    bases[RUNNERS[name][2]],
                     name,
                     scenario,
                     tmp_path_factory.mktemp(f"work-{name}-{scenario}"),
@@ -336,7 +351,9 @@ def test_opencode_s_events_reach_a_viewer_as_printed_before_it_exits(results: Re
     assert min(run.log_times()) - min(printed) < 5.0, "its first event took over 5 s to arrive"
 
 
-@pytest.mark.parametrize(("name", "scenario"), cases("429", "429-reset", "usage-limit", "overload"))
+@pytest.mark.parametrize(
+    ("name", "scenario"), cases("429", "429-reset", "usage-limit", "overload", SUBSCRIPTION_LIMIT)
+)
 def test_a_real_cli_that_is_limited_fails_with_its_label_and_a_retry_at_the_right_time(
     results: Results, name: str, scenario: str
 ) -> None:

@@ -62,10 +62,11 @@ def check_installed(cli: str) -> str | None:
     return None
 
 
-def cli_env(cli: str, home: Path, provider: str) -> dict[str, str]:
+def cli_env(cli: str, home: Path, provider: str, *, subscription: bool = False) -> dict[str, str]:
     """The variables a run of `cli` needs on top of PATH, with its config written under `home`.
 
-    `provider` is the mock's base URL, `http://127.0.0.1:PORT`.
+    `provider` is the mock's base URL, `http://127.0.0.1:PORT`. `subscription` signs claude
+    in with a (mock) OAuth token instead of an API key, as a Pro/Max subscription runs.
     """
     home.mkdir(parents=True, exist_ok=True)
     env = {
@@ -81,7 +82,7 @@ def cli_env(cli: str, home: Path, provider: str) -> dict[str, str]:
         case "claude":
             env |= {
                 "ANTHROPIC_BASE_URL": provider,
-                "ANTHROPIC_API_KEY": API_KEY,
+                ("CLAUDE_CODE_OAUTH_TOKEN" if subscription else "ANTHROPIC_API_KEY"): API_KEY,
                 "CLAUDE_CONFIG_DIR": str(home / ".claude"),
                 "CLAUDE_CODE_MAX_RETRIES": "0",
                 "API_TIMEOUT_MS": "30000",

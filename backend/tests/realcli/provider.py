@@ -46,6 +46,8 @@ SLOW_CHUNK_SECONDS = 0.5
 RESET_SECONDS = 3600
 
 SCENARIOS = ("ok", "slow", "429", "429-reset", "usage-limit", "401", "400", "overload")
+# A Claude subscription's limit (five hours, weekly), for claude signed in with a token.
+SUBSCRIPTION_LIMIT = "subscription-limit"
 _MARKER = re.compile(rb"\[mock:([a-z0-9-]+)\]")
 
 
@@ -131,6 +133,20 @@ def anthropic(scenario: str, payload: dict[str, Any]) -> Reply:
             return Reply(400, _anthropic_error("invalid_request_error", "messages: field required"))
         case "overload":
             return Reply(529, _anthropic_error("overloaded_error", "Overloaded"))
+        case "subscription-limit":
+            # What the API answers a subscription past its window: the window and its reset
+            # (epoch seconds) in the unified rate-limit headers.
+            return Reply(
+                429,
+                _anthropic_error(
+                    "rate_limit_error", "Number of requests has exceeded your rate limit."
+                ),
+                {
+                    "anthropic-ratelimit-unified-status": "rejected",
+                    "anthropic-ratelimit-unified-reset": str(int(time.time()) + RESET_SECONDS),
+                    "anthropic-ratelimit-unified-representative-claim": "five_hour",
+                },
+            )
     usage = {
         "input_tokens": 12,
         "output_tokens": OUTPUT_TOKENS,
@@ -486,7 +502,7 @@ def _iso(seconds: float) -> str:
 def route(method: str, path: str, body: bytes) -> tuple[str, Reply]:
     """The scenario of a request and the reply to it."""
     scenario = match[1].decode() if (match := _MARKER.search(body)) else "ok"
-    if scenario not in SCENARIOS:
+    if scenario not in (*SCENARIOS, SUBSCRIPTION_LIMIT):
         return scenario, Reply(500, {"error": f"mock: unknown scenario {scenario!r}"})
     try:
         payload = json.loads(body) if body else {}
