@@ -217,12 +217,16 @@ def gemini_error(error: dict[str, Any], now: datetime) -> RateLimit | None:
     """The verdict of the `error` of Gemini's JSON document: its `code` is the HTTP status.
 
     Gemini tells a quota that lasts the day (its TerminalQuotaError, "You have exhausted
-    your daily quota") from a per-minute one; the daily one is a usage limit.
+    your daily quota") from a per-minute one; the daily one is a usage limit, any other
+    429 a rate limit (the API says "Resource has been exhausted" for both).
     """
     code, message = error.get("code"), str(error.get("message", ""))
     if _DAILY_QUOTA.search(message):
         return RateLimit("Gemini usage limit reached (daily quota)", None, transient=False)
-    if code == 429 or _GEMINI_QUOTA.search(message):
+    if code == 429:
+        hint = _retry_hint(message, now)
+        return RateLimit("Gemini API rate limit reached (429)", hint, transient=False)
+    if _GEMINI_QUOTA.search(message):
         return RateLimit("Gemini quota exhausted", _retry_hint(message, now), transient=False)
     if code in OVERLOAD_STATUSES or "overloaded" in message.lower():
         return RateLimit(f"Gemini API overloaded ({code})", None, transient=True)

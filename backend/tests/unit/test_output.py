@@ -344,7 +344,7 @@ def test_gemini_error_document_on_stderr_is_read_line_by_line() -> None:
         indent=2,
     )
     observer = observe("gemini", *document.splitlines(), stream="stderr")
-    assert observer.rate_limit(1) == limit("Gemini quota exhausted")
+    assert observer.rate_limit(1) == limit("Gemini API rate limit reached (429)")
 
 
 ALL_THE_MESSAGES = " / ".join(
