@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..realcli.clis import BIN, MODELS, PINNED, check_installed, cli_env
+from ..realcli.clis import BIN, MODELS, PINNED, check_installed, cli_env, warm_up
 from ..realcli.provider import (
     RESET_SECONDS,
     SCENARIOS,
@@ -115,8 +115,8 @@ VERDICTS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("codex", "429-reset"): (RATE, "Codex: rate limited by the provider", False),
     ("codex", "usage-limit"): (USAGE_LIMIT, "Codex usage limit reached", True),
     ("codex", "overload"): (OVERLOAD, "Codex: provider overloaded", False),
-    ("gemini", "429"): (RATE, "Gemini quota exhausted", False),
-    ("gemini", "429-reset"): (RATE, "Gemini quota exhausted", True),
+    ("gemini", "429"): (RATE, "Gemini API rate limit reached (429)", False),
+    ("gemini", "429-reset"): (RATE, "Gemini API rate limit reached (429)", True),
     ("gemini", "usage-limit"): (USAGE_LIMIT, "Gemini usage limit reached (daily quota)", False),
     ("gemini", "overload"): (OVERLOAD, "Gemini API overloaded (503)", False),
     ("opencode", "429"): (RATE, "opencode: rate limited by the provider", False),
@@ -184,6 +184,7 @@ def _run_case(server: ServerProcess, base: str, name: str, scenario: str, workdi
         ).json()
         run.retry = _retry(server, base, execution_id, run.execution)
     except BaseException as error:  # kept for this case's test to report
+        error.add_note(f"the server's output:\n{server.output[-4000:]}")
         run.error = error
     return run
 
@@ -243,6 +244,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
                 PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
                 AGENTED_MAX_CONCURRENT_RUNS="2",
             )
+            warm_up(cli, env)
             port = free_port()
             server = start_hypercorn(env, port)
             stack.callback(server.stop)

@@ -34,6 +34,9 @@ MODELS = {
 }
 API_KEY = "sk-mock-0123456789abcdef"
 VERSION_TIMEOUT = 60
+# opencode creates and migrates its SQLite database on first use, and two first runs at
+# once race there (one fails: "CREATE TABLE `workspace`"): one command creates it first.
+WARM_UP = {"opencode": ["session", "list"]}
 
 
 def version(cli: str) -> str:
@@ -60,6 +63,20 @@ def check_installed(cli: str) -> str | None:
     if version(cli) not in done.stdout:
         return f"{cli} --version printed {done.stdout.strip()!r}, not the pinned {version(cli)}"
     return None
+
+
+def warm_up(cli: str, env: dict[str, str]) -> None:
+    """Prepare a fresh home (made by cli_env; `env` has PATH too) for runs side by side."""
+    if (args := WARM_UP.get(cli)) is not None:
+        subprocess.run(
+            [str(BIN / cli), *args],
+            env=env,
+            cwd=env["HOME"],
+            capture_output=True,
+            timeout=VERSION_TIMEOUT,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def cli_env(cli: str, home: Path, provider: str, *, subscription: bool = False) -> dict[str, str]:
