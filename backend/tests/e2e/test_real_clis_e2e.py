@@ -5,10 +5,9 @@ command); tests/realcli/provider.py answers them as the providers would, in each
 scenario: an answer, a slow stream, a 429 with and without a reset time, a usage limit,
 401, 400 and an overload (claude also in its `json` format, and signed in with a
 subscription's token against that subscription's limit). Each CLI runs on a server of
-its own with a throwaway home;
-every (CLI, scenario) run starts at once and the tests then read what each became:
-its status, the detection's label, the retry scheduled and when, the usage recorded,
-and that its lines reached a viewer while it was still running.
+its own with a throwaway home; every (CLI, scenario) run starts at once and the tests
+then read what each became: its status, the detection's label, the retry scheduled and
+when, the usage recorded, and that its lines reached a viewer while it was still running.
 
 A pinned CLI that is missing or reports another version fails every test here, loudly:
 these tests exist to say that Agented works with the real programs.
