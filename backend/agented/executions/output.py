@@ -14,8 +14,8 @@ Looser patterns (a bare 429, "rate limit") apply only inside events that are
 errors by their JSON type.
 
 Structured signals come first, as the real CLIs print them (verified against
-recorded runs, see the README's "Tested with"): Claude's `api_retry` lines
-(`error_status`), the assistant's `"error":"rate_limit"` and the result's
+recorded runs and the pinned CLIs themselves, see the README's "Tested with"):
+Claude's `api_retry` lines (`error_status`), the assistant's `"error":"rate_limit"` and the result's
 `api_error_status`, in stream-json lines or the one array `json` prints; the
 `statusCode` of an opencode error event (never its response headers, where
 `x-ratelimit-*` sit on every error); the `code` of Gemini's error document.

@@ -77,6 +77,7 @@ _GEMINI_QUOTA = re.compile(
     r"|\bRESOURCE_EXHAUSTED\b|Quota exceeded for quota metric"
 )
 _RETRY_DELAY = re.compile(r'\\?"retryDelay\\?"\s*:\s*\\?"(\d+(?:\.\d+)?)s\\?"')
+_DAILY_QUOTA = re.compile(r"exhausted your daily quota", re.IGNORECASE)
 SUGGESTED_RETRY = re.compile(r"Suggested retry after (\d+(?:\.\d+)?)s\b")
 # Claude's word for the API's own throttling, which it takes care to say is not a usage limit.
 _SERVER_LIMITING = re.compile(r"Server is temporarily limiting requests")
@@ -204,16 +205,28 @@ def _retry_hint(text: str, now: datetime) -> datetime | None:
     return later(now, float(delay[1])) if delay else None
 
 
-def _gemini_quota(text: str, now: datetime) -> RateLimit | None:
+def _quota(text: str, now: datetime, name: str) -> RateLimit | None:
+    """Google's quota messages, and OpenAI's `insufficient_quota` ("You exceeded your current
+    quota"), which reaches opencode from OpenAI-compatible providers: labelled with the CLI."""
     if not _GEMINI_QUOTA.search(text):
         return None
-    return RateLimit("Gemini quota exhausted", _retry_hint(text, now), transient=False)
+    return RateLimit(f"{name} quota exhausted", _retry_hint(text, now), transient=False)
 
 
 def gemini_error(error: dict[str, Any], now: datetime) -> RateLimit | None:
-    """The verdict of the `error` of Gemini's JSON document: its `code` is the HTTP status."""
+    """The verdict of the `error` of Gemini's JSON document: its `code` is the HTTP status.
+
+    Gemini tells a quota that lasts the day (its TerminalQuotaError, "You have exhausted
+    your daily quota") from a per-minute one; the daily one is a usage limit, any other
+    429 a rate limit (the API says "Resource has been exhausted" for both).
+    """
     code, message = error.get("code"), str(error.get("message", ""))
-    if code == 429 or _GEMINI_QUOTA.search(message):
+    if _DAILY_QUOTA.search(message):
+        return RateLimit("Gemini usage limit reached (daily quota)", None, transient=False)
+    if code == 429:
+        hint = _retry_hint(message, now)
+        return RateLimit("Gemini API rate limit reached (429)", hint, transient=False)
+    if _GEMINI_QUOTA.search(message):
         return RateLimit("Gemini quota exhausted", _retry_hint(message, now), transient=False)
     if code in OVERLOAD_STATUSES or "overloaded" in message.lower():
         return RateLimit(f"Gemini API overloaded ({code})", None, transient=True)
@@ -258,7 +271,6 @@ _MATCHERS: tuple[Callable[[str, datetime], RateLimit | None], ...] = (
     _claude_limit,
     _claude_spend_cap,
     _anthropic_api_error,
-    _gemini_quota,
 )
 
 
@@ -266,6 +278,8 @@ def scan(text: str, now: datetime, name: str, *, error_event: bool) -> RateLimit
     for matcher in _MATCHERS:
         if (limit := matcher(text, now)) is not None:
             return limit
+    if (limit := _quota(text, now, name)) is not None:
+        return limit
     if error_event:
         if _ANY_OVERLOAD.search(text):
             return RateLimit(f"{name}: provider overloaded", None, transient=True)

@@ -9,9 +9,10 @@ from agented.paths import REPO_DIR
 INSTALL_TIMEOUT = 900.0  # a first run may install npm packages and build the dashboard
 
 
-def run_install() -> str:
+def run_install(then: str = "") -> str:
+    """Source scripts/install (which installs), then run `then` in that shell."""
     done = subprocess.run(
-        ["bash", "-c", 'source "$1"', "install", str(REPO_DIR / "scripts" / "install")],
+        ["bash", "-c", f'source "$1"; {then}', "install", str(REPO_DIR / "scripts" / "install")],
         cwd=REPO_DIR,
         capture_output=True,
         text=True,
@@ -29,3 +30,10 @@ def test_a_second_install_with_nothing_changed_installs_and_builds_nothing() -> 
     assert "==> dashboard build up to date" in again
     assert "installing frontend dependencies" not in again
     assert "building the dashboard" not in again
+
+
+def test_a_second_install_of_the_real_clis_installs_nothing() -> None:
+    run_install("install_realcli")
+    again = run_install("install_realcli")
+    assert "==> the real CLIs for the tests up to date" in again
+    assert "installing the real CLIs" not in again

@@ -146,7 +146,7 @@ def test_sleep_announces_itself_only_when_nothing_was_printed() -> None:
         ("claude", "claude-529", "Claude API overloaded (529)"),
         ("claude", "spend-cap", "Claude API spend limit reached"),
         ("codex", "codex", "Codex usage limit reached"),
-        ("gemini", "gemini", "Gemini quota exhausted"),
+        ("gemini", "gemini", "Gemini API rate limit reached (429)"),
     ],
 )
 def test_rate_limit_messages_are_recognised_by_the_observer(

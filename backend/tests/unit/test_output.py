@@ -344,7 +344,7 @@ def test_gemini_error_document_on_stderr_is_read_line_by_line() -> None:
         indent=2,
     )
     observer = observe("gemini", *document.splitlines(), stream="stderr")
-    assert observer.rate_limit(1) == limit("Gemini quota exhausted")
+    assert observer.rate_limit(1) == limit("Gemini API rate limit reached (429)")
 
 
 ALL_THE_MESSAGES = " / ".join(
@@ -639,6 +639,44 @@ def test_opencode_rate_limit_takes_the_wait_from_its_message_without_retry_after
     assert observe("opencode", line).rate_limit(1) == limit(
         "opencode: rate limited by the provider", NOW + timedelta(seconds=20)
     )
+
+
+OPENAI_QUOTA = "You exceeded your current quota, please check your plan and billing details."
+
+
+def test_gemini_daily_quota_is_a_usage_limit_not_a_rate_limit() -> None:
+    # As gemini 0.61 prints it (TerminalQuotaError) for a QuotaFailure "PerDay" 429.
+    lines = gemini_document(
+        error={
+            "type": "Error",
+            "message": "You have exhausted your daily quota on this model.",
+            "code": 429,
+        }
+    )
+    observer = observe(
+        "gemini",
+        f"    message: '{OPENAI_QUOTA}',",
+        *lines,
+        stream="stderr",
+    )
+    assert observer.rate_limit(173) == limit("Gemini usage limit reached (daily quota)")
+
+
+def test_opencode_insufficient_quota_is_labelled_as_opencode_s_not_gemini_s() -> None:
+    # OpenAI's usage limit, through opencode's OpenAI-compatible provider.
+    body = {
+        "error": {
+            "message": OPENAI_QUOTA,
+            "type": "insufficient_quota",
+        }
+    }
+    data = {
+        "message": body["error"]["message"],
+        "statusCode": 429,
+        "responseBody": json.dumps(body),
+    }
+    line = event(type="error", error={"name": "APIError", "data": data})
+    assert observe("opencode", line).rate_limit(1) == limit("opencode quota exhausted")
 
 
 def test_claude_json_array_is_read_as_events_never_as_text() -> None:

@@ -50,7 +50,9 @@ VERDICTS = {
     "codex-429usage": RateLimit("Codex usage limit reached", local(2026, 12, 1, 1, 48), False),
     "codex-503": RateLimit("Codex: provider overloaded", None, transient=True),
     # "Suggested retry after 30s." in the error document.
-    "gemini-429": RateLimit("Gemini quota exhausted", NOW + timedelta(seconds=30), False),
+    "gemini-429": RateLimit(
+        "Gemini API rate limit reached (429)", NOW + timedelta(seconds=30), False
+    ),
     # The `retry-after: 30` header is a hint once the status said 429; never a trigger.
     "opencode-429": RateLimit(
         "opencode: rate limited by the provider", NOW + timedelta(seconds=30), False
