@@ -31,6 +31,7 @@ from ..storage.executions import ExecutionStore, Outcome
 from ..tasks import cancel_and_wait
 from .backends import CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
+from .inputs import summarize
 from .logs import ExecutionLogService
 from .mcp_access import McpAccess
 from .output import OutputObserver
@@ -193,10 +194,14 @@ class ExecutionService:
         *,
         retry_of: str | None = None,
         attempt: int = 0,
+        rerun_of: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Execution:
         """Record a new execution of `bot` and start it in the background.
 
-        Raises a RunRefused naming the reason when it cannot start.
+        `context` is the input the template gets (kept with the run, so it can be
+        run again); `details` says what fired it beyond its type (a delivery id,
+        a schedule). Raises a RunRefused naming the reason when it cannot start.
         """
         context = dict(context or {})
         delivering = await self._messages_for(bot, context)  # before the checks: no await after
@@ -237,6 +242,10 @@ class ExecutionService:
                 retry_of=retry_of,
                 attempt=attempt,
                 account_id=account_id,
+                rerun_of=rerun_of,
+                context=context,
+                input_summary=summarize(context),
+                trigger_details=details,
             )
         except BaseException:
             self._claims.pop(bot.id, None)

@@ -134,6 +134,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/bots/{bot_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhook deliveries the bot received, newest first, with what became of each. */
+        get: operations["get_bot_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents": {
         parameters: {
             query?: never;
@@ -340,6 +357,23 @@ export interface paths {
         get: operations["get_get_execution"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/executions/{execution_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a finished execution again with its input; `message`/`payload` edit it first. */
+        post: operations["post_rerun_execution"];
         delete?: never;
         options?: never;
         head?: never;
@@ -612,6 +646,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/triggers/{bot_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook deliveries the bot received, newest first, with what became of each.
+         * @deprecated
+         */
+        get: operations["get_bot_deliveries_via_triggers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -773,6 +827,12 @@ export interface components {
             next_run_at: string | null;
             /** @default null */
             last_execution: components["schemas"]["LastExecution"] | null;
+            /**
+             * Schedule Cron
+             * @description A scheduled bot's schedule as a 5-field cron expression.
+             * @default null
+             */
+            schedule_cron: string | null;
             /** Has Webhook Secret */
             readonly has_webhook_secret: boolean;
         };
@@ -805,7 +865,7 @@ export interface components {
              * Trigger Type
              * @enum {string}
              */
-            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "rerun";
             /**
              * Status
              * @enum {string}
@@ -848,6 +908,28 @@ export interface components {
              */
             account_id: string | null;
             /**
+             * Run Number
+             * @description The bot's own count of its runs: #1, #2, …
+             */
+            run_number: number;
+            /**
+             * Rerun Of
+             * @description The execution this one re-runs, if any.
+             */
+            rerun_of: string | null;
+            /**
+             * Input Summary
+             * @description What it was given, in a line: the message, or the gist of the payload.
+             */
+            input_summary: string;
+            /**
+             * Trigger Details
+             * @description What fired it beyond its type: delivery id, pull request, schedule.
+             */
+            trigger_details: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
              */
@@ -857,6 +939,44 @@ export interface components {
              * @description The same as `bot_name` (its former name).
              */
             readonly trigger_name: string;
+        };
+        /**
+         * DeliveryRecord
+         * @description A webhook delivery as it was received and what became of it.
+         *
+         *     Only what tells deliveries apart is kept (the sender's delivery id and event),
+         *     never the body or a signature header; `bot_id` is None when no bot was concerned.
+         */
+        DeliveryRecord: {
+            /** Bot Id */
+            bot_id: string | null;
+            /** Id */
+            id: number;
+            /** Received At */
+            received_at: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "webhook" | "bot" | "github";
+            /** Delivery Id */
+            delivery_id: string | null;
+            /** Event */
+            event: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "accepted" | "refused" | "duplicate" | "ignored";
+            /** Reason */
+            reason: string | null;
+            /** Execution Id */
+            execution_id: string | null;
+            /**
+             * Trigger Id
+             * @description The same as `bot_id` (its former name).
+             */
+            readonly trigger_id: string | null;
         };
         /** AgentBot */
         AgentBot: {
@@ -1470,6 +1590,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -1637,6 +1763,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -1923,6 +2055,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -2024,6 +2162,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2049,6 +2194,32 @@ export interface operations {
                         limit: number;
                         /** Offset */
                         offset: number;
+                    };
+                };
+            };
+        };
+    };
+    get_bot_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
             };
@@ -2939,6 +3110,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -3022,7 +3200,7 @@ export interface operations {
                          * Trigger Type
                          * @enum {string}
                          */
-                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry";
+                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "rerun";
                         /**
                          * Status
                          * @enum {string}
@@ -3064,6 +3242,28 @@ export interface operations {
                          * @description The account it ran on; None for none.
                          */
                         account_id: string | null;
+                        /**
+                         * Run Number
+                         * @description The bot's own count of its runs: #1, #2, …
+                         */
+                        run_number: number;
+                        /**
+                         * Rerun Of
+                         * @description The execution this one re-runs, if any.
+                         */
+                        rerun_of: string | null;
+                        /**
+                         * Input Summary
+                         * @description What it was given, in a line: the message, or the gist of the payload.
+                         */
+                        input_summary: string;
+                        /**
+                         * Trigger Details
+                         * @description What fired it beyond its type: delivery id, pull request, schedule.
+                         */
+                        trigger_details: {
+                            [key: string]: unknown;
+                        } | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**
@@ -3071,6 +3271,19 @@ export interface operations {
                          * @description More lines follow: ask again with after_seq set to the last seq. A page ends at `limit` lines or at about 512 KiB of log text, whichever comes first.
                          */
                         logs_truncated: boolean;
+                        /**
+                         * Input
+                         * @description What the prompt template was given (message, webhook payload, pull request), with the values of secret-looking keys redacted; None for runs recorded before inputs were kept.
+                         * @default null
+                         */
+                        input: {
+                            [key: string]: unknown;
+                        } | null;
+                        /**
+                         * Lineage
+                         * @description The runs this one retried or re-ran, nearest first (the retry chain).
+                         */
+                        lineage: components["schemas"]["Execution"][];
                         /**
                          * Trigger Id
                          * @description The same as `bot_id` (its former name).
@@ -3081,6 +3294,68 @@ export interface operations {
                          * @description The same as `bot_name` (its former name).
                          */
                         readonly trigger_name: string;
+                    };
+                };
+            };
+        };
+    };
+    post_rerun_execution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Message
+                     * @default null
+                     */
+                    message?: string | null;
+                    /**
+                     * Payload
+                     * @default null
+                     */
+                    payload?: {
+                        [key: string]: unknown;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Execution Id */
+                        execution_id: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted";
+                    };
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
                     };
                 };
             };
@@ -3596,6 +3871,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -3763,6 +4044,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -4049,6 +4336,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -4150,6 +4443,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -4175,6 +4475,32 @@ export interface operations {
                         limit: number;
                         /** Offset */
                         offset: number;
+                    };
+                };
+            };
+        };
+    };
+    get_bot_deliveries_via_triggers: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
             };
