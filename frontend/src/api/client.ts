@@ -20,6 +20,7 @@ import type {
   BotUpdate,
   CancelResult,
   DayStats,
+  DeliveryRecord,
   ErrorBody,
   ExecutionDetail,
   ExecutionFilter,
@@ -32,6 +33,7 @@ import type {
   Page,
   PromptPreview,
   Readiness,
+  RerunInput,
   Retry,
   RunResult,
   SchedulerJob,
@@ -274,6 +276,15 @@ export function getExecution(id: string, logs: LogQuery = {}, signal?: AbortSign
 
 export function cancelExecution(id: string): Promise<CancelResult> {
   return request('POST', `/admin/executions/${encode(id)}/cancel`)
+}
+
+export function rerunExecution(id: string, input: RerunInput = {}): Promise<RunResult> {
+  return request('POST', `/admin/executions/${encode(id)}/rerun`, { body: input })
+}
+
+export async function listBotDeliveries(id: string, signal?: AbortSignal): Promise<DeliveryRecord[]> {
+  const result = await request<{ deliveries: DeliveryRecord[] }>('GET', `/admin/bots/${encode(id)}/deliveries`, { signal })
+  return result.deliveries
 }
 
 export function executionStreamPath(id: string): string {
