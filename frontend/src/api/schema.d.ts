@@ -666,6 +666,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/executions/{execution_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution's log, live, as Server-Sent Events */
+        get: operations["get_execution_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's inbox, live, as Server-Sent Events */
+        get: operations["get_inbox_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4503,6 +4537,80 @@ export interface operations {
                         deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
+            };
+        };
+    };
+    get_execution_stream: {
+        parameters: {
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set it. */
+                last_event_id?: number;
+                /** @description A stream token for this path (`POST /admin/stream-tokens`), for clients that cannot send the API key (a browser's `EventSource`). */
+                token?: string;
+            };
+            header?: {
+                /** @description Resume after this event id (what `EventSource` sends on reconnecting). */
+                "Last-Event-ID"?: number;
+            };
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `status` events (where the run stands), `log` events (`id:` is the line's seq; `{seq, stream, content, timestamp}`), then one `complete` event (`{status, exit_code, error_message, duration_ms, finished_at}`) and the end. `: heartbeat` comments every 15 s; `shutdown` when the server stops. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No such record. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_inbox_stream: {
+        parameters: {
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set it. */
+                last_event_id?: number;
+                /** @description A stream token for this path (`POST /admin/stream-tokens`), for clients that cannot send the API key (a browser's `EventSource`). */
+                token?: string;
+            };
+            header?: {
+                /** @description Resume after this event id (what `EventSource` sends on reconnecting). */
+                "Last-Event-ID"?: number;
+            };
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `message` events (`id:` is the message's `inbox_seq`): the unread messages, then each new one; `complete` (`{agent_id, reason}`) when the agent is deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No such record. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
