@@ -10,6 +10,7 @@ import pytest
 
 from agented.executions.inputs import REDACTED, is_secret_key, redact, summarize
 from agented.paths import MIGRATIONS_DIR
+from agented.runtime import runtime_of
 from agented.storage import Database, migrate
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
@@ -272,3 +273,22 @@ async def test_a_scheduled_bot_shows_its_schedule_as_a_cron_expression(
 ) -> None:
     bot = await echo_bot(client, trigger_source="scheduled", schedule_timezone="UTC", **fields)
     assert bot["schedule_cron"] == cron
+
+
+async def test_a_scheduled_run_records_its_schedule_as_cron_with_its_zone(
+    serving_app, client
+) -> None:
+    bot = await echo_bot(
+        client,
+        trigger_source="scheduled",
+        schedule_type="weekly",
+        schedule_time="07:30",
+        schedule_day=0,
+        schedule_timezone="Europe/Paris",
+    )
+    await runtime_of(serving_app).scheduled_triggers._fire(bot["id"])
+    [execution] = (await listed(client, bot_id=bot["id"]))["executions"]
+    await stream_events(client, execution["id"])
+    details = execution["trigger_details"]
+    assert (details["schedule"], details["timezone"]) == ("30 7 * * 1", "Europe/Paris")
+    assert execution["input_summary"].startswith('{"scheduled_at": ')
