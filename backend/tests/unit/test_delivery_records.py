@@ -184,3 +184,26 @@ async def test_retention_keeps_a_bounded_number_per_bot_and_drops_old_records(cl
 async def test_the_deliveries_of_an_unknown_bot_are_a_404(client) -> None:
     response = await client.get(f"{BOTS}/bot_missing/deliveries")
     assert response.status_code == 404
+
+
+async def test_deliveries_no_bot_was_concerned_by_are_listed_apart(client) -> None:
+    unmatched = await client.post("/", json={"text": "for nobody"})
+    assert unmatched.status_code == 200
+    body = json.dumps({"zen": "hi"}).encode()
+    headers = {
+        **signed(body, GITHUB_SECRET, "X-Hub-Signature-256"),
+        "X-GitHub-Event": "ping",
+        "X-GitHub-Delivery": "gh-ping",
+    }
+    await client.post("/api/webhooks/github", data=body, headers=headers)
+    forged = {**headers, "X-Hub-Signature-256": "sha256=00"}
+    assert (await client.post("/api/webhooks/github", data=body, headers=forged)).status_code == 401
+    response = await client.get("/admin/deliveries")
+    assert response.status_code == 200
+    records = (await response.get_json())["deliveries"]
+    assert [(r["source"], r["outcome"], r["reason"]) for r in records] == [
+        ("github", "refused", "invalid or missing X-Hub-Signature-256"),
+        ("github", "ignored", "ping"),
+        ("webhook", "ignored", "no webhook bot matched this payload"),
+    ]
+    assert all(r["bot_id"] is None for r in records)

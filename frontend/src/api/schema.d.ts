@@ -525,6 +525,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest deliveries no bot was concerned by, with what became of each. */
+        get: operations["get_unmatched_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/stream-tokens": {
         parameters: {
             query?: never;
@@ -3559,6 +3576,30 @@ export interface operations {
                     "application/json": {
                         /** Reviews */
                         reviews: components["schemas"]["ListedPullRequestReview"][];
+                    };
+                };
+            };
+        };
+    };
+    get_unmatched_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
             };
