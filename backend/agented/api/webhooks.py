@@ -70,14 +70,18 @@ def json_object(body: bytes, not_json: str = OBJECT_REQUIRED) -> dict[str, Any]:
     return payload
 
 
+async def _note_refusal(notes: DeliveryNotes, bot_id: str | None, error: AgentedError) -> None:
+    notes.add(bot_id, "refused", str(error))
+    await notes.save(runtime().delivery_records)
+
+
 @asynccontextmanager
 async def _refusal_noted(notes: DeliveryNotes, bot_id: str | None = None) -> AsyncIterator[None]:
     """Record a delivery refused before a receiver decided on it, then let the refusal answer."""
     try:
         yield
     except AgentedError as error:
-        notes.add(bot_id, "refused", str(error))
-        await notes.save(runtime().delivery_records)
+        await _note_refusal(notes, bot_id, error)
         raise
 
 
@@ -123,9 +127,9 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     if bot is None or bot.trigger_source != "webhook":
         raise NotFound(f"no webhook bot {bot_id}")
     if not bot.enabled:
-        notes = DeliveryNotes("bot", delivery_id(_sender_headers()))
-        async with _refusal_noted(notes, bot.id):
-            raise WebhookDisabled(f"bot {bot.name!r} is disabled")
+        disabled = WebhookDisabled(f"bot {bot.name!r} is disabled")
+        await _note_refusal(DeliveryNotes("bot", delivery_id(_sender_headers())), bot.id, disabled)
+        raise disabled
     return await _receive(only=bot)
 
 
