@@ -64,6 +64,14 @@ class ExecutionNotRunning(AgentedError):
     """The execution has already ended, so there is nothing to cancel."""
 
 
+class ExecutionActive(AgentedError):
+    """The execution is still queued or running, so it cannot be run again yet."""
+
+
+class InputNotKept(AgentedError):
+    """The execution ran before Agented kept runs' inputs, so it cannot be run again as it was."""
+
+
 class RetryNotPending(AgentedError):
     """The retry has already started or been cancelled."""
 

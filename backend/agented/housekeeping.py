@@ -1,4 +1,4 @@
-"""Periodic clean-up jobs on the shared scheduler: old delivery ids, old executions."""
+"""Periodic clean-up jobs on the shared scheduler: old delivery ids and records, old executions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .models import iso, utc_now
 from .scheduler import SchedulerService
 from .storage.deliveries import DeliveryStore
+from .storage.delivery_records import KEEP_DAYS, DeliveryRecordStore
 from .storage.executions import ExecutionStore
 
 logger = logging.getLogger(__name__)
@@ -22,10 +23,12 @@ class Housekeeping:
         scheduler: SchedulerService,
         deliveries: DeliveryStore,
         executions: ExecutionStore,
+        records: DeliveryRecordStore,
         *,
         dedup_window_seconds: float,
         retention_days: int,
     ) -> None:
+        self._records = records
         self._scheduler = scheduler
         self._deliveries = deliveries
         self._executions = executions
@@ -39,6 +42,12 @@ class Housekeeping:
             self.forget_deliveries,
             name="forget webhook delivery ids past the dedup window",
         )
+        self._scheduler.schedule(
+            "housekeeping:delivery-records",
+            IntervalTrigger(hours=1),
+            self.prune_delivery_records,
+            name=f"keep {KEEP_DAYS} days of webhook delivery records, a bounded number per bot",
+        )
         if self._retention_days > 0:
             self._scheduler.schedule(
                 "housekeeping:retention",
@@ -49,6 +58,9 @@ class Housekeeping:
 
     async def forget_deliveries(self) -> int:
         return await self._deliveries.forget_before(time.time() - self._dedup_window)
+
+    async def prune_delivery_records(self) -> int:
+        return await self._records.prune(iso(utc_now() - timedelta(days=KEEP_DAYS)))
 
     async def apply_retention(self) -> int:
         cutoff = iso(utc_now() - timedelta(days=self._retention_days))

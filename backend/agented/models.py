@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 BackendType = Literal["claude", "codex", "gemini", "opencode", "command"]
 TriggerSource = Literal["manual", "webhook", "github", "scheduled"]
-TriggerType = Literal["manual", "webhook", "github", "scheduled", "retry", "fallback"]
+TriggerType = Literal["manual", "webhook", "github", "scheduled", "retry", "fallback", "rerun"]
 ExecutionStatus = Literal[
     "waiting",
     "queued",
@@ -43,6 +43,8 @@ MessageType = Literal["message", "broadcast", "request", "response", "artifact",
 MessagePriority = Literal["low", "normal", "high"]
 MessageStatus = Literal["pending", "delivered", "read", "expired"]
 AccountState = Literal["available", "limited"]
+DeliverySource = Literal["webhook", "bot", "github"]
+DeliveryOutcome = Literal["accepted", "refused", "duplicate", "ignored"]
 
 
 def new_id(prefix: str) -> str:
@@ -255,6 +257,14 @@ class Execution(BotReference):
     session_id: str | None = Field(
         default=None, description="The CLI's session id, which a run on the same account resumes."
     )
+    run_number: int = Field(description="The bot's own count of its runs: #1, #2, …")
+    rerun_of: str | None = Field(description="The execution this one re-runs, if any.")
+    input_summary: str = Field(
+        description="What it was given, in a line: the message, or the gist of the payload."
+    )
+    trigger_details: dict[str, Any] | None = Field(
+        description="What fired it beyond its type: delivery id, pull request, schedule."
+    )
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
     @property
@@ -279,6 +289,23 @@ class LogLine:
             "content": self.content,
             "timestamp": iso_from_unix(self.timestamp),
         }
+
+
+class DeliveryRecord(BotReference):
+    """A webhook delivery as it was received and what became of it.
+
+    Only what tells deliveries apart is kept (the sender's delivery id and event),
+    never the body or a signature header; `bot_id` is None when no bot was concerned.
+    """
+
+    id: int
+    received_at: str
+    source: DeliverySource
+    delivery_id: str | None
+    event: str | None
+    outcome: DeliveryOutcome
+    reason: str | None
+    execution_id: str | None
 
 
 class Retry(BotReference):

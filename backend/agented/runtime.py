@@ -25,6 +25,7 @@ from .events.sse import StreamHub
 from .executions.detection import BackendDetector
 from .executions.logs import ExecutionLogService
 from .executions.mcp_access import McpAccess
+from .executions.reruns import RerunService
 from .executions.retries import RetryService
 from .executions.service import ExecutionService
 from .housekeeping import Housekeeping
@@ -46,6 +47,7 @@ from .storage.accounts import AccountStore
 from .storage.agents import AgentStore
 from .storage.bots import BotStore
 from .storage.deliveries import DeliveryStore
+from .storage.delivery_records import DeliveryRecordStore
 from .storage.executions import ExecutionStore
 from .storage.messages import MessageStore
 from .storage.monitoring import MonitoringStore
@@ -94,6 +96,8 @@ class Runtime:
     account_store: AccountStore
     account_service: AccountService
     monitoring: MonitoringService
+    reruns: RerunService
+    delivery_records: DeliveryRecordStore
 
     def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
@@ -142,10 +146,12 @@ class Runtime:
             )
             self.execution_service.set_rate_limit_handler(self.retry_service.schedule)
             self.execution_service.set_park_handler(self.retry_service.park)
+            self.reruns = RerunService(self.execution_store, self.bot_store, self.execution_service)
             await self.retry_service.rearm()
 
             self.box = SecretBox(self._secret_key)
             deliveries = DeliveryStore(self.database)
+            self.delivery_records = DeliveryRecordStore(self.database)
             self.pr_review_store = PullRequestReviewStore(self.database)
             self.scheduled_triggers = ScheduledTriggerService(
                 self.scheduler,
@@ -186,6 +192,7 @@ class Runtime:
                 deliveries,
                 self.execution_service,
                 self.box,
+                self.delivery_records,
                 dedup_window_seconds=window,
             )
             self.github = GitHubService(
@@ -193,6 +200,7 @@ class Runtime:
                 deliveries,
                 self.pr_review_store,
                 self.execution_service,
+                self.delivery_records,
                 secret=settings.github_webhook_secret,
                 dedup_window_seconds=window,
             )
@@ -200,6 +208,7 @@ class Runtime:
                 self.scheduler,
                 deliveries,
                 self.execution_store,
+                self.delivery_records,
                 dedup_window_seconds=window,
                 retention_days=settings.retention_days,
             ).install()

@@ -10,7 +10,7 @@ const TEMPLATE = 'fake: lines 3\nfake: print {message}\n'
 // The form's failed save is answered 400, which Chromium reports on the console.
 const EXPECTED_400 = /Failed to load resource: the server responded with a status of 400/
 
-test('a bot created with the form appears in the list; an invalid value shows the inline API error', { timeout: 60_000 }, async (t) => {
+test('a bot created with the form appears in the list; problems show inline, found by the browser or by the API', { timeout: 60_000 }, async (t) => {
   await withPage(env, t, async ({ page, problems }) => {
     const { server } = env
     const name = `form-bot-${Date.now()}`
@@ -27,29 +27,43 @@ test('a bot created with the form appears in the list; an invalid value shows th
     await page.getByTestId('bot-field-backend_type').selectOption('codex')
     await page.getByTestId('bot-field-timeout_seconds').fill('0')
 
+    // The browser checks the form first: nothing is sent, the problem shows beside its field.
+    let sent = 0
+    const countPosts = (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/admin/triggers')) sent += 1
+    }
+    page.on('request', countPosts)
+    await page.getByTestId('bot-save').click()
+    const timeoutInput = page.getByTestId('bot-field-timeout_seconds')
+    const browserError = page.getByTestId('field-error-timeout_seconds')
+    await browserError.waitFor()
+    assert.match(await browserError.textContent(), /whole number of seconds from 1 to 86,400/)
+    assert.equal(await timeoutInput.getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'bot-timeout_seconds')
+    assert.equal(sent, 0, 'the form was sent although the browser found a problem')
+    page.off('request', countPosts)
+
+    // What only the server can know (a directory that does not exist) comes back inline too:
+    // the API's message beside the field it names (without the name in front).
+    await timeoutInput.fill('120')
+    await page.getByTestId('bot-field-paths-add').click()
+    await page.getByTestId('bot-field-paths-item').fill('/no/such/directory-e2e')
     const rejected = page.waitForResponse((r) => r.url().endsWith('/admin/triggers') && r.request().method() === 'POST')
     await page.getByTestId('bot-save').click()
     const response = await rejected
     assert.equal(response.status(), 400)
     const body = await response.json()
-    assert.equal(body.field, 'timeout_seconds')
-
-    // The API's message, inline next to the field it names (so without the name in front),
-    // which is marked invalid and focused.
-    const timeoutInput = page.getByTestId('bot-field-timeout_seconds')
-    const fieldBox = page.locator('.field', { has: timeoutInput })
-    const error = fieldBox.getByTestId('field-error-timeout_seconds')
+    assert.equal(body.field, 'paths')
+    const error = page.getByTestId('field-error-paths')
     await error.waitFor()
-    assert.match(body.error, /^timeout_seconds: .*greater than or equal to 1/)
-    assert.equal((await error.textContent()).trim(), body.error.slice('timeout_seconds: '.length))
-    assert.equal(await timeoutInput.getAttribute('aria-invalid'), 'true')
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'bot-timeout_seconds')
+    assert.match(body.error, /^paths: .*not an existing directory/)
+    assert.equal((await error.textContent()).trim(), body.error.slice('paths: '.length))
     assert.match(page.url(), /\/bots\/new$/, 'the form stays open')
     assert.deepEqual((await server.api('GET', '/admin/triggers')).triggers, [], 'nothing was created')
     await screenshotBoth(page, 'bot-form-error')
 
-    // Fixing the value saves the bot and opens its page.
-    await timeoutInput.fill('120')
+    await page.getByRole('button', { name: 'Remove path 1' }).click()
+    // Fixing the values saves the bot and opens its page.
     await page.getByTestId('bot-save').click()
     await page.waitForURL(/\/bots\/[^/?]+\?saved=1$/)
     await page.getByTestId('bot-saved').waitFor()

@@ -25,6 +25,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Edit bot' },
   },
   {
+    path: '/executions',
+    name: 'executions',
+    component: () => import('./views/ExecutionsView.vue'),
+    meta: { title: 'Executions' },
+  },
+  {
     path: '/executions/:id',
     name: 'execution',
     component: () => import('./views/ExecutionView.vue'),

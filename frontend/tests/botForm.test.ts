@@ -93,11 +93,11 @@ describe('BotForm', () => {
     )
     const wrapper = mountForm()
     await wrapper.get('[data-testid="bot-field-name"]').setValue('nightly')
-    await wrapper.get('[data-testid="bot-field-timeout_seconds"]').setValue('0')
+    await wrapper.get('[data-testid="bot-field-timeout_seconds"]').setValue('5')
     await wrapper.get('[data-testid="bot-form"]').trigger('submit')
     await flushPromises()
 
-    expect(createBot).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly', timeout_seconds: 0 }))
+    expect(createBot).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly', timeout_seconds: 5 }))
     const error = wrapper.get('[data-testid="field-error-timeout_seconds"]')
     expect(error.text()).toBe('timeout_seconds must be between 1 and 86400')
 
@@ -112,6 +112,7 @@ describe('BotForm', () => {
   it('shows a duplicate-name 409 under the name field', async () => {
     createBot.mockRejectedValue(new client.ApiError(409, 'a bot named "x" already exists', 'name'))
     const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('x')
     await wrapper.get('[data-testid="bot-form"]').trigger('submit')
     await flushPromises()
     expect(wrapper.get('[data-testid="field-error-name"]').text()).toContain('already exists')
@@ -120,10 +121,23 @@ describe('BotForm', () => {
   it('shows errors without a visible field above the buttons', async () => {
     createBot.mockRejectedValue(new client.ApiError(500, 'internal server error'))
     const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('x')
     await wrapper.get('[data-testid="bot-form"]').trigger('submit')
     await flushPromises()
     expect(wrapper.get('[data-testid="error-message"]').text()).toContain('internal server error')
     expect(wrapper.find('[data-testid^="field-error-"]').exists()).toBe(false)
+  })
+
+  it('checks the form in the browser first and shows every problem at once, sending nothing', async () => {
+    const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-timeout_seconds"]').setValue('0')
+    await wrapper.get('[data-testid="bot-form"]').trigger('submit')
+    await flushPromises()
+    expect(createBot).not.toHaveBeenCalled()
+    expect(wrapper.get('[data-testid="field-error-name"]').text()).toBe('Give the bot a name.')
+    expect(wrapper.get('[data-testid="field-error-timeout_seconds"]').text()).toMatch(/from 1 to 86,400/)
+    expect(wrapper.get('[data-testid="bot-form-problems"]').findAll('li')).toHaveLength(2)
+    expect(document.activeElement).toBe(wrapper.get('[data-testid="bot-field-name"]').element)
   })
 
   it('saves with the save button and emits the saved bot', async () => {

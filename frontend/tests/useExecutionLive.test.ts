@@ -11,6 +11,8 @@ function detail(status: ExecutionDetail['status'], logs: LogEntry[], logsTruncat
     ...makeExecution({ status, prompt: 'hi', command: ['claude', '-p', 'hi'] }),
     logs,
     logs_truncated: logsTruncated,
+    input: null,
+    lineage: [],
   }
 }
 

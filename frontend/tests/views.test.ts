@@ -162,7 +162,7 @@ describe('pages', () => {
     await flushPromises()
     expect(wrapper.get('[data-testid="status-badge"]').attributes('data-status')).toBe('cancelled')
     expect(wrapper.find('[data-testid="cancel-button"]').exists()).toBe(false)
-    expect(wrapper.get('[data-testid="execution-exit-code"]').text()).toBe('-15')
+    expect(wrapper.get('[data-testid="execution-exit-code"]').text()).toBe('SIGTERM (-15)')
   })
 
   it('shows the overview: active executions, chart, retries and recent results', async () => {

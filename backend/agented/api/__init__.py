@@ -15,6 +15,7 @@ from . import (
     bots,
     conversation,
     dashboard,
+    deliveries,
     docs,
     executions,
     health,
@@ -27,16 +28,23 @@ from . import (
 from .errors import install_error_handlers
 from .mcp import install_mcp
 from .request_id import install_request_ids
+from .stream_docs import STREAM_PATHS
 from .streams import install_streams
 from .validation import validation_error_response
 
 
 class _OpenAPI(OpenAPIProvider):
-    """The bots' alias routes (`/admin/triggers/...`) published as deprecated, with their own ids.
+    """The bots' alias routes (`/admin/triggers/...`) published as deprecated, with their own ids;
+    and the SSE routes, which Quart does not serve, added from `stream_docs`.
 
     Operation ids must be unique, and they are derived from the handler's name,
     which an alias shares with its route.
     """
+
+    def schema(self) -> dict[str, Any]:
+        schema = super().schema()
+        schema["paths"].update(STREAM_PATHS)
+        return schema
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
@@ -77,6 +85,7 @@ def install_api(app: Quart) -> None:
         monitoring,
         metrics,
         webhooks,
+        deliveries,
         streams,
         docs,
         dashboard,

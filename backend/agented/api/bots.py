@@ -9,6 +9,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from ..executions.service import template_context
 from ..executions.templates import render
 from ..models import Bot, Execution
+from ..triggers.schedules import cron_of
 from .executions import execution_page, page_of
 from .responses import model_response
 from .schemas import (
@@ -18,6 +19,8 @@ from .schemas import (
     BotList,
     BotOut,
     BotUpdate,
+    DeliveryList,
+    DeliveryQuery,
     ErrorOut,
     ExecutionPage,
     ExecutionQuery,
@@ -43,7 +46,10 @@ def bot_out(bot: Bot, next_run_at: str | None, last: Execution | None = None) ->
         None if last is None else LastExecution.model_validate(last, from_attributes=True)
     )
     return BotOut.model_construct(
-        **dict(bot), next_run_at=next_run_at, last_execution=last_execution
+        **dict(bot),
+        next_run_at=next_run_at,
+        last_execution=last_execution,
+        schedule_cron=cron_of(dict(bot)) if bot.trigger_source == "scheduled" else None,
     )
 
 
@@ -131,5 +137,14 @@ async def run_bot(bot_id: str, data: RunRequest) -> tuple[Response, int] | Respo
 @document_response(ExecutionPage)
 async def bot_executions(bot_id: str, query_args: ExecutionQuery) -> Response:
     bot = await _bot_or_404(bot_id)
-    query = query_args.model_copy(update={"bot_id": bot.id, "trigger_id": None})
-    return execution_page(await page_of(query), query)
+    return execution_page(await page_of(query_args, bot.id), query_args)
+
+
+@blueprint.get("/<bot_id>/deliveries")
+@validate_querystring(DeliveryQuery)
+@document_response(DeliveryList)
+async def bot_deliveries(bot_id: str, query_args: DeliveryQuery) -> Response:
+    """The webhook deliveries the bot received, newest first, with what became of each."""
+    bot = await _bot_or_404(bot_id)
+    records = await runtime().delivery_records.list(bot.id, limit=query_args.limit)
+    return model_response(DeliveryList(deliveries=records))

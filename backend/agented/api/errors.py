@@ -24,6 +24,8 @@ STATUS: dict[type[domain.AgentedError], int] = {
     domain.NotFound: 404,
     domain.NotServing: 503,
     domain.ExecutionNotRunning: 409,
+    domain.ExecutionActive: 409,
+    domain.InputNotKept: 409,
     domain.RetryNotPending: 409,
     domain.ShuttingDown: 503,
     domain.BotDisabled: 400,

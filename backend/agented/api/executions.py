@@ -1,23 +1,28 @@
-"""Executions: history, details with log lines, cancelling (waiting ones too), and daily counts."""
+"""Executions: the filtered history, details with log lines and input, cancelling (waiting ones
+too), re-run, and daily counts."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from quart import Blueprint, Response, jsonify
-from quart_schema import document_response, validate_querystring
+from quart_schema import document_response, validate_querystring, validate_request
 
 from ..errors import ExecutionNotRunning
+from ..executions.inputs import redact
 from ..models import utc_now
 from ..storage.executions import Page
 from .responses import model_response
 from .schemas import (
     DailyStats,
+    ErrorOut,
     ExecutionDetail,
     ExecutionPage,
     ExecutionQuery,
     LogLineOut,
     LogQuery,
+    RerunRequest,
+    RunAccepted,
     StatsQuery,
 )
 from .services import found, runtime
@@ -25,9 +30,9 @@ from .services import found, runtime
 blueprint = Blueprint("executions", __name__, url_prefix="/admin/executions")
 
 
-async def page_of(query: ExecutionQuery) -> Page:
+async def page_of(query: ExecutionQuery, bot_id: str | None = None) -> Page:
     return await runtime().execution_store.page(
-        status=query.status, bot_id=query.bot_of(), limit=query.limit, offset=query.offset
+        query.filters(bot_id), limit=query.limit, offset=query.offset
     )
 
 
@@ -73,9 +78,26 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
         execution_id, query_args.after_seq, query_args.limit, query_args.q
     )
     logs = [LogLineOut.model_construct(**line.as_dict()) for line in lines]
+    given = await services.execution_store.input_of(execution_id)
     return model_response(
-        ExecutionDetail.model_construct(**dict(execution), logs=logs, logs_truncated=more)
+        ExecutionDetail.model_construct(
+            **dict(execution),
+            logs=logs,
+            logs_truncated=more,
+            input=None if given is None else redact(given),
+            lineage=await services.execution_store.lineage(execution),
+        )
     )
+
+
+@blueprint.post("/<execution_id>/rerun")
+@validate_request(RerunRequest)
+@document_response(RunAccepted, 202)
+@document_response(ErrorOut, 409)
+async def rerun_execution(execution_id: str, data: RerunRequest) -> tuple[Response, int]:
+    """Run a finished execution again with its input; `message`/`payload` edit it first."""
+    execution = await runtime().reruns.rerun(execution_id, data.model_dump(exclude_none=True))
+    return jsonify({"execution_id": execution.id, "status": execution.status}), 202
 
 
 @blueprint.post("/<execution_id>/cancel")

@@ -10,6 +10,7 @@ field name is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Optional, get_args
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     StringConstraints,
     computed_field,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -31,6 +33,7 @@ from ..models import (
     AgentSettings,
     Bot,
     BotSettings,
+    DeliveryRecord,
     EnvOverlay,
     Execution,
     ExecutionStatus,
@@ -41,9 +44,12 @@ from ..models import (
     MessageStatus,
     RecordId,
     Retry,
+    TriggerType,
     WebhookSecret,
+    iso,
 )
 from ..monitoring.figures import BUCKET_SECONDS, HistoryBucket
+from ..storage.executions import Filters
 
 MAX_OFFSET = 2**53  # beyond any real count; keeps numbers inside SQLite's integers
 
@@ -174,6 +180,9 @@ class BotOut(Bot):
 
     next_run_at: str | None
     last_execution: LastExecution | None = None
+    schedule_cron: str | None = Field(
+        default=None, description="A scheduled bot's schedule as a 5-field cron expression."
+    )
 
 
 class BotList(BaseModel):
@@ -210,6 +219,23 @@ class ExecutionDetail(Execution):
         description="More lines follow: ask again with after_seq set to the last seq. A page "
         "ends at `limit` lines or at about 512 KiB of log text, whichever comes first."
     )
+    input: dict[str, Any] | None = Field(
+        default=None,
+        description="What the prompt template was given (message, webhook payload, pull "
+        "request), with the values of secret-looking keys redacted; None for runs recorded "
+        "before inputs were kept.",
+    )
+    lineage: list[Execution] = Field(
+        default_factory=list,
+        description="The runs this one retried or re-ran, nearest first (the retry chain).",
+    )
+
+
+class RerunRequest(Strict):
+    """Changes to the input before running it again ("Run with…"); nothing sent: the same."""
+
+    message: Message | None = None
+    payload: dict[str, Any] | None = None
 
 
 class ExecutionPage(BaseModel):
@@ -220,19 +246,52 @@ class ExecutionPage(BaseModel):
 
 
 class ExecutionQuery(BaseModel):
+    """Filters and a page of the executions list; an unknown parameter is refused by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
     status: ExecutionStatus | None = None
-    bot_id: str | None = None
+    bot_id: str | None = Field(default=None, max_length=100)
     trigger_id: str | None = Field(
-        default=None, description="The former name of `bot_id`; either works."
+        default=None, max_length=100, description="The former name of `bot_id`; either works."
+    )
+    trigger_type: TriggerType | None = None
+    since: datetime | None = Field(
+        default=None, description="Created at or after (ISO-8601 date or time; UTC if no zone)."
+    )
+    until: datetime | None = Field(default=None, description="Created before (as `since`).")
+    q: str | None = Field(
+        default=None, min_length=1, max_length=1000, description="Text in the prompt (any case)."
     )
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """A time sent without a zone is UTC (the zone of every stored timestamp)."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
     @model_validator(mode="after")
     def _one_bot(self) -> ExecutionQuery:
         if None not in (self.bot_id, self.trigger_id) and self.bot_id != self.trigger_id:
             raise ValueError("trigger_id: names another bot than bot_id; send only bot_id")
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError("until: must be later than since")
         return self
+
+    def filters(self, bot_id: str | None = None) -> Filters:
+        """The store's filters for this query (`bot_id` for a bot's own list)."""
+        return Filters(
+            status=self.status,
+            bot_id=bot_id if bot_id is not None else self.bot_of(),
+            trigger_type=self.trigger_type,
+            since=None if self.since is None else iso(self.since),
+            until=None if self.until is None else iso(self.until),
+            text=self.q,
+        )
 
     def bot_of(self) -> str | None:
         """The bot whose executions are asked for, by either name of the parameter."""
@@ -357,6 +416,16 @@ class InboxQuery(BaseModel):
 
 class OutboxQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryRecord]
+
+
+class DeliveryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class ErrorOut(BaseModel):

@@ -1,6 +1,8 @@
 """Webhook receivers: the generic `POST /`, one URL per bot, GitHub; and PR review records.
 
-Each checks its own signatures, so none needs the admin API key. Bodies are
+Each checks its own signatures, so none needs the admin API key. A delivery
+refused here, before a receiver decided on it, is recorded like the others
+(`storage.delivery_records`). Bodies are
 capped by MAX_CONTENT_LENGTH, which Quart enforces while reading (a declared
 Content-Length over the cap is refused before the body is read).
 """
@@ -8,18 +10,26 @@ Content-Length over the cap is refused before the body is read).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_response, validate_querystring
 from werkzeug.datastructures import Headers
 
-from ..errors import MalformedDelivery, NotFound, SignatureRejected, WebhookDisabled
+from ..errors import (
+    AgentedError,
+    MalformedDelivery,
+    NotFound,
+    SignatureRejected,
+    WebhookDisabled,
+)
 from ..http.state import request_state
 from ..models import Bot
+from ..triggers.delivery_notes import DeliveryNotes
 from ..triggers.github import GitHubOutcome
-from ..triggers.webhooks import Outcome
+from ..triggers.webhooks import Outcome, delivery_id
 from .responses import model_response
 from .schemas import PullRequestReviewList, PullRequestReviewQuery, WebhookAccepted
 from .services import runtime
@@ -60,12 +70,37 @@ def json_object(body: bytes, not_json: str = OBJECT_REQUIRED) -> dict[str, Any]:
     return payload
 
 
-async def _receive(
-    payload: dict[str, Any], body: bytes, only: Bot | None = None
-) -> tuple[Response, int]:
+async def _note_refusal(notes: DeliveryNotes, bot_id: str | None, error: AgentedError) -> None:
+    notes.add(bot_id, "refused", str(error))
+    await notes.save(runtime().delivery_records)
+
+
+@asynccontextmanager
+async def _refusal_noted(notes: DeliveryNotes, bot_id: str | None = None) -> AsyncIterator[None]:
+    """Record a delivery refused before a receiver decided on it, then let the refusal answer."""
+    try:
+        yield
+    except AgentedError as error:
+        await _note_refusal(notes, bot_id, error)
+        raise
+
+
+async def _receive(only: Bot | None = None) -> tuple[Response, int]:
     """Hand the delivery to the webhook service (an unreadable signature header raises)."""
-    outcome = await runtime().webhooks.receive(payload, body, _sender_headers(), only=only)
+    headers = _sender_headers()
+    notes = DeliveryNotes("bot" if only else "webhook", delivery_id(headers))
+    async with _refusal_noted(notes, only.id if only else None):
+        body = await _body()
+        payload = json_object(body)
+        if only is None and _is_url_verification(payload):
+            return jsonify({"challenge": payload["challenge"]}), 200
+        outcome = await runtime().webhooks.receive(payload, body, headers, only=only)
     return _answer(outcome)
+
+
+def _is_url_verification(payload: dict[str, Any]) -> bool:
+    """A Slack-style handshake on the generic URL: answered, not delivered."""
+    return payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str)
 
 
 def _answer(outcome: Outcome) -> tuple[Response, int]:
@@ -81,11 +116,7 @@ def _answer(outcome: Outcome) -> tuple[Response, int]:
 @blueprint.post("/")
 @document_response(WebhookAccepted, 202)
 async def generic_webhook() -> tuple[Response, int]:
-    body = await _body()
-    payload = json_object(body)
-    if payload.get("type") == "url_verification" and isinstance(payload.get("challenge"), str):
-        return jsonify({"challenge": payload["challenge"]}), 200
-    return await _receive(payload, body)
+    return await _receive()
 
 
 @blueprint.post("/api/webhooks/bots/<bot_id>")
@@ -96,18 +127,27 @@ async def bot_webhook(bot_id: str) -> tuple[Response, int]:
     if bot is None or bot.trigger_source != "webhook":
         raise NotFound(f"no webhook bot {bot_id}")
     if not bot.enabled:
-        raise WebhookDisabled(f"bot {bot.name!r} is disabled")
-    body = await _body()
-    return await _receive(json_object(body), body, only=bot)
+        disabled = WebhookDisabled(f"bot {bot.name!r} is disabled")
+        await _note_refusal(DeliveryNotes("bot", delivery_id(_sender_headers())), bot.id, disabled)
+        raise disabled
+    return await _receive(only=bot)
 
 
 @blueprint.post("/api/webhooks/github")
 async def github_webhook() -> tuple[Response, int]:
-    body = await _body()
-    github = runtime().github
-    delivery = github.verify(body, _as_mapping(request.headers))
-    payload = json_object(body, NOT_JSON) if delivery.carries_payload else {}
-    return _github_answer(await github.receive(delivery, payload))
+    headers = _as_mapping(request.headers)
+    notes = DeliveryNotes(
+        "github",
+        headers.get("X-GitHub-Delivery", "").strip()[:200] or None,
+        headers.get("X-GitHub-Event", "").strip()[:100] or None,
+    )
+    async with _refusal_noted(notes):
+        body = await _body()
+        github = runtime().github
+        delivery = github.verify(body, headers)
+        payload = json_object(body, NOT_JSON) if delivery.carries_payload else {}
+        outcome = await github.receive(delivery, payload)
+    return _github_answer(outcome)
 
 
 def _github_answer(outcome: GitHubOutcome) -> tuple[Response, int]:

@@ -42,6 +42,7 @@ from ..storage.executions import ExecutionStore, Outcome
 from ..tasks import cancel_and_wait
 from .backends import RESUMABLE, CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
+from .inputs import summarize
 from .logs import ExecutionLogService
 from .mcp_access import McpAccess
 from .output import OutputObserver
@@ -211,11 +212,15 @@ class ExecutionService:
         *,
         retry_of: str | None = None,
         attempt: int = 0,
+        rerun_of: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> Execution:
         """Record a new execution of `bot` and start it in the background, or park it
         (`waiting`) when its accounts or spend limits do not let it run now.
 
-        Raises a RunRefused naming the reason when it cannot start.
+        `context` is the input the template gets (kept with the run, so it can be
+        run again); `details` says what fired it beyond its type (a delivery id,
+        a schedule). Raises a RunRefused naming the reason when it cannot start.
         """
         context = dict(context or {})
         delivering = await self._messages_for(bot, context)  # before the checks: no await after
@@ -224,9 +229,24 @@ class ExecutionService:
         self._check_can_start(bot)
         prompt = render(bot.prompt_template, template_context(bot, context)).prompt
         execution_id = new_id("exe")
+        # What the run was given and what fired it: kept with it, whether it starts or waits.
+        inputs: dict[str, Any] = {
+            "rerun_of": rerun_of,
+            "context": context,
+            "input_summary": summarize(context),
+            "trigger_details": details,
+        }
         if isinstance(placement, Wait):
             execution = await self._park_new(
-                execution_id, bot, trigger_type, prompt, context, placement, retry_of, attempt
+                execution_id,
+                bot,
+                trigger_type,
+                prompt,
+                context,
+                placement,
+                retry_of,
+                attempt,
+                inputs,
             )
         else:
 
@@ -240,6 +260,7 @@ class ExecutionService:
                     retry_of=retry_of,
                     attempt=attempt,
                     account_id=placement.account_id,
+                    **inputs,
                 )
 
             launched = await self._launch(
@@ -354,6 +375,7 @@ class ExecutionService:
         wait: Wait,
         retry_of: str | None,
         attempt: int,
+        inputs: dict[str, Any],
     ) -> Execution:
         execution = await self._executions.create(
             execution_id,
@@ -366,6 +388,7 @@ class ExecutionService:
             attempt=attempt,
             not_before=iso(wait.until),
             waiting_reason=wait.reason,
+            **inputs,
         )
         self._parked[execution.id] = bot.id
         topic = self._logs.open(execution.id, execution.backend_type)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
 from .database import Database
-from .rows import RowMapping, placeholders, to_json
+from .rows import RowMapping, from_json, placeholders, to_json
 
 # One stored log line as it is written: (seq, stream, content, unix timestamp).
 LogRow = tuple[int, str, str, float]
@@ -18,7 +18,7 @@ INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
 
 
 # The table also keeps `seq` (the listing order) and the process columns, which
-# are not part of the record and so not read into it.
+# are not part of the record and so not read into it; the input lives in its own table.
 _ROWS = RowMapping(Execution)
 
 
@@ -26,6 +26,38 @@ _ROWS = RowMapping(Execution)
 class Page:
     executions: list[Execution]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which executions a list shows; every filter left None lets all through.
+
+    `since` and `until` bound `created_at` (ISO-8601, `until` exclusive); `text`
+    is looked for in the prompt, ignoring case.
+    """
+
+    status: str | None = None
+    bot_id: str | None = None
+    trigger_type: str | None = None
+    since: str | None = None
+    until: str | None = None
+    text: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        for condition, value in (
+            ("status = ?", self.status),
+            ("bot_id = ?", self.bot_id),
+            ("trigger_type = ?", self.trigger_type),
+            ("created_at >= ?", self.since),
+            ("created_at < ?", self.until),
+            ("instr(lower(prompt), lower(?)) > 0", self.text),
+        ):
+            if value is not None:
+                conditions.append(condition)
+                parameters.append(value)
+        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +97,12 @@ class ExecutionStore:
         account_id: str | None = None,
         not_before: str | None = None,
         waiting_reason: str | None = None,
+        rerun_of: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        input_summary: str = "",
+        trigger_details: Mapping[str, Any] | None = None,
     ) -> Execution:
+        """Record a new execution, numbered by its bot, with the input it was given."""
         row = _ROWS.to_row(
             {
                 "id": execution_id,
@@ -82,15 +119,30 @@ class ExecutionStore:
                 "account_id": account_id,
                 "not_before": not_before,
                 "waiting_reason": waiting_reason,
+                "rerun_of": rerun_of,
+                "input_summary": input_summary,
+                "trigger_details": None if trigger_details is None else dict(trigger_details),
             }
         )
+        stored_context = to_json(dict(context or {}))
 
         def insert(connection: sqlite3.Connection) -> Execution:
+            # The bot's counter hands out its run numbers, inside this write: no two alike.
+            numbered = connection.execute(
+                "UPDATE bots SET runs_numbered = runs_numbered + 1 WHERE id = ?"
+                " RETURNING runs_numbered",
+                (bot.id,),
+            ).fetchone()
             # seq orders the listing: one more than the newest, assigned inside the write
             connection.execute(
-                f"INSERT INTO executions (seq, {', '.join(row)}) VALUES"
-                f" ((SELECT COALESCE(MAX(seq), 0) + 1 FROM executions), {placeholders(len(row))})",
-                tuple(row.values()),
+                f"INSERT INTO executions (seq, run_number, {', '.join(row)}) VALUES"
+                " ((SELECT COALESCE(MAX(seq), 0) + 1 FROM executions), ?,"
+                f" {placeholders(len(row))})",
+                (0 if numbered is None else numbered[0], *row.values()),
+            )
+            connection.execute(
+                "INSERT INTO execution_inputs (execution_id, context) VALUES (?, ?)",
+                (execution_id, stored_context),
             )
             return _fetch(connection, execution_id)
 
@@ -105,20 +157,38 @@ class ExecutionStore:
 
         return await self._db.read(query)
 
-    async def page(
-        self,
-        *,
-        status: str | None = None,
-        bot_id: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page:
-        conditions, parameters = [], []
-        for column, value in (("status", status), ("bot_id", bot_id)):
-            if value is not None:
-                conditions.append(f"{column} = ?")
-                parameters.append(value)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    async def input_of(self, execution_id: str) -> dict[str, Any] | None:
+        """The input the execution was given; None for one recorded before inputs were kept."""
+
+        def query(connection: sqlite3.Connection) -> dict[str, Any] | None:
+            row = connection.execute(
+                "SELECT context FROM execution_inputs WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            return None if row is None else dict(from_json(row[0]))
+
+        return await self._db.read(query)
+
+    async def lineage(self, execution: Execution, limit: int = 20) -> list[Execution]:
+        """The runs this one retried or re-ran, nearest first, as far back as they exist."""
+
+        def query(connection: sqlite3.Connection) -> list[Execution]:
+            chain: list[Execution] = []
+            parent = execution.retry_of or execution.rerun_of
+            while parent is not None and len(chain) < limit:
+                row = connection.execute(
+                    "SELECT * FROM executions WHERE id = ?", (parent,)
+                ).fetchone()
+                if row is None:
+                    break
+                chain.append(_ROWS.from_row(row))
+                parent = chain[-1].retry_of or chain[-1].rerun_of
+            return chain
+
+        return await self._db.read(query)
+
+    async def page(self, filters: Filters, *, limit: int = 50, offset: int = 0) -> Page:
+        """A page of executions matching `filters`, newest first, and how many match in all."""
+        where, parameters = filters.where()
 
         def query(connection: sqlite3.Connection) -> Page:
             total = connection.execute(

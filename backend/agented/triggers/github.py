@@ -26,7 +26,9 @@ from ..executions.service import ExecutionService
 from ..models import Bot
 from ..storage.bots import BotStore
 from ..storage.deliveries import DeliveryStore
+from ..storage.delivery_records import DeliveryRecordStore
 from ..storage.pr_reviews import PullRequestReviewStore
+from .delivery_notes import DeliveryNotes
 from .signatures import verify_hex_signature
 
 logger = logging.getLogger(__name__)
@@ -130,10 +132,12 @@ class GitHubService:
         deliveries: DeliveryStore,
         reviews: PullRequestReviewStore,
         runs: ExecutionService,
+        records: DeliveryRecordStore,
         *,
         secret: str | None,
         dedup_window_seconds: float,
     ) -> None:
+        self._records = records
         self._secret = secret
         self._bots = bots
         self._deliveries = deliveries
@@ -160,8 +164,20 @@ class GitHubService:
     async def receive(self, delivery: GitHubDelivery, payload: dict[str, Any]) -> GitHubOutcome:
         """Fire every GitHub bot that wants this pull request; `payload` is the parsed body.
 
-        Raises MalformedDelivery for a pull_request payload without a field Agented uses.
+        What became of the delivery is recorded for each bot it concerned (for
+        none when no bot wanted it). Raises MalformedDelivery for a pull_request
+        payload without a field Agented uses.
         """
+        notes = DeliveryNotes("github", delivery.id[:200], delivery.event[:100] or None)
+        outcome = await self._fire(delivery, payload, notes)
+        if not notes.entries:
+            notes.add(None, "ignored", "ping" if outcome.pong else outcome.ignored)
+        await notes.save(self._records)
+        return outcome
+
+    async def _fire(
+        self, delivery: GitHubDelivery, payload: dict[str, Any], notes: DeliveryNotes
+    ) -> GitHubOutcome:
         if not delivery.carries_payload:
             return GitHubOutcome(pong=True)
         if delivery.event != "pull_request":
@@ -169,23 +185,27 @@ class GitHubService:
         pull = parse_pull_request(payload)
         if pull.action not in FIRING_ACTIONS:
             return GitHubOutcome(ignored=f"action {pull.action!r}")
+        wanting = [bot for bot in await self._bots.list() if wants(bot, pull)]
         body_hash = hashlib.sha256(delivery.body).hexdigest()
         keys = (f"github:id:{delivery.id[:200]}", f"github:sha256:{body_hash}")
         if not await self._deliveries.claim(keys, time.time(), self._window):
+            for bot in wanting:
+                notes.add(bot.id, "duplicate", "this delivery was received before")
             return GitHubOutcome(ignored="duplicate delivery")
         execution_ids: list[str] = []
         skipped: list[dict[str, str]] = []
-        for bot in await self._bots.list():
-            if not wants(bot, pull):
-                continue
+        details = {"delivery_id": delivery.id[:200], "event": delivery.event, "pr_url": pull.url}
+        for bot in wanting:
             try:
                 execution = await self._runs.start(
-                    bot, "github", {**pull.context(), "payload": payload}
+                    bot, "github", {**pull.context(), "payload": payload}, details=details
                 )
             except RunRefused as refused:
                 skipped.append({"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)})
+                notes.add(bot.id, "refused", str(refused))
                 continue
             execution_ids.append(execution.id)
+            notes.add(bot.id, "accepted", execution_id=execution.id)
             await self._reviews.record(
                 {
                     "bot_id": bot.id,

@@ -91,6 +91,28 @@ def build_trigger(values: Mapping[str, Any], default_zone: str) -> CronTrigger:
     return CronTrigger(day=day, hour=hour, minute=minute, timezone=zone)
 
 
+def cron_of(values: Mapping[str, Any]) -> str | None:
+    """The schedule as a standard 5-field cron expression (None when it describes none).
+
+    Days of the week count from 0 (Monday) in a bot's fields, from 0 (Sunday) in cron.
+    """
+    kind = values.get("schedule_type")
+    if kind == "cron":
+        return (values.get("cron_expression") or "").strip() or None
+    match = _TIME.match(values.get("schedule_time") or "")
+    day = values.get("schedule_day")
+    if match is None:
+        return None
+    minute_hour = f"{int(match.group(2))} {int(match.group(1))}"
+    if kind == "daily":
+        return f"{minute_hour} * * *"
+    if kind == "weekly" and isinstance(day, int):
+        return f"{minute_hour} * * {(day + 1) % 7}"
+    if kind == "monthly" and isinstance(day, int):
+        return f"{minute_hour} {day} * *"
+    return None
+
+
 def job_id(bot_id: str) -> str:
     return f"bot:{bot_id}"
 
@@ -150,7 +172,12 @@ class ScheduledTriggerService:
             return
         fired_at = iso(utc_now())
         try:
-            await self._runs.start(bot, "scheduled", {"scheduled_at": fired_at})
+            details = {
+                "schedule": cron_of(_fields(bot)),
+                "timezone": bot.schedule_timezone or self.default_zone,
+                "scheduled_at": fired_at,
+            }
+            await self._runs.start(bot, "scheduled", {"scheduled_at": fired_at}, details=details)
         except RunRefused as refused:
             logger.info("scheduled run of bot %s skipped: %s", bot_id, refused)
             await self._skips.record(bot_id, fired_at, str(refused))

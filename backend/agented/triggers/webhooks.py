@@ -36,6 +36,8 @@ from ..models import Bot
 from ..secret_box import SecretBox
 from ..storage.bots import BotStore
 from ..storage.deliveries import DeliveryStore
+from ..storage.delivery_records import DeliveryRecordStore
+from .delivery_notes import DeliveryNotes
 from .signatures import Scheme, standard_timestamp, verified_scheme
 
 logger = logging.getLogger(__name__)
@@ -93,9 +95,11 @@ class WebhookService:
         deliveries: DeliveryStore,
         runs: ExecutionService,
         box: SecretBox,
+        records: DeliveryRecordStore,
         *,
         dedup_window_seconds: float,
     ) -> None:
+        self._records = records
         self._bots = bots
         self._deliveries = deliveries
         self._runs = runs
@@ -112,9 +116,26 @@ class WebhookService:
     ) -> Outcome:
         """Fire every enabled webhook bot (or just `only`) that this delivery is for.
 
-        Raises MalformedHeader for an unreadable signature header, whichever bots exist.
+        What became of it is recorded for each bot it concerned (see
+        `storage.delivery_records`). Raises MalformedHeader for an unreadable
+        signature header, whichever bots exist.
         """
         standard_timestamp(headers)
+        notes = DeliveryNotes("bot" if only else "webhook", delivery_id(headers))
+        outcome = await self._fire(payload, body, headers, only, notes)
+        if not notes.entries:
+            notes.add(None, "ignored", "no webhook bot matched this payload")
+        await notes.save(self._records)
+        return outcome
+
+    async def _fire(
+        self,
+        payload: dict[str, Any],
+        body: bytes,
+        headers: Mapping[str, str],
+        only: Bot | None,
+        notes: DeliveryNotes,
+    ) -> Outcome:
         outcome = Outcome()
         candidates = [only] if only else await self._bots.list()
         source = f"bot:{only.id}" if only else "webhook"
@@ -130,11 +151,14 @@ class WebhookService:
                 )
                 if scheme is None:
                     outcome.signature_failed = True
+                    notes.add(bot.id, "refused", "signature missing or invalid")
                     logger.info("webhook for bot %s: signature missing or wrong", bot.id)
                     continue
             message = self._match(bot, payload)
             if message is not None:
                 accepted.append((bot, message, scheme))
+            elif only is not None:  # on the generic URL, other bots' payloads are not news
+                notes.add(bot.id, "ignored", "the payload does not match the bot's filter")
         if not accepted:
             return outcome
         body_hash = hashlib.sha256(body).hexdigest()
@@ -144,21 +168,26 @@ class WebhookService:
             keys = dedup_keys(source, bot, scheme, headers, body_hash)
             chosen.setdefault(keys, []).append((bot, message))
         fresh = await self._deliveries.claim_each(list(chosen), now, self._window)
+        details = {"delivery_id": notes.delivery_id, "source": notes.source}
         for is_fresh, bots in zip(fresh, chosen.values(), strict=True):
             if not is_fresh:
                 outcome.duplicate = True
+                for bot, _ in bots:
+                    notes.add(bot.id, "duplicate", "this delivery was received before")
                 continue
             for bot, message in bots:
                 try:
                     execution = await self._runs.start(
-                        bot, "webhook", {"message": message, "payload": payload}
+                        bot, "webhook", {"message": message, "payload": payload}, details=details
                     )
                 except RunRefused as refused:
                     outcome.skipped.append(
                         {"bot_id": bot.id, "trigger_id": bot.id, "reason": str(refused)}
                     )
+                    notes.add(bot.id, "refused", str(refused))
                     continue
                 outcome.execution_ids.append(execution.id)
+                notes.add(bot.id, "accepted", execution_id=execution.id)
         return outcome
 
     @staticmethod

@@ -11,7 +11,7 @@ from agented.api.schemas import BOT_DEFAULTS, NON_NULLABLE, BotCreate, BotUpdate
 from agented.models import BotSettings
 from agented.paths import MIGRATIONS_DIR
 from agented.storage import Database, migrate
-from agented.storage.executions import ExecutionStore
+from agented.storage.executions import ExecutionStore, Filters
 
 from ..support.bots import make_bot, put_fakes_on_path
 from ..support.sse import stream_events
@@ -124,7 +124,7 @@ async def test_executions_stored_before_the_rename_keep_their_bot(tmp_path: Path
         ):
             await database.write(lambda connection, sql=statement: connection.execute(sql))
         await migrate(database, MIGRATIONS_DIR)
-        page = await ExecutionStore(database).page(bot_id="bot_1")
+        page = await ExecutionStore(database).page(Filters(bot_id="bot_1"))
         assert [(e.id, e.bot_id, e.bot_name) for e in page.executions] == [
             ("exe_1", "bot_1", "Old")
         ]

@@ -25,6 +25,7 @@ import type {
   ConversationPage,
   ConversationQuery,
   DayStats,
+  DeliveryRecord,
   ErrorBody,
   ExecutionDetail,
   ExecutionFilter,
@@ -40,6 +41,7 @@ import type {
   Page,
   PromptPreview,
   Readiness,
+  RerunInput,
   Retry,
   RunResult,
   SchedulerJob,
@@ -291,6 +293,15 @@ export function getConversation(
 
 export function cancelExecution(id: string): Promise<CancelResult> {
   return request('POST', `/admin/executions/${encode(id)}/cancel`)
+}
+
+export function rerunExecution(id: string, input: RerunInput = {}): Promise<RunResult> {
+  return request('POST', `/admin/executions/${encode(id)}/rerun`, { body: input })
+}
+
+export async function listBotDeliveries(id: string, signal?: AbortSignal): Promise<DeliveryRecord[]> {
+  const result = await request<{ deliveries: DeliveryRecord[] }>('GET', `/admin/bots/${encode(id)}/deliveries`, { signal })
+  return result.deliveries
 }
 
 export function executionStreamPath(id: string): string {

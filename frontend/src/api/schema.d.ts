@@ -134,6 +134,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/bots/{bot_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhook deliveries the bot received, newest first, with what became of each. */
+        get: operations["get_bot_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents": {
         parameters: {
             query?: never;
@@ -340,6 +357,23 @@ export interface paths {
         get: operations["get_get_execution"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/executions/{execution_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a finished execution again with its input; `message`/`payload` edit it first. */
+        post: operations["post_rerun_execution"];
         delete?: never;
         options?: never;
         head?: never;
@@ -559,6 +593,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest deliveries no bot was concerned by, with what became of each. */
+        get: operations["get_unmatched_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/stream-tokens": {
         parameters: {
             query?: never;
@@ -672,6 +723,60 @@ export interface paths {
         };
         /** @deprecated */
         get: operations["get_bot_executions_via_triggers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/triggers/{bot_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook deliveries the bot received, newest first, with what became of each.
+         * @deprecated
+         */
+        get: operations["get_bot_deliveries_via_triggers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/executions/{execution_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An execution's log, live, as Server-Sent Events */
+        get: operations["get_execution_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/agents/{agent_id}/messages/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agent's inbox, live, as Server-Sent Events */
+        get: operations["get_inbox_stream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -866,6 +971,12 @@ export interface components {
             next_run_at: string | null;
             /** @default null */
             last_execution: components["schemas"]["LastExecution"] | null;
+            /**
+             * Schedule Cron
+             * @description A scheduled bot's schedule as a 5-field cron expression.
+             * @default null
+             */
+            schedule_cron: string | null;
             /** Has Webhook Secret */
             readonly has_webhook_secret: boolean;
         };
@@ -898,7 +1009,7 @@ export interface components {
              * Trigger Type
              * @enum {string}
              */
-            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
+            trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback" | "rerun";
             /**
              * Status
              * @enum {string}
@@ -959,6 +1070,28 @@ export interface components {
              */
             session_id: string | null;
             /**
+             * Run Number
+             * @description The bot's own count of its runs: #1, #2, …
+             */
+            run_number: number;
+            /**
+             * Rerun Of
+             * @description The execution this one re-runs, if any.
+             */
+            rerun_of: string | null;
+            /**
+             * Input Summary
+             * @description What it was given, in a line: the message, or the gist of the payload.
+             */
+            input_summary: string;
+            /**
+             * Trigger Details
+             * @description What fired it beyond its type: delivery id, pull request, schedule.
+             */
+            trigger_details: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
              */
@@ -968,6 +1101,44 @@ export interface components {
              * @description The same as `bot_name` (its former name).
              */
             readonly trigger_name: string;
+        };
+        /**
+         * DeliveryRecord
+         * @description A webhook delivery as it was received and what became of it.
+         *
+         *     Only what tells deliveries apart is kept (the sender's delivery id and event),
+         *     never the body or a signature header; `bot_id` is None when no bot was concerned.
+         */
+        DeliveryRecord: {
+            /** Bot Id */
+            bot_id: string | null;
+            /** Id */
+            id: number;
+            /** Received At */
+            received_at: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "webhook" | "bot" | "github";
+            /** Delivery Id */
+            delivery_id: string | null;
+            /** Event */
+            event: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "accepted" | "refused" | "duplicate" | "ignored";
+            /** Reason */
+            reason: string | null;
+            /** Execution Id */
+            execution_id: string | null;
+            /**
+             * Trigger Id
+             * @description The same as `bot_id` (its former name).
+             */
+            readonly trigger_id: string | null;
         };
         /** AgentBot */
         AgentBot: {
@@ -1980,6 +2151,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -2172,6 +2349,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -2508,6 +2691,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -2609,6 +2798,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2634,6 +2830,32 @@ export interface operations {
                         limit: number;
                         /** Offset */
                         offset: number;
+                    };
+                };
+            };
+        };
+    };
+    get_bot_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
             };
@@ -3644,6 +3866,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -3727,7 +3956,7 @@ export interface operations {
                          * Trigger Type
                          * @enum {string}
                          */
-                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback";
+                        trigger_type: "manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback" | "rerun";
                         /**
                          * Status
                          * @enum {string}
@@ -3787,6 +4016,28 @@ export interface operations {
                          * @default null
                          */
                         session_id: string | null;
+                        /**
+                         * Run Number
+                         * @description The bot's own count of its runs: #1, #2, …
+                         */
+                        run_number: number;
+                        /**
+                         * Rerun Of
+                         * @description The execution this one re-runs, if any.
+                         */
+                        rerun_of: string | null;
+                        /**
+                         * Input Summary
+                         * @description What it was given, in a line: the message, or the gist of the payload.
+                         */
+                        input_summary: string;
+                        /**
+                         * Trigger Details
+                         * @description What fired it beyond its type: delivery id, pull request, schedule.
+                         */
+                        trigger_details: {
+                            [key: string]: unknown;
+                        } | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**
@@ -3794,6 +4045,19 @@ export interface operations {
                          * @description More lines follow: ask again with after_seq set to the last seq. A page ends at `limit` lines or at about 512 KiB of log text, whichever comes first.
                          */
                         logs_truncated: boolean;
+                        /**
+                         * Input
+                         * @description What the prompt template was given (message, webhook payload, pull request), with the values of secret-looking keys redacted; None for runs recorded before inputs were kept.
+                         * @default null
+                         */
+                        input: {
+                            [key: string]: unknown;
+                        } | null;
+                        /**
+                         * Lineage
+                         * @description The runs this one retried or re-ran, nearest first (the retry chain).
+                         */
+                        lineage: components["schemas"]["Execution"][];
                         /**
                          * Trigger Id
                          * @description The same as `bot_id` (its former name).
@@ -3804,6 +4068,68 @@ export interface operations {
                          * @description The same as `bot_name` (its former name).
                          */
                         readonly trigger_name: string;
+                    };
+                };
+            };
+        };
+    };
+    post_rerun_execution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /**
+                     * Message
+                     * @default null
+                     */
+                    message?: string | null;
+                    /**
+                     * Payload
+                     * @default null
+                     */
+                    payload?: {
+                        [key: string]: unknown;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Execution Id */
+                        execution_id: string;
+                        /**
+                         * Status
+                         * @enum {string}
+                         */
+                        status: "waiting" | "queued" | "running" | "success" | "failed" | "timeout" | "cancelled" | "interrupted" | "budget_exceeded";
+                    };
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Error */
+                        error: string;
+                        /**
+                         * Field
+                         * @default null
+                         */
+                        field: string | null;
                     };
                 };
             };
@@ -4131,6 +4457,30 @@ export interface operations {
                     "application/json": {
                         /** Reviews */
                         reviews: components["schemas"]["ListedPullRequestReview"][];
+                    };
+                };
+            };
+        };
+    };
+    get_unmatched_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
                     };
                 };
             };
@@ -4527,6 +4877,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -4719,6 +5075,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -5055,6 +5417,12 @@ export interface operations {
                         next_run_at: string | null;
                         /** @default null */
                         last_execution: components["schemas"]["LastExecution"] | null;
+                        /**
+                         * Schedule Cron
+                         * @description A scheduled bot's schedule as a 5-field cron expression.
+                         * @default null
+                         */
+                        schedule_cron: string | null;
                         /** Has Webhook Secret */
                         readonly has_webhook_secret: boolean;
                     };
@@ -5156,6 +5524,13 @@ export interface operations {
                 bot_id?: string | null;
                 /** @description The former name of `bot_id`; either works. */
                 trigger_id?: string | null;
+                trigger_type?: ("manual" | "webhook" | "github" | "scheduled" | "retry" | "fallback" | "rerun") | null;
+                /** @description Created at or after (ISO-8601 date or time; UTC if no zone). */
+                since?: string | null;
+                /** @description Created before (as `since`). */
+                until?: string | null;
+                /** @description Text in the prompt (any case). */
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -5183,6 +5558,106 @@ export interface operations {
                         offset: number;
                     };
                 };
+            };
+        };
+    };
+    get_bot_deliveries_via_triggers: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                bot_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Deliveries */
+                        deliveries: components["schemas"]["DeliveryRecord"][];
+                    };
+                };
+            };
+        };
+    };
+    get_execution_stream: {
+        parameters: {
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set it. */
+                last_event_id?: number;
+                /** @description A stream token for this path (`POST /admin/stream-tokens`), for clients that cannot send the API key (a browser's `EventSource`). */
+                token?: string;
+            };
+            header?: {
+                /** @description Resume after this event id (what `EventSource` sends on reconnecting). */
+                "Last-Event-ID"?: number;
+            };
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `status` events (where the run stands), `log` events (`id:` is the line's seq; `{seq, stream, content, timestamp}`), then one `complete` event (`{status, exit_code, error_message, duration_ms, finished_at}`) and the end. `: heartbeat` comments every 15 s; `shutdown` when the server stops. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No such record. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_inbox_stream: {
+        parameters: {
+            query?: {
+                /** @description The same as the `Last-Event-ID` header, for clients that cannot set it. */
+                last_event_id?: number;
+                /** @description A stream token for this path (`POST /admin/stream-tokens`), for clients that cannot send the API key (a browser's `EventSource`). */
+                token?: string;
+            };
+            header?: {
+                /** @description Resume after this event id (what `EventSource` sends on reconnecting). */
+                "Last-Event-ID"?: number;
+            };
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `message` events (`id:` is the message's `inbox_seq`): the unread messages, then each new one; `complete` (`{agent_id, reason}`) when the agent is deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No such record. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -49,9 +49,18 @@ export type InstalledBackend = Schemas['InstalledBackend']
 export type OutputFormat = Schemas['BotOut']['output_format']
 export const OUTPUT_FORMATS = members<OutputFormat>({ 'stream-json': true, json: true })
 
-/** What started an execution: a bot's trigger source, a retry of an earlier run, or a fallback
- * of a rate-limited run onto the next account of its bot's chain. */
-export type TriggerType = TriggerSource | 'retry' | 'fallback'
+/** What started an execution: a bot's trigger source, a retry of an earlier run, a fallback
+ * of a rate-limited run onto the next account of its bot's chain, or a re-run. */
+export type TriggerType = NonNullable<ExecutionFilter['trigger_type']>
+export const TRIGGER_TYPES = members<TriggerType>({
+  manual: true,
+  webhook: true,
+  github: true,
+  scheduled: true,
+  retry: true,
+  fallback: true,
+  rerun: true,
+})
 
 export type ExecutionStatus = NonNullable<QueryOf<'get_list_executions'>['status']>
 export const EXECUTION_STATUSES = members<ExecutionStatus>({
@@ -122,6 +131,12 @@ export type ExecutionPage = Omit<JsonResponse<'get_list_executions', 200>, 'exec
 }
 
 export type LogQuery = QueryOf<'get_get_execution'>
+
+/** "Run with…": changes to a finished run's input before it runs again (nothing: the same). */
+export type RerunInput = JsonBody<'post_rerun_execution'>
+
+/** A webhook delivery a bot received and what became of it (accepted, refused, duplicate, ignored). */
+export type DeliveryRecord = Schemas['DeliveryRecord']
 
 export type PromptPreview = JsonResponse<'post_preview_prompt', 200>
 

@@ -1,3 +1,5 @@
+import { ApiError } from '@/api/client'
+
 /** A sentence to show for anything thrown by a request or a view. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error && error.message) return error.message
@@ -11,4 +13,9 @@ export function errorMessage(error: unknown): string {
 export function fieldErrorMessage(message: string, field: string): string {
   const prefix = `${field}: `
   return message.startsWith(prefix) ? message.slice(prefix.length) : message
+}
+
+/** Whether `error` says the record asked for does not exist (a 404 from the API). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404
 }

@@ -22,6 +22,7 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
     schedule_day: null,
     cron_expression: null,
     schedule_timezone: null,
+    schedule_cron: null,
     next_run_at: null,
     has_webhook_secret: false,
     match_field_path: null,
@@ -92,6 +93,10 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     retry_of: null,
     attempt: 0,
     log_lines: 0,
+    run_number: 1,
+    rerun_of: null,
+    input_summary: 'Review it',
+    trigger_details: null,
     ...overrides,
   }
 }
