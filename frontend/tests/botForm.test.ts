@@ -535,6 +535,7 @@ describe('the fallback chain and spend limits', () => {
   it('shows the server refusing the chain next to it', async () => {
     createBot.mockRejectedValue(new client.ApiError(400, 'no account acc_9', 'account_chain'))
     const wrapper = mountForm()
+    await wrapper.get('[data-testid="bot-field-name"]').setValue('chained')
     await wrapper.get('[data-testid="bot-form"]').trigger('submit')
     await flushPromises()
     expect(wrapper.get('[data-testid="field-error-account_chain"]').text()).toContain('no account acc_9')

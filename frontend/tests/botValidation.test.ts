@@ -36,3 +36,20 @@ describe('the bot form checked in the browser', () => {
     expect(validateBotForm({ ...scheduled, schedule_type: 'weekly', schedule_day: '6' })).toEqual({})
   })
 })
+
+describe('spend limits in the bot form', () => {
+  it('refuses a limit the server would, and lets an empty one through', () => {
+    const errors = validateBotForm({
+      ...emptyBotForm(),
+      name: 'reviewer',
+      daily_usd_limit: '0',
+      monthly_usd_limit: '',
+      daily_token_limit: '1.5',
+      monthly_token_limit: '5000',
+    })
+    expect(errors).toEqual({
+      daily_usd_limit: 'A USD limit is an amount above 0 and up to 1,000,000.',
+      daily_token_limit: 'A token limit is a whole number of tokens, at least 1.',
+    })
+  })
+})

@@ -4,7 +4,7 @@
  * their names, so an edit keeps them, replaces the whole set, or clears it.
  */
 import type { Account, AccountInput, BackendType } from '@/api/types'
-import { spendLimitTexts, spendLimitValues, type SpendLimitTexts } from './spendLimits'
+import { spendLimitErrors, spendLimitTexts, spendLimitValues, type SpendLimitTexts } from './spendLimits'
 
 export interface EnvRow {
   name: string
@@ -61,6 +61,8 @@ export function rowsToEnv(rows: readonly EnvRow[], field: string): Checked<Recor
 export function accountBody(form: AccountForm): Checked<AccountInput> {
   const env = rowsToEnv(form.env, 'env')
   if (!env.ok) return env
+  const [limit, problem] = Object.entries(spendLimitErrors(form.limits))[0] ?? []
+  if (limit && problem) return { ok: false, field: limit, error: problem }
   const body: AccountInput = {
     name: form.name.trim(),
     backend: form.backend,

@@ -5,6 +5,7 @@
  * see, such as a directory that does not exist, comes back from it by field).
  */
 import type { BotField, BotFormState } from './botForm'
+import { spendLimitErrors } from './spendLimits'
 
 export type BotFormErrors = Partial<Record<BotField, string>>
 
@@ -65,5 +66,6 @@ export function validateBotForm(form: BotFormState): BotFormErrors {
     const wrong = form.repositories.map((repo) => repo.trim()).find((repo) => repo !== '' && !REPOSITORY.test(repo))
     if (wrong !== undefined) errors.repositories = `Write each repository as owner/name; “${wrong}” is not.`
   }
+  Object.assign(errors, spendLimitErrors(form))
   return errors
 }

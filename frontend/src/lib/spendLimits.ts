@@ -40,3 +40,20 @@ export function spendLimitValues(texts: SpendLimitTexts): Record<SpendLimitField
   }
   return values
 }
+
+/** The limits' problems, worded for a person, by field (the server's models.UsdLimit and
+ * TokenLimit): USD above 0 up to a million, tokens a whole number from 1. Empty is fine. */
+export function spendLimitErrors(texts: SpendLimitTexts): Partial<Record<SpendLimitField, string>> {
+  const errors: Partial<Record<SpendLimitField, string>> = {}
+  for (const field of SPEND_LIMIT_FIELDS) {
+    const trimmed = texts[field].trim()
+    if (trimmed === '') continue
+    const value = Number(trimmed)
+    if (field.endsWith('usd_limit')) {
+      if (!(value > 0 && value <= 1_000_000)) errors[field] = 'A USD limit is an amount above 0 and up to 1,000,000.'
+    } else if (!(Number.isInteger(value) && value >= 1 && value <= 1e12)) {
+      errors[field] = 'A token limit is a whole number of tokens, at least 1.'
+    }
+  }
+  return errors
+}

@@ -20,9 +20,8 @@ UPDATE bots SET runs_numbered = (
     SELECT COALESCE(MAX(run_number), 0) FROM executions WHERE executions.bot_id = bots.id
 );
 
--- Filters of the executions list, each walking newest first.
+-- Filters of the executions list, each walking newest first (by time: 0010's executions_by_created).
 CREATE INDEX executions_by_trigger_type ON executions (trigger_type, seq);
-CREATE INDEX executions_by_created ON executions (created_at);
 CREATE INDEX executions_by_bot_number ON executions (bot_id, run_number);
 
 -- What fired a run, as its template received it (the message, a webhook's payload, a PR's
