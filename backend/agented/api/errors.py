@@ -25,6 +25,7 @@ STATUS: dict[type[domain.AgentedError], int] = {
     domain.NotServing: 503,
     domain.ExecutionNotRunning: 409,
     domain.RetryNotPending: 409,
+    domain.SearchInvalid: 400,
     domain.ShuttingDown: 503,
     domain.BotDisabled: 400,
     domain.BotBusy: 409,

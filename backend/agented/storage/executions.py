@@ -184,9 +184,15 @@ class ExecutionStore:
         query: str | None = None,
         *,
         max_chars: int,
+        before_seq: int | None = None,
     ) -> tuple[list[LogLine], bool]:
         """Up to `limit` lines after `after_seq` (only those containing `query`, if given),
         and whether more follow.
+
+        With `before_seq`, the page is the newest lines below it instead (still
+        above `after_seq`, returned in seq order), and "more" means more lie
+        between `after_seq` and the page: that is how a viewer opens a log at
+        its end, and pages back from there.
 
         The page also stops once its lines hold `max_chars` characters (at least one
         line is always returned): a line may be 256 KiB of NUL bytes, which JSON
@@ -197,27 +203,81 @@ class ExecutionStore:
         sql = "SELECT seq, stream, content, timestamp FROM execution_logs"
         sql += " WHERE execution_id = ? AND seq > ?"
         parameters: list[Any] = [execution_id, after_seq]
+        if before_seq is not None:
+            sql += " AND seq < ?"
+            parameters.append(before_seq)
         if query:
             sql += " AND instr(lower(content), lower(?)) > 0"
             parameters.append(query)
-        sql += " ORDER BY seq LIMIT ?"
+        sql += " ORDER BY seq DESC LIMIT ?" if before_seq is not None else " ORDER BY seq LIMIT ?"
         parameters.append(limit + 1)
 
         def select(connection: sqlite3.Connection) -> tuple[list[LogLine], bool]:
             lines: list[LogLine] = []
             size = 0
+            more = False
             cursor = connection.execute(sql, parameters)
             try:
                 for row in cursor:
                     if len(lines) == limit or (lines and size >= max_chars):
-                        return lines, True
+                        more = True
+                        break
                     lines.append(LogLine(*row))
                     size += len(row[2])
             finally:
                 cursor.close()  # ends the read (and its snapshot) when stopped early
-            return lines, False
+            if before_seq is not None:
+                lines.reverse()
+            return lines, more
 
         return await self._db.read(select)
+
+    async def lines_at(self, execution_id: str, seqs: Sequence[int]) -> list[LogLine]:
+        """The stored lines with these seqs, in seq order (a search's window of matches)."""
+
+        def select(connection: sqlite3.Connection) -> list[LogLine]:
+            rows = connection.execute(
+                "SELECT seq, stream, content, timestamp FROM execution_logs"
+                f" WHERE execution_id = ? AND seq IN ({placeholders(len(seqs))}) ORDER BY seq",
+                (execution_id, *seqs),
+            ).fetchall()
+            return [LogLine(*row) for row in rows]
+
+        return await self._db.read(select) if seqs else []
+
+    async def seqs_containing(
+        self, execution_id: str, after_seq: int, until_seq: int, text: str, *, case_sensitive: bool
+    ) -> list[int]:
+        """The seqs in (`after_seq`, `until_seq`] of lines containing `text` (SQLite compares,
+        ignoring ASCII case unless `case_sensitive`, as the `q` filter of `read_lines` does)."""
+        found = "instr(content, ?)" if case_sensitive else "instr(lower(content), lower(?))"
+        sql = (
+            "SELECT seq FROM execution_logs WHERE execution_id = ? AND seq > ? AND seq <= ?"
+            f" AND {found} > 0 ORDER BY seq"
+        )
+        return await self._db.read(
+            lambda connection: [
+                row[0]
+                for row in connection.execute(sql, (execution_id, after_seq, until_seq, text))
+            ]
+        )
+
+    async def seqs_where(
+        self, execution_id: str, after_seq: int, until_seq: int, keep: Callable[[str], bool]
+    ) -> list[int]:
+        """The seqs in (`after_seq`, `until_seq`] of lines for which `keep(content)` is true;
+        `keep` runs on the reader thread, never on the event loop."""
+        sql = (
+            "SELECT seq, content FROM execution_logs"
+            " WHERE execution_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
+        )
+        return await self._db.read(
+            lambda connection: [
+                seq
+                for seq, content in connection.execute(sql, (execution_id, after_seq, until_seq))
+                if keep(content)
+            ]
+        )
 
     async def read_encoded_lines(
         self,
