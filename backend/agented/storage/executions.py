@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from .rows import RowMapping, placeholders, to_json
 LogRow = tuple[int, str, str, float]
 
 INTERRUPTED_BY_CRASH = "the server stopped while this execution was active"
+
+# LIKE's wildcards and the escape character used with them, escaped in a search text.
+_LIKE_SPECIAL = re.compile(r"[%_!]")
 
 
 # The table also keeps `seq` (the listing order) and the process columns, which
@@ -249,16 +253,23 @@ class ExecutionStore:
         self, execution_id: str, after_seq: int, until_seq: int, text: str, *, case_sensitive: bool
     ) -> list[int]:
         """The seqs in (`after_seq`, `until_seq`] of lines containing `text` (SQLite compares,
-        ignoring ASCII case unless `case_sensitive`, as the `q` filter of `read_lines` does)."""
-        found = "instr(content, ?)" if case_sensitive else "instr(lower(content), lower(?))"
+        ignoring ASCII case unless `case_sensitive`, as the `q` filter of `read_lines` does).
+
+        Ignoring case, LIKE (ASCII case-insensitive) with the wildcards in `text` escaped
+        takes about half the time of `instr(lower(...))`, which copies every line first."""
+        if case_sensitive:
+            found, needle = "instr(content, ?) > 0", text
+        else:
+            escaped = _LIKE_SPECIAL.sub(r"!\g<0>", text)
+            found, needle = "content LIKE ? ESCAPE '!'", f"%{escaped}%"
         sql = (
             "SELECT seq FROM execution_logs WHERE execution_id = ? AND seq > ? AND seq <= ?"
-            f" AND {found} > 0 ORDER BY seq"
+            f" AND {found} ORDER BY seq"
         )
         return await self._db.read(
             lambda connection: [
                 row[0]
-                for row in connection.execute(sql, (execution_id, after_seq, until_seq, text))
+                for row in connection.execute(sql, (execution_id, after_seq, until_seq, needle))
             ]
         )
 

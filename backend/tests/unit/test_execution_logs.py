@@ -96,6 +96,17 @@ async def test_plain_search_counts_every_match_ignoring_case_and_windows_them(se
     assert body["total"] == 0
 
 
+async def test_plain_search_takes_like_wildcards_literally(serving_app: Quart) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 3)
+    await runtime_of(serving_app).execution_store.append_lines(  # type: ignore[union-attr]
+        {execution_id: [(4, "stdout", "done 50%_a!b", START + 1)]}
+    )
+    for text, expected in (("50%_a!b", [4]), ("5_%", []), ("%", [4]), ("!", [4])):
+        _status, body = await search(client, execution_id, q=text)
+        assert body["matches"] == expected, text
+
+
 async def test_regex_search_finds_lines_by_pattern(seeded) -> None:
     client, execution_id = seeded
     status, body = await search(client, execution_id, q=r"^\d+ unique-marker\b", regex="true")

@@ -119,6 +119,10 @@ export type ExecutionPage = Omit<JsonResponse<'get_list_executions', 200>, 'exec
 
 export type LogQuery = QueryOf<'get_get_execution'>
 
+/** A search over an execution's whole stored log, and its answer: the count and a window of matches. */
+export type LogSearchQuery = QueryOf<'get_search_log'>
+export type LogSearchResult = JsonResponse<'get_search_log', 200>
+
 export type PromptPreview = JsonResponse<'post_preview_prompt', 200>
 
 export type RunResult = Omit<JsonResponse<'post_run_bot', 202>, 'status'> & { status: ExecutionStatus }
