@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { assertNoProblems, waitForStatus } from './browser.mjs'
+import { assertNoProblems, screenshotBoth, waitForStatus } from './browser.mjs'
 import { REPO_DIR } from './server.mjs'
 import { createBot, runBot, setupSuite, waitForFinish, withPage } from './suite.mjs'
 
@@ -282,6 +282,9 @@ test('progress frames, 256 and true colours, links, times and wrapping are drawn
     assert.match(file.suggestedFilename(), /\.log$/)
     const raw = await (await file.createReadStream()).toArray()
     assert.match(Buffer.concat(raw).toString(), /^downloading 10%\rdownloading 55%\rdownloading 100%\n/)
+    await page.getByTestId('log-search').fill('orange')
+    await page.getByTestId('log-match-count').filter({ hasText: '1 of 1 matching line' }).waitFor()
+    await screenshotBoth(page, 'log-viewer')
     assertNoProblems(problems)
   })
 })

@@ -111,6 +111,33 @@ describe('LogViewer', () => {
     expect(asked.at(-1)?.get('regex')).toBe('true')
   })
 
+  it('counts the matches again while the log grows, at most once a second', async () => {
+    vi.useFakeTimers()
+    let total = 1
+    const asked: URLSearchParams[] = []
+    server.routes['GET /admin/executions/e1/log/search'] = (_init, url) => {
+      asked.push(url.searchParams)
+      return { status: 200, body: { total, offset: 0, matches: url.searchParams.get('limit') === '0' ? [] : [1], lines: [], searched_to: 1 } }
+    }
+    const source = sourceOf(logEvent(1, 'error one'))
+    const wrapper = mount(LogViewer, { props: { source, executionId: 'e1' } })
+    await wrapper.get('[data-testid="log-search"]').setValue('error')
+    await vi.advanceTimersByTimeAsync(SEARCH_DEBOUNCE_MS)
+    await flushPromises()
+    expect(wrapper.get('[data-testid="log-match-count"]').text()).toBe('1 of 1 matching line')
+
+    total = 3
+    source.add([logEvent(2, 'error two')])
+    source.add([logEvent(3, 'error three')])
+    await vi.advanceTimersByTimeAsync(999)
+    expect(asked).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    await flushPromises()
+    expect(asked).toHaveLength(2)
+    expect(asked[1]?.get('limit')).toBe('0')
+    expect(wrapper.get('[data-testid="log-match-count"]').text()).toBe('1 of 3 matching lines')
+  })
+
   it('shows the server’s reason for a search it refuses', async () => {
     vi.useFakeTimers()
     server.routes['GET /admin/executions/e1/log/search'] = () => ({

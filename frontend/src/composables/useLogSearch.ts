@@ -169,6 +169,18 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
     return Math.max(0, Math.min(offset, (total.value ?? 1) - 1))
   }
 
+  /** Asks for the count again: a running log grows (the server scans only the new lines). */
+  async function refresh(): Promise<void> {
+    if (!terms || searching.value) return
+    const mine = generation
+    try {
+      const answer = await searchExecutionLog(executionId, { ...terms, offset: 0, limit: 0 }, controller.signal)
+      if (mine === generation) total.value = answer.total
+    } catch {
+      // The next growth of the log asks again.
+    }
+  }
+
   /** The seq of a match already fetched. */
   function knownSeq(i: number): number | undefined {
     return seqs.get(i)
@@ -197,5 +209,6 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
     knownSeq,
     ensure,
     indexFrom,
+    refresh,
   }
 }
