@@ -61,7 +61,7 @@ def compile_terms(terms: SearchTerms, time_limit: float) -> Callable[[str], bool
     """A predicate matching a regular expression (None for plain text); SearchInvalid if invalid."""
     if not terms.regex:
         return None
-    flags = regex.VERSION1 if terms.case_sensitive else regex.VERSION1 | regex.IGNORECASE
+    flags = 0 if terms.case_sensitive else regex.IGNORECASE  # the syntax of Python's `re`
     try:
         pattern = regex.compile(terms.text, flags)
     except regex.error as error:
@@ -69,8 +69,10 @@ def compile_terms(terms: SearchTerms, time_limit: float) -> Callable[[str], bool
     deadline = time.monotonic() + time_limit
 
     def matches(content: str) -> bool:
-        # The timeout of one call is what is left of the whole search's time.
-        return pattern.search(content, timeout=max(deadline - time.monotonic(), 0.001)) is not None
+        # The timeout of one call is what is left of the whole search's time; `concurrent`
+        # lets go of the GIL while matching, so the event loop runs on meanwhile.
+        left = max(deadline - time.monotonic(), 0.001)
+        return pattern.search(content, timeout=left, concurrent=True) is not None
 
     return matches
 

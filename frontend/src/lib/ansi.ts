@@ -124,11 +124,6 @@ export function parseAnsi(input: string): AnsiSegment[] {
   return segments
 }
 
-/** Text without any escape codes, e.g. for searching. */
-export function stripAnsi(input: string): string {
-  return input.replace(ESCAPE, '')
-}
-
 /** The six levels of each channel in the 256-colour cube (indices 16–231). */
 const CUBE_LEVELS = [0, 95, 135, 175, 215, 255]
 
