@@ -54,6 +54,33 @@ describe('LogViewer', () => {
     expect(stderr.text()).toContain('bad')
   })
 
+  it('appends live lines without touching the rows already on screen', async () => {
+    const source = sourceOf(logEvent(1, 'first'), logEvent(2, '\u001b[32mgreen\u001b[0m'))
+    const wrapper = mount(LogViewer, { props: { source, executionId: 'e1' }, attachTo: document.body })
+    await flushPromises()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    await flushPromises()
+    const before = wrapper.findAll('[data-testid="log-line"]').map((row) => row.element)
+    const changes: MutationRecord[] = []
+    const observer = new MutationObserver((records) => changes.push(...records))
+    before.forEach((row) => observer.observe(row, { subtree: true, childList: true, characterData: true, attributes: true }))
+    const inserted: MutationRecord[] = []
+    const layerObserver = new MutationObserver((records) => inserted.push(...records))
+    layerObserver.observe(wrapper.get('.log__layer').element, { childList: true })
+
+    source.add([logEvent(3, 'third')])
+    await flushPromises()
+    const after = wrapper.findAll('[data-testid="log-line"]').map((row) => row.element)
+    expect(after.map((row) => row.getAttribute('data-seq'))).toEqual(['1', '2', '3'])
+    expect(after.slice(0, 2)).toEqual(before) // the same elements…
+    expect(after[0]).toBe(before[0])
+    expect(changes).toEqual([]) // …left alone
+    expect(inserted.flatMap((record) => [...record.addedNodes]).filter((node) => node.nodeType === 1)).toEqual([after[2]])
+    observer.disconnect()
+    layerObserver.disconnect()
+    wrapper.unmount()
+  })
+
   it('selects a line, and a range with shift-click, into the address; opens with the linked range selected', async () => {
     const lines = Array.from({ length: 8 }, (_, i) => logEvent(i + 1))
     history.replaceState(null, '', '/executions/e1#L2-L3')
