@@ -76,6 +76,13 @@ class RetryNotPending(AgentedError):
     """The retry has already started or been cancelled."""
 
 
+class SearchInvalid(AgentedError):
+    """A log search cannot run: its expression is not valid, or took too long; `q` is at fault."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="q")
+
+
 # Bots
 
 

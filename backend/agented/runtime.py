@@ -23,6 +23,7 @@ from .config import Settings
 from .console import console
 from .events.sse import StreamHub
 from .executions.detection import BackendDetector
+from .executions.log_search import LogSearch
 from .executions.logs import ExecutionLogService
 from .executions.mcp_access import McpAccess
 from .executions.reruns import RerunService
@@ -78,6 +79,7 @@ class Runtime:
     bot_store: BotStore
     execution_store: ExecutionStore
     logs: ExecutionLogService
+    log_search: LogSearch
     execution_service: ExecutionService
     retry_service: RetryService
     scheduler: SchedulerService
@@ -126,6 +128,7 @@ class Runtime:
             self.logs = ExecutionLogService(self.execution_store)
             await self.logs.start()
             stack.push_async_callback(self.logs.stop)
+            self.log_search = LogSearch(self.execution_store)
 
             self.backends = BackendDetector(settings.cli_environment)
             self.execution_service = ExecutionService(

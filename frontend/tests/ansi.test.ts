@@ -1,11 +1,11 @@
 import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import AnsiText from '@/components/AnsiText.vue'
-import { parseAnsi, segmentStyle, stripAnsi } from '@/lib/ansi'
+import { paletteColor, parseAnsi, segmentStyle, type AnsiColor } from '@/lib/ansi'
 
 const ESC = '\u001b'
 
-function texts(input: string): [string, number | null, number | null, boolean][] {
+function texts(input: string): [string, AnsiColor, AnsiColor, boolean][] {
   return parseAnsi(input).map((s) => [s.text, s.fg, s.bg, s.bold])
 }
 
@@ -44,17 +44,47 @@ describe('parseAnsi', () => {
     ])
   })
 
-  it('skips 256-colour and true-colour parameters without misreading them', () => {
+  it('applies 256-colour and true-colour selectors without misreading their parameters', () => {
     // 38;5;1 must not be read as "bold" (1); 48;2;1;32;3 must not be read as colours.
-    expect(texts(`${ESC}[38;5;1mx${ESC}[48;2;1;32;3my`)).toEqual([['xy', null, null, false]])
-    // Codes after an extended colour still apply.
+    expect(texts(`${ESC}[38;5;1mx${ESC}[48;2;1;32;3my`)).toEqual([
+      ['x', 1, null, false],
+      ['y', 1, 'rgb(1, 32, 3)', false],
+    ])
+    // Codes after an extended colour still apply; the colon form works too.
     expect(texts(`${ESC}[38;5;200;1;32mz`)).toEqual([['z', 2, null, true]])
+    expect(texts(`${ESC}[38:2:255:0:128mw`)).toEqual([['w', 'rgb(255, 0, 128)', null, false]])
+    // An index past the palette is ignored, not a crash.
+    expect(texts(`${ESC}[38;5;999mv`)).toEqual([['v', null, null, false]])
+  })
+
+  it('maps the 256-colour palette: theme colours, the 6×6×6 cube, the grey ramp', () => {
+    expect(paletteColor(9)).toBe('var(--ansi-9)')
+    expect(paletteColor(16)).toBe('rgb(0, 0, 0)')
+    expect(paletteColor(208)).toBe('rgb(255, 135, 0)')
+    expect(paletteColor(231)).toBe('rgb(255, 255, 255)')
+    expect(paletteColor(232)).toBe('rgb(8, 8, 8)')
+    expect(paletteColor(255)).toBe('rgb(238, 238, 238)')
+    expect(segmentStyle(parseAnsi(`${ESC}[38;5;208;48;2;1;2;3mx`)[0]!)).toEqual({
+      color: 'rgb(255, 135, 0)',
+      backgroundColor: 'rgb(1, 2, 3)',
+    })
+  })
+
+  it('keeps only the last frame of a line redrawn with carriage returns', () => {
+    expect(texts('downloading 10%\rdownloading 55%\rdone')).toEqual([['done', null, null, false]])
+    // A style set in an earlier frame carries on; a CRLF line end is not a new frame.
+    expect(texts(`${ESC}[32m 10%\r100%${ESC}[0m ok\r\n`.replace('\n', ''))).toEqual([
+      ['100%', 2, null, false],
+      [' ok', null, null, false],
+    ])
+    expect(texts('progress\r\r')).toEqual([['progress', null, null, false]])
+    expect(texts('abc\r')).toEqual([['abc', null, null, false]])
   })
 
   it('removes escape sequences that are not colours', () => {
     const input = `${ESC}[2K${ESC}[1Gprogress ${ESC}]0;title${ESC}\\done ${ESC}]8;;https://x.test${ESC}\\link${ESC}]8;;${ESC}\\`
     expect(parseAnsi(input).map((s) => s.text).join('')).toBe('progress done link')
-    expect(stripAnsi(`${ESC}[1;31merror:${ESC}[0m boom${ESC}[?25l`)).toBe('error: boom')
+    expect(parseAnsi(`${ESC}[1;31merror:${ESC}[0m boom${ESC}[?25l`).map((s) => s.text).join('')).toBe('error: boom')
   })
 
   it('never escapes or interprets markup itself', () => {

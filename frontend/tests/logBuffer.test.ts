@@ -1,27 +1,44 @@
 import { describe, expect, it } from 'vitest'
-import { LogBuffer } from '@/lib/logBuffer'
+import { LogPages } from '@/lib/logBuffer'
 import { logEvent } from './support/mockEventSource'
 
-describe('LogBuffer', () => {
-  it('keeps lines in seq order and ignores ones already held', () => {
-    const buffer = new LogBuffer(100)
-    expect(buffer.append([logEvent(1), logEvent(2)])).toBe(2)
-    expect(buffer.append([logEvent(2), logEvent(3)])).toBe(1)
-    expect(buffer.lines.map((line) => line.seq)).toEqual([1, 2, 3])
-    expect(buffer.lastSeq).toBe(3)
+describe('LogPages', () => {
+  it('holds lines by seq in pages, ignoring ones already held', () => {
+    const pages = new LogPages(10, 5)
+    expect(pages.add([logEvent(1), logEvent(2)])).toBe(2)
+    expect(pages.add([logEvent(2), logEvent(25)])).toBe(1)
+    expect(pages.get(2)?.text).toBe('line 2')
+    expect(pages.get(25)?.seq).toBe(25)
+    expect(pages.get(3)).toBeUndefined()
+    expect(pages.total).toBe(25)
+    expect(pages.lastSeq).toBe(25)
   })
 
-  it('parses colours once and keeps a plain copy for searching', () => {
-    const buffer = new LogBuffer(10)
-    buffer.append([logEvent(1, '\u001b[31mred\u001b[0m', 'stderr')])
-    expect(buffer.lines[0]).toMatchObject({ seq: 1, stream: 'stderr', text: 'red' })
-    expect(buffer.lines[0]?.segments[0]).toMatchObject({ text: 'red', fg: 1 })
+  it('parses colours and progress frames once and keeps the plain text shown', () => {
+    const pages = new LogPages()
+    pages.add([logEvent(1, '\u001b[31mred\u001b[0m', 'stderr'), logEvent(2, '10%\r100%')])
+    expect(pages.get(1)).toMatchObject({ seq: 1, stream: 'stderr', text: 'red' })
+    expect(pages.get(1)?.segments[0]).toMatchObject({ text: 'red', fg: 1 })
+    expect(pages.get(2)?.text).toBe('100%')
   })
 
-  it('drops the oldest lines beyond its capacity and counts them', () => {
-    const buffer = new LogBuffer(3)
-    buffer.append([1, 2, 3, 4, 5].map((seq) => logEvent(seq)))
-    expect(buffer.lines.map((line) => line.seq)).toEqual([3, 4, 5])
-    expect(buffer.dropped).toBe(2)
+  it('names the pages missing from a range of the known log, and where each starts to be missing', () => {
+    const pages = new LogPages(10, 5)
+    pages.grow(35)
+    pages.add([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((seq) => logEvent(seq)))
+    expect(pages.missingPages(1, 100)).toEqual([1, 2, 3])
+    expect(pages.missingPages(1, 10)).toEqual([])
+    expect(pages.firstMissingIn(1)).toBe(12)
+    expect(pages.firstMissingIn(3)).toBe(31)
+    pages.add([31, 32, 33, 34, 35].map((seq) => logEvent(seq)))
+    expect(pages.missingPages(31, 35)).toEqual([]) // the last page is complete at the end of the log
+  })
+
+  it('keeps at most maxPages pages, the ones asked to be kept first', () => {
+    const pages = new LogPages(10, 2)
+    pages.add([1, 11, 21, 31].map((seq) => logEvent(seq)))
+    pages.trim([3])
+    expect(pages.held).toBe(2)
+    expect(pages.get(31)).toBeDefined()
   })
 })

@@ -37,23 +37,27 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
+/** The seqs of the lines the log holds, in order. */
+function heldSeqs(live: ReturnType<typeof useExecutionLive>): number[] {
+  const { pages } = live.log
+  return Array.from({ length: pages.total }, (_, i) => pages.get(i + 1)?.seq).filter((seq) => seq !== undefined)
+}
+
 /** The execution's REST requests (stream token requests left out). */
 function requestedUrls(): string[] {
   return server.requests().flatMap((request) => (request.startsWith('GET ') ? [request.slice(4)] : []))
 }
 
 describe('useExecutionLive', () => {
-  it('loads stored output page by page, then follows the live stream without duplicates', async () => {
-    answers.push(detail('running', [logEvent(1), logEvent(2)], true), detail('running', [logEvent(3)]))
+  it('loads the last page of stored output, then follows the live stream without duplicates', async () => {
+    answers.push({ ...detail('running', [logEvent(2), logEvent(3)], true), log_lines: 3 })
     const scope = effectScope()
     const live = scope.run(() => useExecutionLive('e1'))!
     await vi.advanceTimersByTimeAsync(0)
 
-    expect(requestedUrls()).toEqual([
-      '/admin/executions/e1?after_seq=0&limit=1000',
-      '/admin/executions/e1?after_seq=2&limit=1000',
-    ])
-    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2, 3])
+    expect(requestedUrls()).toEqual([`/admin/executions/e1?before_seq=${Number.MAX_SAFE_INTEGER}&limit=200`])
+    expect(heldSeqs(live)).toEqual([2, 3])
+    expect(live.log.pages.total).toBe(3)
 
     const source = MockEventSource.latest()
     expect(source.url).toBe('/admin/executions/e1/stream?token=token-1&last_event_id=3')
@@ -71,7 +75,7 @@ describe('useExecutionLive', () => {
     resumed.emit('log', logEvent(5, 'oops', 'stderr'))
     resumed.emit('log', logEvent(6))
     await vi.advanceTimersByTimeAsync(100)
-    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(heldSeqs(live)).toEqual([2, 3, 4, 5, 6])
 
     answers.push({ ...detail('success', []), exit_code: 0, duration_ms: 4000 })
     resumed.emit('complete', {
@@ -102,7 +106,7 @@ describe('useExecutionLive', () => {
     await vi.advanceTimersByTimeAsync(60_000)
 
     expect(live.execution.value?.status).toBe('success')
-    expect(live.log.value.lines.map((line) => line.seq)).toEqual([1, 2])
+    expect(heldSeqs(live)).toEqual([1, 2])
     expect(live.connection.value).toBe('closed')
     expect(MockEventSource.instances).toHaveLength(1)
     scope.stop()
@@ -114,7 +118,7 @@ describe('useExecutionLive', () => {
     const live = scope.run(() => useExecutionLive('e1'))!
     await vi.advanceTimersByTimeAsync(0)
     expect(live.execution.value?.status).toBe('failed')
-    expect(live.log.value.lines).toHaveLength(1)
+    expect(heldSeqs(live)).toEqual([1])
     expect(MockEventSource.instances).toHaveLength(0)
     scope.stop()
   })

@@ -27,6 +27,7 @@ STATUS: dict[type[domain.AgentedError], int] = {
     domain.ExecutionActive: 409,
     domain.InputNotKept: 409,
     domain.RetryNotPending: 409,
+    domain.SearchInvalid: 400,
     domain.ShuttingDown: 503,
     domain.BotDisabled: 400,
     domain.BotBusy: 409,

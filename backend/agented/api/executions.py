@@ -75,7 +75,11 @@ async def get_execution(execution_id: str, query_args: LogQuery) -> Response:
     services = runtime()
     execution = found(await services.execution_store.get(execution_id), "execution", execution_id)
     lines, more = await services.logs.read(
-        execution_id, query_args.after_seq, query_args.limit, query_args.q
+        execution_id,
+        query_args.after_seq,
+        query_args.limit,
+        query_args.q,
+        before_seq=query_args.before_seq,
     )
     logs = [LogLineOut.model_construct(**line.as_dict()) for line in lines]
     given = await services.execution_store.input_of(execution_id)

@@ -216,7 +216,8 @@ class LogLineOut(BaseModel):
 class ExecutionDetail(Execution):
     logs: list[LogLineOut]
     logs_truncated: bool = Field(
-        description="More lines follow: ask again with after_seq set to the last seq. A page "
+        description="More lines follow: ask again with after_seq set to the last seq (with "
+        "before_seq: more lines precede; ask again with before_seq set to the first seq). A page "
         "ends at `limit` lines or at about 512 KiB of log text, whichever comes first."
     )
     input: dict[str, Any] | None = Field(
@@ -301,6 +302,13 @@ class ExecutionQuery(BaseModel):
 class LogQuery(BaseModel):
     q: str | None = Field(default=None, max_length=1000)
     after_seq: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    before_seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_OFFSET,
+        description="The newest lines below this seq instead (in seq order); with a seq past "
+        "the end, the log's last page.",
+    )
     limit: int = Field(default=1000, ge=1, le=10_000)
 
 
@@ -323,6 +331,33 @@ class ConversationPage(BaseModel):
     )
     more: bool
     usage: dict[str, Any] | None = Field(description="The run's totals, once it has ended.")
+
+
+class LogSearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=1000)
+    regex: bool = Field(default=False, description="`q` is a regular expression.")
+    case_sensitive: bool = False
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="The first match to return.")
+    at_seq: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_OFFSET,
+        description="Start the window at the first match at or after this seq (not `offset`).",
+    )
+    limit: int = Field(default=1000, ge=0, le=10_000)
+    lines: bool = Field(default=False, description="Return the window's lines, not only seqs.")
+
+
+class LogSearchResult(BaseModel):
+    total: int = Field(description="Matching lines in the whole stored log.")
+    offset: int = Field(description="The index of the first match in `matches`.")
+    matches: list[int] = Field(description="The seqs of the matching lines in this window.")
+    lines: list[LogLineOut] = Field(description="Those lines, when asked for with `lines`.")
+    searched_to: int = Field(description="The last seq the search covered.")
+
+
+class LogTextQuery(BaseModel):
+    timestamps: bool = Field(default=False, description="Start each line with its timestamp.")
 
 
 class RetryOut(Retry):

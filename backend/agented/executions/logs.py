@@ -181,11 +181,17 @@ class ExecutionLogService:
                     topic.mark_persisted(rows[-1][0])
 
     async def read(
-        self, execution_id: str, after_seq: int, limit: int, query: str | None = None
+        self,
+        execution_id: str,
+        after_seq: int,
+        limit: int,
+        query: str | None = None,
+        *,
+        before_seq: int | None = None,
     ) -> tuple[list[LogLine], bool]:
         """A page of stored lines (see `read_lines`), and whether more follow."""
         return await self._store.read_lines(
-            execution_id, after_seq, limit, query, max_chars=PAGE_CHARS
+            execution_id, after_seq, limit, query, max_chars=PAGE_CHARS, before_seq=before_seq
         )
 
     async def read_conversation(

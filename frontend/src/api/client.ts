@@ -35,6 +35,8 @@ import type {
   InstalledBackend,
   InboxQuery,
   LogQuery,
+  LogSearchQuery,
+  LogSearchResult,
   MessageInput,
   MessagesSent,
   MonitoringStatus,
@@ -289,6 +291,32 @@ export function getConversation(
   signal?: AbortSignal,
 ): Promise<ConversationPage> {
   return request('GET', `/admin/executions/${encode(id)}/conversation`, { query: { ...query }, signal })
+}
+
+export function searchExecutionLog(id: string, query: LogSearchQuery, signal?: AbortSignal): Promise<LogSearchResult> {
+  return request('GET', `/admin/executions/${encode(id)}/log/search`, { query: { ...query }, signal })
+}
+
+/**
+ * Downloads the raw log (`log.txt`, streamed by the server) and hands it to the
+ * browser as a file. It goes through fetch because a plain link cannot send the
+ * API key; the file is then held by the browser once, as a Blob.
+ */
+export async function downloadExecutionLog(id: string, timestamps: boolean): Promise<void> {
+  const path = buildUrl(`/admin/executions/${encode(id)}/log.txt`, { timestamps: timestamps || null })
+  const response = await fetch(path, { headers: apiKey ? { 'X-API-Key': apiKey } : {} })
+  if (!response.ok) throw await toApiError(response)
+  const disposition = response.headers.get('Content-Disposition') ?? ''
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `execution-${id}.log`
+  const url = URL.createObjectURL(await response.blob())
+  try {
+    const link = document.createElement('a')
+    link.href = url
+    link.download = name
+    link.click()
+  } finally {
+    setTimeout(() => URL.revokeObjectURL(url), 60_000)
+  }
 }
 
 export function cancelExecution(id: string): Promise<CancelResult> {

@@ -413,6 +413,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/executions/{execution_id}/log/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Matching lines in the whole stored log: their count and a window of their seqs. */
+        get: operations["get_search_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/executions/{execution_id}/log.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The raw stored log as text, one line each (escape codes kept), streamed page by page. */
+        get: operations["get_download_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/retries": {
         parameters: {
             query?: never;
@@ -3930,6 +3964,8 @@ export interface operations {
             query?: {
                 q?: string | null;
                 after_seq?: number;
+                /** @description The newest lines below this seq instead (in seq order); with a seq past the end, the log's last page. */
+                before_seq?: number | null;
                 limit?: number;
             };
             header?: never;
@@ -4042,7 +4078,7 @@ export interface operations {
                         logs: components["schemas"]["LogLineOut"][];
                         /**
                          * Logs Truncated
-                         * @description More lines follow: ask again with after_seq set to the last seq. A page ends at `limit` lines or at about 512 KiB of log text, whichever comes first.
+                         * @description More lines follow: ask again with after_seq set to the last seq (with before_seq: more lines precede; ask again with before_seq set to the first seq). A page ends at `limit` lines or at about 512 KiB of log text, whichever comes first.
                          */
                         logs_truncated: boolean;
                         /**
@@ -4196,6 +4232,80 @@ export interface operations {
                 };
             };
         };
+    };
+    get_search_log: {
+        parameters: {
+            query?: {
+                q?: string;
+                /** @description `q` is a regular expression. */
+                regex?: boolean;
+                case_sensitive?: boolean;
+                /** @description The first match to return. */
+                offset?: number;
+                /** @description Start the window at the first match at or after this seq (not `offset`). */
+                at_seq?: number | null;
+                limit?: number;
+                /** @description Return the window's lines, not only seqs. */
+                lines?: boolean;
+            };
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Total
+                         * @description Matching lines in the whole stored log.
+                         */
+                        total: number;
+                        /**
+                         * Offset
+                         * @description The index of the first match in `matches`.
+                         */
+                        offset: number;
+                        /**
+                         * Matches
+                         * @description The seqs of the matching lines in this window.
+                         */
+                        matches: number[];
+                        /**
+                         * Lines
+                         * @description Those lines, when asked for with `lines`.
+                         */
+                        lines: components["schemas"]["LogLineOut"][];
+                        /**
+                         * Searched To
+                         * @description The last seq the search covered.
+                         */
+                        searched_to: number;
+                    };
+                };
+            };
+        };
+    };
+    get_download_log: {
+        parameters: {
+            query?: {
+                /** @description Start each line with its timestamp. */
+                timestamps?: boolean;
+            };
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: never;
     };
     get_list_retries: {
         parameters: {

@@ -138,6 +138,10 @@ export type RerunInput = JsonBody<'post_rerun_execution'>
 /** A webhook delivery a bot received and what became of it (accepted, refused, duplicate, ignored). */
 export type DeliveryRecord = Schemas['DeliveryRecord']
 
+/** A search over an execution's whole stored log, and its answer: the count and a window of matches. */
+export type LogSearchQuery = QueryOf<'get_search_log'>
+export type LogSearchResult = JsonResponse<'get_search_log', 200>
+
 export type PromptPreview = JsonResponse<'post_preview_prompt', 200>
 
 export type RunResult = Omit<JsonResponse<'post_run_bot', 202>, 'status'> & { status: ExecutionStatus }

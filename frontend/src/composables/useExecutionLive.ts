@@ -2,12 +2,14 @@ import { onScopeDispose, ref, shallowRef } from 'vue'
 import { getExecution } from '@/api/client'
 import { followExecutionLog, type ConnectionState, type LogStream, type LogStreamHandlers } from '@/api/logStream'
 import { isActiveStatus, type Execution, type ExecutionDetail, type LogEntry } from '@/api/types'
-import { LogBuffer, type LogLine } from '@/lib/logBuffer'
+import { useLogPages } from './useLogPages'
 
 /** Log lines fetched per REST request. */
 const LOG_PAGE_SIZE = 1000
-/** Log lines kept in memory; older ones are dropped (and counted). */
-const LOG_BUFFER_CAPACITY = 50_000
+/** Lines fetched on opening: a screenful and some; the viewer fetches the rest as it is scrolled. */
+const FIRST_PAGE_SIZE = 200
+/** A seq past the end of any log: asking for the lines before it gives the last page. */
+const END_OF_LOG = Number.MAX_SAFE_INTEGER
 /** Live lines are gathered for this long before the view updates. */
 const FLUSH_INTERVAL_MS = 50
 
@@ -17,10 +19,11 @@ function withoutLogs(detail: ExecutionDetail): Execution {
 }
 
 /**
- * An execution with its whole log: loads stored output page by page, then,
- * while the execution is active, follows the live stream from the last seq
- * seen; status and completion events update the execution in place. Lines
- * from both sources go through one LogBuffer, which drops any seq it holds.
+ * An execution and its log: loads the last page of stored output (the viewer
+ * fetches any other part when it is scrolled to), then, while the execution
+ * is active, follows the live stream from the last seq seen; status and
+ * completion events update the execution in place. Lines from both sources go
+ * into one LogSource, which ignores any seq it holds.
  * `extra.onConversation` gets the stream's conversation events (see useConversation).
  */
 export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onConversation'> = {}) {
@@ -29,25 +32,18 @@ export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onC
   const loading = ref(true)
   const loadingHistory = ref(false)
   const connection = ref<ConnectionState | null>(null)
-  const buffer = new LogBuffer(LOG_BUFFER_CAPACITY)
-  /** A snapshot of the buffer, replaced (not mutated) whenever lines are added. */
-  const log = shallowRef<{ lines: readonly LogLine[]; dropped: number }>({ lines: [], dropped: 0 })
-
   const controller = new AbortController()
+  const log = useLogPages(id, controller.signal)
   let stream: LogStream | null = null
   let pending: LogEntry[] = []
   let flushTimer: ReturnType<typeof setTimeout> | null = null
-
-  function append(entries: readonly LogEntry[]): void {
-    if (buffer.append(entries) > 0) log.value = { lines: buffer.lines.slice(), dropped: buffer.dropped }
-  }
 
   function flush(): void {
     if (flushTimer !== null) clearTimeout(flushTimer)
     flushTimer = null
     const entries = pending
     pending = []
-    append(entries)
+    log.add(entries)
   }
 
   function queue(entry: LogEntry): void {
@@ -59,14 +55,24 @@ export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onC
     if (execution.value) execution.value = { ...execution.value, ...patch }
   }
 
+  function received(page: ExecutionDetail): void {
+    execution.value = withoutLogs(page)
+    log.grow(page.log_lines)
+    log.add(page.logs)
+  }
+
+  /** Fetches the execution with the last page of its stored output. */
+  async function loadEnd(): Promise<void> {
+    received(await getExecution(id, { before_seq: END_OF_LOG, limit: FIRST_PAGE_SIZE }, controller.signal))
+  }
+
   /** Fetches stored output after the last seq held until the server has no more. */
   async function loadRemaining(): Promise<void> {
     loadingHistory.value = true
     try {
       for (;;) {
-        const page = await getExecution(id, { after_seq: buffer.lastSeq, limit: LOG_PAGE_SIZE }, controller.signal)
-        execution.value = withoutLogs(page)
-        append(page.logs)
+        const page = await getExecution(id, { after_seq: log.pages.lastSeq, limit: LOG_PAGE_SIZE }, controller.signal)
+        received(page)
         if (!page.logs_truncated || page.logs.length === 0) return
       }
     } finally {
@@ -92,7 +98,7 @@ export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onC
           if (state === 'reconnecting') void syncAfterDrop()
         },
       },
-      { afterSeq: buffer.lastSeq },
+      { afterSeq: log.pages.lastSeq },
     )
   }
 
@@ -114,7 +120,7 @@ export function useExecutionLive(id: string, extra: Pick<LogStreamHandlers, 'onC
     loading.value = true
     error.value = null
     try {
-      await loadRemaining()
+      await loadEnd()
       if (execution.value && isActiveStatus(execution.value.status)) follow()
     } catch (caught) {
       if (!controller.signal.aborted) error.value = caught

@@ -3,16 +3,24 @@
  *
  * SGR codes set the style: 0 reset, 1 bold, 2 dim, 3 italic, 4 underline,
  * 22/23/24 undo them, 30–37/90–97 foreground, 40–47/100–107 background,
- * 39/49 default colours. 256-colour and true-colour selectors (38;5;n,
- * 38;2;r;g;b and the 48 forms) are consumed without effect. Every other
- * escape sequence (cursor moves, OSC titles and links) is removed. Segment
- * text is never escaped here: it must be rendered as text, never as HTML.
+ * 39/49 default colours, and the extended colours: 38;5;n / 48;5;n (the
+ * xterm 256-colour palette) and 38;2;r;g;b / 48;2;r;g;b (true colour), with
+ * `;` or `:` between the parts. Every other escape sequence (cursor moves,
+ * OSC titles and links) is removed.
+ *
+ * A carriage return starts the line over, as a terminal does: a progress bar
+ * that redraws itself with `\r` shows only its last frame (a trailing `\r`,
+ * as in CRLF line ends, is not a new frame). Styles set in earlier frames
+ * carry on. Segment text is never escaped here: it must be rendered as text,
+ * never as HTML.
  */
 
+/** A colour: a palette index 0–255 (0–15 follow the theme's `--ansi-N`), a CSS rgb() string, or null. */
+export type AnsiColor = number | string | null
+
 export interface AnsiStyle {
-  /** Palette index 0–15 (8–15 are the bright colours), or null for the default. */
-  fg: number | null
-  bg: number | null
+  fg: AnsiColor
+  bg: AnsiColor
   bold: boolean
   dim: boolean
   italic: boolean
@@ -27,6 +35,22 @@ const PLAIN: AnsiStyle = { fg: null, bg: null, bold: false, dim: false, italic: 
 
 /** CSI (ESC [ … final byte), OSC (ESC ] … BEL or ESC \) and two-byte escapes. */
 const ESCAPE = /\u001b(?:\[([0-?]*)[ -/]*([@-~])|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g
+
+const byte = (value: number | undefined): number => Math.min(255, Math.max(0, value ?? 0))
+
+/**
+ * Reads an extended colour whose selector (38 or 48) is at `codes[at]`;
+ * returns the colour (undefined if malformed) and how many codes it used.
+ */
+function extendedColor(codes: number[], at: number): [AnsiColor | undefined, number] {
+  const mode = codes[at + 1]
+  if (mode === 5) {
+    const index = codes[at + 2]
+    return [index === undefined || index > 255 ? undefined : index, 2]
+  }
+  if (mode === 2) return [`rgb(${byte(codes[at + 2])}, ${byte(codes[at + 3])}, ${byte(codes[at + 4])})`, 4]
+  return [undefined, 1]
+}
 
 function applySgr(style: AnsiStyle, params: string): AnsiStyle {
   const codes = params === '' ? [0] : params.split(/[;:]/).map((part) => (part === '' ? 0 : Number(part)))
@@ -50,8 +74,9 @@ function applySgr(style: AnsiStyle, params: string): AnsiStyle {
     else if (code >= 100 && code <= 107) next.bg = code - 100 + 8
     else if (code === 49) next.bg = null
     else if (code === 38 || code === 48) {
-      const mode = codes[i + 1]
-      i += mode === 5 ? 2 : mode === 2 ? 4 : 1
+      const [color, used] = extendedColor(codes, i)
+      if (color !== undefined) next[code === 38 ? 'fg' : 'bg'] = color
+      i += used
     }
   }
   return next
@@ -68,38 +93,64 @@ function sameStyle(a: AnsiStyle, b: AnsiStyle): boolean {
   )
 }
 
-/** Parses one chunk of text; the style starts plain. */
+/** Parses one line; the style starts plain, and only the last `\r` frame is kept. */
 export function parseAnsi(input: string): AnsiSegment[] {
-  const segments: AnsiSegment[] = []
+  let segments: AnsiSegment[] = []
   let style: AnsiStyle = { ...PLAIN }
   let cursor = 0
+  const line = input.replace(/\r+$/, '')
 
-  const push = (text: string): void => {
+  const pushText = (text: string): void => {
     if (!text) return
     const last = segments[segments.length - 1]
     if (last && sameStyle(last, style)) last.text += text
     else segments.push({ ...style, text })
   }
+  const push = (text: string): void => {
+    const frames = text.split('\r')
+    if (frames.length > 1) segments = [] // a carriage return: what came before is overwritten
+    const lastFrame = frames[frames.length - 1] ?? ''
+    // The last frame overwrites from the line's start; a shorter frame leaves nothing
+    // of the previous one, which is what progress output means to show.
+    pushText(lastFrame)
+  }
 
-  for (const match of input.matchAll(ESCAPE)) {
-    push(input.slice(cursor, match.index))
+  for (const match of line.matchAll(ESCAPE)) {
+    push(line.slice(cursor, match.index))
     cursor = match.index + match[0].length
     if (match[2] === 'm') style = applySgr(style, match[1] ?? '')
   }
-  push(input.slice(cursor))
+  push(line.slice(cursor))
   return segments
 }
 
-/** Text without any escape codes, e.g. for searching. */
-export function stripAnsi(input: string): string {
-  return input.replace(ESCAPE, '')
+/** The six levels of each channel in the 256-colour cube (indices 16–231). */
+const CUBE_LEVELS = [0, 95, 135, 175, 215, 255]
+
+/** The CSS colour of a palette index: the theme's 16 colours, then xterm's cube and greys. */
+export function paletteColor(index: number): string {
+  if (index < 16) return `var(--ansi-${index})`
+  if (index < 232) {
+    const cube = index - 16
+    const level = (value: number): number => CUBE_LEVELS[value] ?? 0
+    return `rgb(${level(Math.floor(cube / 36))}, ${level(Math.floor(cube / 6) % 6)}, ${level(cube % 6)})`
+  }
+  const grey = 8 + (index - 232) * 10
+  return `rgb(${grey}, ${grey}, ${grey})`
 }
 
-/** Inline style for a segment; colours come from the `--ansi-N` palette in the stylesheet. */
+function cssColor(color: AnsiColor): string | null {
+  if (color === null) return null
+  return typeof color === 'number' ? paletteColor(color) : color
+}
+
+/** Inline style for a segment; the first 16 colours come from the `--ansi-N` palette in the stylesheet. */
 export function segmentStyle(segment: AnsiStyle): Record<string, string> {
   const style: Record<string, string> = {}
-  if (segment.fg !== null) style.color = `var(--ansi-${segment.fg})`
-  if (segment.bg !== null) style.backgroundColor = `var(--ansi-${segment.bg})`
+  const fg = cssColor(segment.fg)
+  const bg = cssColor(segment.bg)
+  if (fg !== null) style.color = fg
+  if (bg !== null) style.backgroundColor = bg
   if (segment.bold) style.fontWeight = '700'
   if (segment.dim) style.opacity = '0.7'
   if (segment.italic) style.fontStyle = 'italic'

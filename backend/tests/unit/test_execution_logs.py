@@ -1,0 +1,259 @@
+"""Reading a long stored log: pages from either end, server-side search, and the raw download."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from quart import Quart
+
+from agented.runtime import runtime_of
+
+from ..support.bots import BOTS, make_bot, put_fakes_on_path
+from ..support.seed_log import MARKER, START, marker_seq, seed, seeded_line
+from ..support.sse import stream_events
+
+LINES = 3000
+
+
+@pytest.fixture(autouse=True)
+def fake_clis_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    put_fakes_on_path(monkeypatch)
+
+
+async def seeded_execution(app: Quart, count: int) -> str:
+    """A finished execution whose stored log is `count` seeded lines."""
+    client = app.test_client()
+    bot = await make_bot(client, "fake: lines 1 rate=1000", backend_type="codex")
+    response = await client.post(f"{BOTS}/{bot['id']}/run", json={"message": ""})
+    execution_id: str = (await response.get_json())["execution_id"]
+    await stream_events(client, execution_id)
+    database = runtime_of(app).database  # type: ignore[union-attr]
+    await database.write(lambda connection: seed(connection, execution_id, count))
+    return execution_id
+
+
+@pytest.fixture
+async def seeded(serving_app: Quart) -> tuple[Any, str]:
+    return serving_app.test_client(), await seeded_execution(serving_app, LINES)
+
+
+async def search(client, execution_id: str, **query: Any) -> tuple[int, dict[str, Any]]:
+    response = await client.get(f"/admin/executions/{execution_id}/log/search", query_string=query)
+    return response.status_code, await response.get_json()
+
+
+async def test_a_page_before_a_seq_is_the_newest_lines_below_it_in_order(seeded) -> None:
+    client, execution_id = seeded
+    response = await client.get(
+        f"/admin/executions/{execution_id}", query_string={"before_seq": 2**40, "limit": 5}
+    )
+    body = await response.get_json()
+    assert [line["seq"] for line in body["logs"]] == [2996, 2997, 2998, 2999, 3000]
+    assert body["logs_truncated"] is True
+    assert body["log_lines"] == LINES
+    response = await client.get(
+        f"/admin/executions/{execution_id}",
+        query_string={"before_seq": 4, "after_seq": 0, "limit": 5},
+    )
+    body = await response.get_json()
+    assert [line["seq"] for line in body["logs"]] == [1, 2, 3]
+    assert body["logs_truncated"] is False
+
+
+async def test_plain_search_counts_every_match_ignoring_case_and_windows_them(seeded) -> None:
+    client, execution_id = seeded
+    expected = [
+        seq for seq in range(1, LINES + 1) if "compiling module m7 " in seeded_line(seq, LINES)
+    ]
+    status, body = await search(client, execution_id, q="COMPILING module m7 ", limit=2)
+    assert status == 200
+    assert body["total"] == len(expected) >= 2
+    assert body["offset"] == 0
+    assert body["matches"] == expected[:2]
+    assert body["lines"] == []
+    assert body["searched_to"] == LINES
+
+    status, body = await search(client, execution_id, q="compiling module m7 ", offset=1, limit=1)
+    assert body["matches"] == expected[1:2]
+    status, body = await search(
+        client,
+        execution_id,
+        q="compiling module m7 ",
+        at_seq=expected[1] + 1,
+        limit=1,
+        lines="true",
+    )
+    assert body["offset"] == 2
+    assert body["matches"] == expected[2:3]
+    assert [line["seq"] for line in body["lines"]] == expected[2:3]
+    assert body["lines"][0]["content"] == seeded_line(expected[2], LINES)
+
+    status, body = await search(
+        client, execution_id, q="compiling MODULE m7 ", case_sensitive="true"
+    )
+    assert body["total"] == 0
+
+
+async def test_plain_search_takes_like_wildcards_literally(serving_app: Quart) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 3)
+    await runtime_of(serving_app).execution_store.append_lines(  # type: ignore[union-attr]
+        {execution_id: [(4, "stdout", "done 50%_a!b", START + 1)]}
+    )
+    for text, expected in (("50%_a!b", [4]), ("5_%", []), ("%", [4]), ("!", [4])):
+        _status, body = await search(client, execution_id, q=text)
+        assert body["matches"] == expected, text
+
+
+async def test_regex_search_finds_lines_by_pattern(seeded) -> None:
+    client, execution_id = seeded
+    status, body = await search(client, execution_id, q=r"^\d+ unique-marker\b", regex="true")
+    assert status == 200
+    assert body["matches"] == [marker_seq(LINES)]
+    status, body = await search(
+        client, execution_id, q=r"^\d+ unique-marker\b", regex="true", case_sensitive="true"
+    )
+    assert body["total"] == 0
+    status, body = await search(client, execution_id, q=r"checkpoint.*builds/\d+000$", regex="true")
+    assert body["total"] == LINES // 1000
+
+
+async def test_an_invalid_regex_is_a_400_naming_q(seeded) -> None:
+    client, execution_id = seeded
+    status, body = await search(client, execution_id, q="(unclosed", regex="true")
+    assert status == 400
+    assert body["error"].startswith("q: not a valid regular expression")
+    assert body["field"] == "q"
+    status, body = await search(client, execution_id, q="")
+    assert status == 400
+
+
+async def test_a_catastrophic_regex_is_stopped_by_the_time_limit(serving_app: Quart) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 10)
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    await runtime.database.write(
+        lambda connection: connection.execute(
+            "UPDATE execution_logs SET content = ? WHERE execution_id = ? AND seq = 5",
+            ("a" * 5000 + "!", execution_id),
+        )
+    )
+    runtime.log_search._time_limit = 0.5  # a real limit is 10 s; the test need not wait that long
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    status, body = await search(client, execution_id, q=r"(?:a|aa)+(?:a|aa)+$", regex="true")
+    ticker.cancel()
+    assert status == 400
+    assert "took longer than 0.5 s" in body["error"]
+    assert time.monotonic() - started < 5
+    assert ticks >= 10, "the event loop stood still while the expression was matched"
+
+
+async def test_search_of_an_unknown_execution_is_a_404(serving_app: Quart) -> None:
+    status, body = await search(serving_app.test_client(), "nope", q="x")
+    assert status == 404
+    assert body["error"] == "execution nope not found"
+
+
+async def test_search_jumps_through_a_large_log_quickly(serving_app: Quart) -> None:
+    count = 200_000
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, count)
+    started = time.monotonic()
+    status, body = await search(client, execution_id, q=MARKER, lines="true")
+    first = time.monotonic() - started
+    assert status == 200
+    assert body["matches"] == [marker_seq(count)]
+    assert body["lines"][0]["content"].endswith("found here")
+    assert first < 5, f"the first search of {count} lines took {first:.2f} s"
+    started = time.monotonic()
+    status, body = await search(client, execution_id, q=MARKER, at_seq=marker_seq(count) + 1)
+    assert body["total"] == 1
+    assert body["matches"] == []
+    assert body["offset"] == 1
+    assert time.monotonic() - started < first  # answered from the kept list of matches
+
+
+async def test_search_of_a_growing_log_scans_only_new_lines(serving_app: Quart) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 1000)
+    _status, body = await search(client, execution_id, q="checkpoint")
+    assert body["total"] == 1
+    assert body["searched_to"] == 1000
+    await runtime_of(serving_app).execution_store.append_lines(  # type: ignore[union-attr]
+        {execution_id: [(1001, "stdout", "late checkpoint", START + 2)]}
+    )
+    _status, body = await search(client, execution_id, q="checkpoint")
+    assert body["total"] == 2
+    assert body["matches"] == [1000, 1001]
+    assert body["searched_to"] == 1001
+
+
+async def test_the_raw_log_downloads_as_text_in_order(seeded) -> None:
+    client, execution_id = seeded
+    response = await client.get(f"/admin/executions/{execution_id}/log.txt")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="bot_')
+    assert disposition.endswith('.log"')
+    assert execution_id in disposition
+    text = (await response.get_data()).decode()
+    assert text.splitlines() == [seeded_line(seq, LINES) for seq in range(1, LINES + 1)]
+    assert "\x1b[32mcheckpoint" in text  # raw: escape codes kept
+
+
+async def test_the_download_streams_page_by_page_and_can_carry_timestamps(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 12_000)
+    reads: list[int] = []
+    store = runtime_of(serving_app).execution_store  # type: ignore[union-attr]
+    original = store.read_lines
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        lines, more = await original(*args, **kwargs)
+        reads.append(len(lines))
+        return lines, more
+
+    store.read_lines = counted  # type: ignore[method-assign]
+    async with client.request(
+        f"/admin/executions/{execution_id}/log.txt", query_string={"timestamps": "true"}
+    ) as connection:
+        await connection.send_complete()
+        chunks = []
+        while (chunk := await connection.receive()) != b"":
+            chunks.append(chunk)
+    assert reads == [5000, 5000, 2000]
+    assert len(chunks) >= 3
+    lines = b"".join(chunks).decode().splitlines()
+    assert len(lines) == 12_000
+    assert lines[0] == f"2026-09-21T14:13:20.001+00:00 {seeded_line(1, 12_000)}"
+
+
+async def test_the_download_of_an_unknown_execution_is_a_404(serving_app: Quart) -> None:
+    response = await serving_app.test_client().get("/admin/executions/nope/log.txt")
+    assert response.status_code == 404
+    assert (await response.get_json())["error"] == "execution nope not found"
+
+
+async def test_the_log_routes_need_the_api_key(seeded) -> None:
+    client, execution_id = seeded
+    for path in ("log.txt", "log/search?q=x"):
+        response = await client.get(
+            f"/admin/executions/{execution_id}/{path}", headers={"X-API-Key": ""}
+        )
+        assert response.status_code == 401
