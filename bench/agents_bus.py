@@ -64,6 +64,9 @@ class KeepAlive:
         if "content-length" not in headers:
             raise HttpError(f"POST {path}: answered {status} without a Content-Length")
         content = await self._reader.readexactly(int(headers["content-length"]))
+        if headers.get("connection", "").lower() == "close":  # e.g. keep_alive_max_requests
+            self.close()
+            self._reader = self._writer = None
         return status, json.loads(content) if content else None
 
     def close(self) -> None:
