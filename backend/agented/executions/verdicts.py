@@ -78,6 +78,7 @@ _GEMINI_QUOTA = re.compile(
 )
 _RETRY_DELAY = re.compile(r'\\?"retryDelay\\?"\s*:\s*\\?"(\d+(?:\.\d+)?)s\\?"')
 _DAILY_QUOTA = re.compile(r"exhausted your daily quota", re.IGNORECASE)
+_PACIFIC = ZoneInfo("America/Los_Angeles")
 SUGGESTED_RETRY = re.compile(r"Suggested retry after (\d+(?:\.\d+)?)s\b")
 # Claude's word for the API's own throttling, which it takes care to say is not a usage limit.
 _SERVER_LIMITING = re.compile(r"Server is temporarily limiting requests")
@@ -222,7 +223,8 @@ def gemini_error(error: dict[str, Any], now: datetime) -> RateLimit | None:
     """
     code, message = error.get("code"), str(error.get("message", ""))
     if _DAILY_QUOTA.search(message):
-        return RateLimit("Gemini usage limit reached (daily quota)", None, transient=False)
+        resets = gemini_daily_reset(now)
+        return RateLimit("Gemini usage limit reached (daily quota)", resets, transient=False)
     if code == 429:
         hint = _retry_hint(message, now)
         return RateLimit("Gemini API rate limit reached (429)", hint, transient=False)
@@ -233,8 +235,20 @@ def gemini_error(error: dict[str, Any], now: datetime) -> RateLimit | None:
     return None
 
 
+def gemini_daily_reset(now: datetime) -> datetime:
+    """When the Gemini API's per-day quotas reset after `now`: midnight Pacific time, as
+    Google documents them (the error names no time). Daylight saving time is the zone's
+    business, hence a zone, not a fixed offset."""
+    local = now.astimezone(_PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), _PACIFIC)
+    return midnight.astimezone(UTC)
+
+
 def _retry_after(headers: object, now: datetime) -> datetime | None:
-    """A `retry-after` response header (seconds or an HTTP date): a hint, never a trigger."""
+    """A `retry-after` response header (seconds or an HTTP date): a hint, never a trigger.
+
+    Not `retry-after-ms`: opencode has already waited what it says in its own retries,
+    and what Agented schedules is the next run after those, on the coarser hint."""
     value = headers.get("retry-after") if isinstance(headers, dict) else None
     if not isinstance(value, str):
         return None

@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from agented.executions.verdicts import gemini_daily_reset
+
 from ..realcli.clis import BIN, MODELS, PINNED, check_installed, cli_env, warm_up
 from ..realcli.provider import (
     RESET_SECONDS,
@@ -116,7 +118,7 @@ VERDICTS: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("codex", "overload"): (OVERLOAD, "Codex: provider overloaded", False),
     ("gemini", "429"): (RATE, "Gemini API rate limit reached (429)", False),
     ("gemini", "429-reset"): (RATE, "Gemini API rate limit reached (429)", True),
-    ("gemini", "usage-limit"): (USAGE_LIMIT, "Gemini usage limit reached (daily quota)", False),
+    ("gemini", "usage-limit"): (USAGE_LIMIT, "Gemini usage limit reached (daily quota)", True),
     ("gemini", "overload"): (OVERLOAD, "Gemini API overloaded (503)", False),
     ("opencode", "429"): (RATE, "opencode: rate limited by the provider", False),
     ("opencode", "429-reset"): (RATE, "opencode: rate limited by the provider", True),
@@ -295,6 +297,15 @@ def _seconds(iso_time: str) -> float:
     return datetime.fromisoformat(iso_time).timestamp()
 
 
+def _reset_seconds(cli: str, scenario: str, finished_at: str) -> float:
+    """How long after the run its limit resets: the mock's reset, or for Gemini's daily
+    quota, whose error names no time, the next midnight Pacific (Google's reset)."""
+    if (cli, scenario) != ("gemini", "usage-limit"):
+        return RESET_SECONDS
+    finished = datetime.fromisoformat(finished_at)
+    return (gemini_daily_reset(finished) - finished).total_seconds()
+
+
 def _output(run: Run) -> str:
     return "\n".join(
         str(event.data.get("content", "")) for _, event in run.events if event.event == "log"
@@ -368,7 +379,8 @@ def test_a_real_cli_that_is_limited_fails_with_its_label_and_a_retry_at_the_righ
     assert run.retry["attempt"] == execution["attempt"] + 1
     wait = _seconds(run.retry["due_at"]) - _seconds(execution["finished_at"])
     if reset_known:
-        low, high = (RESET_SECONDS + bound for bound in AFTER_RESET)
+        reset = _reset_seconds(RUNNERS[name][0], scenario, execution["finished_at"])
+        low, high = (reset + bound for bound in AFTER_RESET)
     else:
         low, high = BACKOFF[kind]
     assert low - SLACK <= wait <= high + SLACK, f"{kind}: retry due {wait:.0f} s after the run"

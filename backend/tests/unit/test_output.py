@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agented.executions.output import OutputObserver, Usage
-from agented.executions.verdicts import RateLimit
+from agented.executions.verdicts import RateLimit, gemini_error
 
 from ..fakes.fake_cli import CLAUDE_429, CLAUDE_529
 from ..fakes.fake_cli import CODEX_LIMIT as CODEX_IN
@@ -633,6 +633,15 @@ def test_gemini_overload_in_its_error_document_is_transient() -> None:
     )
 
 
+def test_opencode_rate_limit_reads_retry_after_not_retry_after_ms() -> None:
+    headers = {"retry-after-ms": "1", "retry-after": "30"}  # opencode waited the 1 ms itself
+    data = {"message": "Rate limit reached.", "statusCode": 429, "responseHeaders": headers}
+    line = event(type="error", error={"name": "APIError", "data": data})
+    assert observe("opencode", line).rate_limit(1) == limit(
+        "opencode: rate limited by the provider", NOW + timedelta(seconds=30)
+    )
+
+
 def test_opencode_rate_limit_takes_the_wait_from_its_message_without_retry_after() -> None:
     data = {"message": "Rate limit reached. Please try again in 20s.", "statusCode": 429}
     line = event(type="error", error={"name": "APIError", "data": data})
@@ -659,7 +668,18 @@ def test_gemini_daily_quota_is_a_usage_limit_not_a_rate_limit() -> None:
         *lines,
         stream="stderr",
     )
-    assert observer.rate_limit(173) == limit("Gemini usage limit reached (daily quota)")
+    # Per-day quotas reset at midnight Pacific: NOW is 05:00 PDT (UTC-7) on 10 March.
+    assert observer.rate_limit(173) == limit(
+        "Gemini usage limit reached (daily quota)", datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+    )
+
+
+def test_gemini_daily_quota_resets_at_midnight_pacific_in_winter_too() -> None:
+    winter = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # 01:00 PST (UTC-8)
+    error = {"message": "You have exhausted your daily quota on this model.", "code": 429}
+    verdict = gemini_error(error, winter)
+    assert verdict is not None
+    assert verdict.resets_at == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
 
 
 def test_opencode_insufficient_quota_is_labelled_as_opencode_s_not_gemini_s() -> None:
