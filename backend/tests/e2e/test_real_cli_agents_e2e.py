@@ -7,7 +7,7 @@ offers under a name containing `send_message` (each CLI names an MCP server's to
 own way), then answers once the tool's result comes back: so a message in the other
 agent's inbox proves the CLI took the MCP settings Agented wrote, connected with the
 run's token and called the tool. In `overload-once` the first run fails as overloaded and
-its retry, `continues the session` on the same (no) account, goes through: claude with
+its retry, on the same (no) account, continues the first run's session: claude with
 `--resume <session id>`, codex with `exec ... resume <thread id> -- <prompt>`.
 
 Every run starts at once; the tests then read what each became. A pinned CLI that is
@@ -66,6 +66,8 @@ class Run:
 
 @dataclass
 class McpCase:
+    """A CLI's run as an agent: who sent, who should receive, and what /mcp says of its token."""
+
     run: Run = field(default_factory=Run)
     sender: str = ""
     receiver: str = ""
@@ -77,6 +79,8 @@ class McpCase:
 
 @dataclass
 class ResumeCase:
+    """A run that failed overloaded, and its retry."""
+
     first: Run = field(default_factory=Run)
     second: Run = field(default_factory=Run)
     error: BaseException | None = None
@@ -88,6 +92,7 @@ class Results:
     resume: dict[str, ResumeCase]
     mock: MockProvider
     seconds: float
+    server_logs: dict[str, str] = field(default_factory=dict)
 
 
 class Api:
@@ -227,6 +232,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
                 0.0,
             )
         done.seconds = time.monotonic() - began
+        done.server_logs = {cli: server.output for cli, (server, _) in servers.items()}
         for cli, (server, _) in servers.items():
             for case in (done.mcp[cli], done.resume.get(cli)):
                 if case is not None and case.error is not None:
@@ -274,14 +280,14 @@ def test_a_real_cli_acting_as_an_agent_sends_a_message_through_agented_s_mcp_too
 
 
 @pytest.mark.parametrize("cli", CLIS)
-def test_a_real_cli_s_run_token_appears_in_neither_its_log_nor_any_api_response(
+def test_a_real_cli_s_run_token_appears_in_no_log_and_no_api_response(
     results: Results, cli: str
 ) -> None:
     case = _mcp(results, cli)
     # The token the test made is the run's: /mcp knows it, and that its run has ended.
     assert case.token_answer == {"error": "the run this token belongs to is not running"}
     signature = case.token.rsplit(".", 1)[1]
-    seen = "".join(case.run.output) + "".join(case.run.responses)
+    seen = "".join(case.run.output) + "".join(case.run.responses) + results.server_logs[cli]
     assert case.run.execution, "the run was never read"
     assert signature not in seen
 
