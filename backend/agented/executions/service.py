@@ -564,7 +564,9 @@ class ExecutionService:
         environ = run.env  # the server's CLI environment with the run's account on top
         if self._mcp is not None and run.bot.agent_id is not None:
             # The token exists from here on, only while the CLI can use it.
-            extra = self._mcp.prepare(run.bot.backend_type, run.execution.id, run.bot.agent_id)
+            extra = self._mcp.prepare(
+                run.bot.backend_type, run.execution.id, run.bot.agent_id, environ
+            )
             environ = {**environ, **extra}
         try:
             process = await CliProcess.spawn(

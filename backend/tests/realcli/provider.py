@@ -11,6 +11,13 @@ CLI sends the prompt in each request of the run (opencode's title request and
 gemini's router call included), so one server serves every test at once. A request
 without a marker is answered `ok`.
 
+Two scenarios make a run of more than one request. `mcp` calls Agented's MCP tool: a
+request offering a tool whose name has `send_message` in it (each CLI names MCP tools
+its own way) is answered with a call of it, to the agent the prompt names in
+`[to:<agent id>]`; the request carrying the tool's result, with the answer.
+`overload-once` answers the first request of the key the prompt names in `[key:<key>]`
+as `overload` does and every later one as `ok`, so that a retry of the run succeeds.
+
 A raw ASGI app (served by Hypercorn on its own thread's event loop): nothing here
 blocks, so a slow stream never holds up another CLI's request.
 """
@@ -48,7 +55,16 @@ RESET_SECONDS = 3600
 SCENARIOS = ("ok", "slow", "429", "429-reset", "usage-limit", "401", "400", "overload")
 # A Claude subscription's limit (five hours, weekly), for claude signed in with a token.
 SUBSCRIPTION_LIMIT = "subscription-limit"
+MCP = "mcp"
+OVERLOAD_ONCE = "overload-once"
+MCP_TOOL = "send_message"
+MCP_MESSAGE = "MOCK-MCP: hello from the mock model"
 _MARKER = re.compile(rb"\[mock:([a-z0-9-]+)\]")
+_RECIPIENT = re.compile(rb"\[to:([A-Za-z0-9_-]+)\]")
+_KEY = re.compile(rb"\[key:([A-Za-z0-9_-]+)\]")
+# The requests that ask for a model's answer (not claude's HEAD /, not a model list).
+_ANSWER_PATHS = ("/messages", "/responses", "/chat/completions", "generatecontent")
+_SCHEMAS = {"input_schema", "parameters", "parametersJsonSchema"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,8 @@ class Request:
     status: int
     started: float  # time.time()
     finished: float
+    body: bytes = b""  # what the CLI sent: its tools, the conversation so far
+    tools: tuple[str, ...] = ()  # the names of the tools it offered the model
 
 
 def _sse(data: Any, event: str | None = None) -> bytes:
@@ -487,6 +505,173 @@ def gemini(scenario: str, stream: bool) -> Reply:
     return _stream(scenario, events)
 
 
+# ---- a call of Agented's MCP tool (the `mcp` scenario) ----------------------------------
+
+
+def tool_names(payload: Any, namespace: str = "") -> list[str]:
+    """The names of the tools a request offers, in any of the four formats: each `name`
+    beside a schema (Anthropic's `input_schema`, OpenAI's `parameters`, Gemini's too); a
+    tool in one of the Responses API's namespaces (codex's MCP tools) as `namespace:name`."""
+    names: list[str] = []
+    if isinstance(payload, dict):
+        name = payload.get("name")
+        if payload.get("type") == "namespace" and isinstance(name, str):
+            return tool_names(payload.get("tools"), f"{name}:")
+        if isinstance(name, str) and (_SCHEMAS & set(payload)):
+            names.append(namespace + name)
+        for value in payload.values():
+            names += tool_names(value, namespace)
+    elif isinstance(payload, list):
+        for value in payload:
+            names += tool_names(value, namespace)
+    return names
+
+
+def _has_tool_result(payload: Any) -> bool:
+    """Whether the conversation sent holds a tool's result (the call was made)."""
+    if isinstance(payload, dict):
+        if payload.get("type") in ("tool_result", "function_call_output"):
+            return True
+        if payload.get("role") == "tool" or "functionResponse" in payload:
+            return True
+        return any(_has_tool_result(value) for value in payload.values())
+    if isinstance(payload, list):
+        return any(_has_tool_result(value) for value in payload)
+    return False
+
+
+def mcp_call(path: str, payload: dict[str, Any], recipient: str) -> Reply | None:
+    """The call of the tool named like `send_message`, in the request's own format; None
+    when the request offers no such tool or already holds the call's result."""
+    tool = next((name for name in tool_names(payload.get("tools")) if MCP_TOOL in name), None)
+    if tool is None or _has_tool_result(payload):
+        return None
+    arguments = {"to_agent_id": recipient, "content": MCP_MESSAGE}
+    encoded = json.dumps(arguments)
+    if path.endswith("/messages"):
+        return _anthropic_tool_call(payload, tool, arguments)
+    if path.endswith("/responses"):
+        namespace, _, name = tool.rpartition(":")
+        call = {"type": "function_call", "id": "fc_mock", "call_id": "call_mock", "name": name}
+        if namespace:
+            call["namespace"] = namespace
+        response = {"id": "resp_mock", "object": "response", "created_at": int(time.time())}
+        response |= {"model": str(payload.get("model", "mock-model")), "output": []}
+        done = {**call, "arguments": encoded, "status": "completed"}
+        usage = {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS}
+        usage |= {"total_tokens": INPUT_TOKENS + OUTPUT_TOKENS}
+        events = [
+            _sse({"type": "response.created", "response": response}, "response.created"),
+            _sse(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": {**call, "arguments": "", "status": "in_progress"},
+                },
+                "response.output_item.added",
+            ),
+            _sse(
+                {"type": "response.output_item.done", "output_index": 0, "item": done},
+                "response.output_item.done",
+            ),
+            _sse(
+                {
+                    "type": "response.completed",
+                    "response": {
+                        **response,
+                        "status": "completed",
+                        "output": [done],
+                        "usage": usage,
+                    },
+                },
+                "response.completed",
+            ),
+        ]
+        return _stream(MCP, events)
+    if path.endswith("/chat/completions"):
+        base = {"id": "chatcmpl-mock", "created": int(time.time()), "model": "mock-model"}
+        chunk = {**base, "object": "chat.completion.chunk"}
+        call = {"index": 0, "id": "call_mock", "type": "function"}
+        call["function"] = {"name": tool, "arguments": encoded}
+        usage = {"prompt_tokens": INPUT_TOKENS, "completion_tokens": OUTPUT_TOKENS}
+        usage["total_tokens"] = INPUT_TOKENS + OUTPUT_TOKENS
+        delta = {"role": "assistant", "content": None, "tool_calls": [call]}
+        events = [
+            _sse({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}),
+            _sse(
+                {
+                    **chunk,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+                    "usage": usage,
+                }
+            ),
+            b"data: [DONE]\n\n",
+        ]
+        return _stream(MCP, events)
+    if path.lower().endswith("generatecontent"):
+        candidate = {
+            "content": {
+                "role": "model",
+                "parts": [{"functionCall": {"name": tool, "args": arguments}}],
+            },
+            "finishReason": "STOP",
+            "index": 0,
+        }
+        usage = {"promptTokenCount": INPUT_TOKENS, "candidatesTokenCount": OUTPUT_TOKENS}
+        usage["totalTokenCount"] = INPUT_TOKENS + OUTPUT_TOKENS
+        body = {"candidates": [candidate], "usageMetadata": usage}
+        if path.endswith(":streamGenerateContent"):
+            return _stream(MCP, [_sse(body)])
+        return Reply(200, body)
+    return None
+
+
+def _anthropic_tool_call(payload: dict[str, Any], tool: str, arguments: dict[str, Any]) -> Reply:
+    usage = {"input_tokens": 12, "output_tokens": OUTPUT_TOKENS}
+    block = {"type": "tool_use", "id": "toolu_mock", "name": tool}
+    message = {
+        "id": "msg_mock",
+        "type": "message",
+        "role": "assistant",
+        "model": str(payload.get("model", "mock-model")),
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
+    if not payload.get("stream"):
+        content = [{**block, "input": arguments}]
+        return Reply(
+            200, {**message, "content": content, "stop_reason": "tool_use", "usage": usage}
+        )
+    events = [
+        _sse({"type": "message_start", "message": message}, "message_start"),
+        _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {**block, "input": {}}},
+            "content_block_start",
+        ),
+        _sse(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": json.dumps(arguments)},
+            },
+            "content_block_delta",
+        ),
+        _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+        _sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                "usage": {"output_tokens": OUTPUT_TOKENS},
+            },
+            "message_delta",
+        ),
+        _sse({"type": "message_stop"}, "message_stop"),
+    ]
+    return _stream(MCP, events)
+
+
 # ---- the server ---------------------------------------------------------------------------
 
 
@@ -499,32 +684,43 @@ def _iso(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
 
 
-def route(method: str, path: str, body: bytes) -> tuple[str, Reply]:
-    """The scenario of a request and the reply to it."""
+def route(
+    method: str, path: str, body: bytes, payload: dict[str, Any], failed: set[str]
+) -> tuple[str, Reply]:
+    """The scenario of a request and the reply to it; `failed` holds the `overload-once`
+    keys already answered with their failure (the server's, shared by its requests)."""
     scenario = match[1].decode() if (match := _MARKER.search(body)) else "ok"
-    if scenario not in (*SCENARIOS, SUBSCRIPTION_LIMIT):
+    if scenario not in (*SCENARIOS, SUBSCRIPTION_LIMIT, MCP, OVERLOAD_ONCE):
         return scenario, Reply(500, {"error": f"mock: unknown scenario {scenario!r}"})
-    try:
-        payload = json.loads(body) if body else {}
-    except ValueError:
-        payload = {}
-    if not isinstance(payload, dict):
-        payload = {}
     if method == "HEAD" or (method == "GET" and not path.startswith("/v1")):
         return scenario, Reply(200, {})  # claude's reachability check
+    recipient = _RECIPIENT.search(body) if scenario == MCP else None
+    if recipient and (call := mcp_call(path, payload, recipient[1].decode())) is not None:
+        return scenario, call
+    if scenario == OVERLOAD_ONCE:
+        key = match[1].decode() if (match := _KEY.search(body)) else ""
+        answering = method == "POST" and path.lower().endswith(_ANSWER_PATHS)
+        if answering and key not in failed:
+            failed.add(key)
+            return scenario, _reply("overload", path, payload)
+        return scenario, _reply("ok", path, payload)
+    return scenario, _reply(scenario, path, payload)
+
+
+def _reply(scenario: str, path: str, payload: dict[str, Any]) -> Reply:
     if path.endswith("/messages"):
-        return scenario, anthropic(scenario, payload)
+        return anthropic(scenario, payload)
     if path.endswith("/responses"):
-        return scenario, openai_responses(scenario, payload)
+        return openai_responses(scenario, payload)
     if path.endswith("/chat/completions"):
-        return scenario, openai_chat(scenario, payload)
+        return openai_chat(scenario, payload)
     if path.endswith(":streamGenerateContent"):
-        return scenario, gemini(scenario, stream=True)
+        return gemini(scenario, stream=True)
     if path.endswith(":generateContent"):
-        return scenario, gemini(scenario, stream=False)
+        return gemini(scenario, stream=False)
     if path.endswith("/models"):
-        return scenario, Reply(200, {"object": "list", "data": [], "models": []})
-    return scenario, Reply(404, {"error": f"mock: no route for {method} {path}"})
+        return Reply(200, {"object": "list", "data": [], "models": []})
+    return Reply(404, {"error": f"mock: no route for {path}"})
 
 
 class MockProvider:
@@ -533,6 +729,7 @@ class MockProvider:
     def __init__(self) -> None:
         self._requests: list[Request] = []
         self._lock = threading.Lock()
+        self._failed: set[str] = set()  # touched on the server's loop only
 
     @property
     def requests(self) -> list[Request]:
@@ -554,12 +751,29 @@ class MockProvider:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        scenario, reply = route(scope["method"], scope["path"], body)
+        try:
+            payload = json.loads(body) if body else {}
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        try:
+            scenario, reply = route(scope["method"], scope["path"], body, payload, self._failed)
+        except Exception as error:  # a bug of the mock's: the request and the CLI say which
+            scenario, reply = "error", Reply(500, {"error": f"mock: {error!r}"})
         await self._send(send, reply)
+        tools = tuple(tool_names(payload.get("tools")))
         with self._lock:
             self._requests.append(
                 Request(
-                    scope["method"], scope["path"], scenario, reply.status, started, time.time()
+                    scope["method"],
+                    scope["path"],
+                    scenario,
+                    reply.status,
+                    started,
+                    time.time(),
+                    body,
+                    tools,
                 )
             )
 
