@@ -102,13 +102,15 @@ test('Run with… edits the input before running it again', { timeout: 60_000 },
   })
 })
 
-test('a bot’s page lists its webhook deliveries, refused ones with the reason', { timeout: 60_000 }, async (t) => {
+test('a bot’s page lists its webhook deliveries, refused ones with the reason; the others are a click from Executions', { timeout: 60_000 }, async (t) => {
   const bot = await echoBot({ trigger_source: 'webhook' })
-  const url = `${env.server.url}/api/webhooks/bots/${bot.id}`
-  const post = (body) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Delivery-Id': 'dlv-e2e' }, body })
+  const deliver = (path, id, body) =>
+    fetch(`${env.server.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Delivery-Id': id }, body })
+  const post = (body) => deliver(`/api/webhooks/bots/${bot.id}`, 'dlv-e2e', body)
   assert.equal((await post(JSON.stringify({ text: 'ship it', token: 'never-shown' }))).status, 202)
   assert.equal((await post(JSON.stringify({ text: 'again' }))).status, 200) // same delivery id: a duplicate
   assert.equal((await post('[1]')).status, 400)
+  assert.equal((await deliver('/', 'dlv-nobody', '[1]')).status, 400) // refused before any bot was known
   await withPage(env, t, async ({ page, problems }) => {
     await page.goto(`${env.server.url}/bots/${bot.id}`)
     const rows = page.getByTestId('delivery-row')
@@ -124,6 +126,13 @@ test('a bot’s page lists its webhook deliveries, refused ones with the reason'
     assert.match(await payload.textContent(), /"token": "\[redacted\]"/)
     assert.equal((await page.getByTestId('trigger-delivery').textContent()).trim(), 'dlv-e2e')
     await screenshotBoth(page, 'execution-webhook-trigger')
+
+    await page.goto(`${env.server.url}/executions`)
+    await page.getByTestId('deliveries-link').click()
+    const unmatched = page.getByTestId('delivery-row').filter({ hasText: 'dlv-nobody' })
+    await unmatched.getByText('the body must be a JSON object').waitFor()
+    assert.equal((await unmatched.getByTestId('delivery-source').textContent()).trim(), 'webhook')
+    assert.equal(await page.getByTestId('delivery-row').filter({ hasText: 'dlv-e2e' }).count(), 0)
     assertNoProblems(problems)
   })
 })

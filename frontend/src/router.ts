@@ -38,6 +38,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Execution' },
   },
   {
+    path: '/deliveries',
+    name: 'deliveries',
+    component: () => import('./views/DeliveriesView.vue'),
+    meta: { title: 'Deliveries' },
+  },
+  {
     path: '/schedules',
     name: 'schedules',
     component: () => import('./views/SchedulesView.vue'),

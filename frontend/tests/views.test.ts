@@ -230,6 +230,48 @@ describe('pages', () => {
     expect(document.activeElement?.id).toBe('bot-timeout_seconds')
   })
 
+  it('leads from the Executions page to the deliveries no bot was concerned by, with their source and reason', async () => {
+    handlers['GET /admin/executions'] = () => ({ status: 200, body: { executions: [], total: 0, limit: 25, offset: 0 } })
+    handlers['GET /admin/deliveries'] = () => ({
+      status: 200,
+      body: {
+        deliveries: [
+          {
+            id: 2,
+            bot_id: null,
+            received_at: '2026-11-24T10:00:00Z',
+            source: 'github',
+            delivery_id: 'gh-1',
+            event: 'ping',
+            outcome: 'ignored',
+            reason: 'ping',
+            execution_id: null,
+          },
+          {
+            id: 1,
+            bot_id: null,
+            received_at: '2026-11-24T09:00:00Z',
+            source: 'webhook',
+            delivery_id: null,
+            event: null,
+            outcome: 'ignored',
+            reason: 'no webhook bot matched this payload',
+            execution_id: null,
+          },
+        ],
+      },
+    })
+    const { wrapper, router } = await visit('/executions')
+    await wrapper.get('[data-testid="deliveries-link"]').trigger('click')
+    await settle()
+    expect(router.currentRoute.value.fullPath).toBe('/deliveries')
+    const rows = wrapper.findAll('[data-testid="delivery-row"]')
+    expect(rows.map((row) => row.get('[data-testid="delivery-source"]').text())).toEqual(['github', 'webhook'])
+    expect(rows[0]?.text()).toContain('gh-1')
+    expect(rows[1]?.text()).toContain('no webhook bot matched this payload')
+    expect(server.requests()).toContain('GET /admin/deliveries')
+  })
+
   it('shows a 404 page for unknown routes', async () => {
     const { wrapper } = await visit('/no/such/page')
     expect(wrapper.get('[data-testid="not-found"]').text()).toContain('/no/such/page')

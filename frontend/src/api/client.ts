@@ -332,6 +332,12 @@ export async function listBotDeliveries(id: string, signal?: AbortSignal): Promi
   return result.deliveries
 }
 
+/** Deliveries no bot was concerned by: unmatched, refused before a bot was known, or GitHub events that fire nothing. */
+export async function listUnmatchedDeliveries(signal?: AbortSignal): Promise<DeliveryRecord[]> {
+  const result = await request<{ deliveries: DeliveryRecord[] }>('GET', '/admin/deliveries', { signal })
+  return result.deliveries
+}
+
 export function executionStreamPath(id: string): string {
   return `/admin/executions/${encode(id)}/stream`
 }
