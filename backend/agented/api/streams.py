@@ -27,7 +27,7 @@ from ..agents.inbox import InboxStream
 from ..events.sse import StreamHub, StreamSource, stream_headers
 from ..executions.stream import ExecutionStream
 from ..http.asgi import ASGIApp, Receive, Send
-from ..http.paths import INBOX_STREAM_PATH, STREAM_PATH, is_stream_path
+from ..http.paths import INBOX_STREAM_PATH, STREAM_PATH, opens_with_stream_token
 from ..http.responses import error_response, send_json
 from ..http.state import request_state
 from ..models import iso_from_unix
@@ -148,12 +148,13 @@ blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")
 @validate_request(StreamTokenRequest)
 @document_response(StreamTokenOut)
 async def issue_stream_token(data: StreamTokenRequest) -> Response:
-    """A short-lived token that opens exactly one SSE stream (EventSource sends no headers)."""
-    if not is_stream_path(data.path):
+    """A short-lived token that opens exactly one SSE stream or one run's raw log download
+    (EventSource and a plain link send no headers)."""
+    if not opens_with_stream_token(data.path):
         return error_response(
             400,
             "path: must be an SSE stream path like /admin/executions/<id>/stream"
-            " or /admin/agents/<id>/messages/stream",
+            " or /admin/agents/<id>/messages/stream, or a log like /admin/executions/<id>/log.txt",
             field="path",
         )
     policy: SecurityPolicy = current_app.extensions[POLICY_KEY]

@@ -1,4 +1,5 @@
-"""Paths recognised outside Quart's router: the SSE streams and MCP, served as raw ASGI."""
+"""Paths recognised outside Quart's router: the SSE streams and MCP, served as raw ASGI, and
+the paths a stream token opens."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ STREAM_PATHS = (STREAM_PATH, INBOX_STREAM_PATH)
 
 def is_stream_path(path: str) -> bool:
     return any(pattern.match(path) for pattern in STREAM_PATHS)
+
+
+# A run's raw log download, a Quart route (api/execution_logs.py): a plain link fetches it so
+# the browser saves it without holding it, and a link, like EventSource, sends no headers.
+LOG_DOWNLOAD_PATH = re.compile(r"^/admin/executions/([^/]{1,100})/log\.txt$")
+
+
+def opens_with_stream_token(path: str) -> bool:
+    """The paths a stream token may be issued for and opens: the SSE streams, a raw log."""
+    return is_stream_path(path) or LOG_DOWNLOAD_PATH.match(path) is not None
 
 
 # The Model Context Protocol endpoint (api/mcp.py), for the runs of agents' bots.

@@ -5,8 +5,8 @@ Every check takes the policy and the screened request and returns a refusal
 matters: the Host before anything else (DNS rebinding), loopback-only when
 authentication is disabled, CORS preflights before credentials (a browser sends
 none with them), the webhook rate limit, the API key (or a stream token on SSE
-routes, checked before any lookup, so a 401 never reveals whether something
-exists; on /mcp a run token and no API key, as only a running agent speaks
+routes and a run's raw log download, checked before any lookup, so a 401 never
+reveals whether something exists; on /mcp a run token and no API key, as only a running agent speaks
 there) with failed guesses limited per address, and JSON-only bodies last.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from ..http.asgi import Headers, Scope
+from ..http.paths import opens_with_stream_token
 from ..http.state import RequestState
 from .policy import SecurityPolicy, host_of, is_loopback
 from .routes import RouteKind
@@ -105,6 +106,12 @@ def _client(policy: SecurityPolicy, request: Screening) -> str:
     return policy.client_address(peer, request.forwarded_for)
 
 
+def _token_may_open(request: Screening) -> bool:
+    """A stream token is looked at only on an SSE stream or a raw log download (a link sends
+    no headers either); anywhere else only the API key counts, whatever the token names."""
+    return request.kind in {"stream", "admin"} and opens_with_stream_token(request.path)
+
+
 def _authenticate(policy: SecurityPolicy, request: Screening) -> str | None:
     """The matching key (or a stand-in for a valid stream token or disabled auth), else None."""
     if not policy.auth_enabled:
@@ -112,7 +119,7 @@ def _authenticate(policy: SecurityPolicy, request: Screening) -> str | None:
     presented = _presented_key(request.headers)
     if presented and (key := policy.key_matching(presented)):
         return key
-    if request.kind == "stream":
+    if _token_may_open(request):
         token = _stream_token(request.scope)
         if token and policy.stream_tokens.allows(token, request.path):
             return "stream-token"
@@ -196,7 +203,7 @@ def check_credentials(policy: SecurityPolicy, request: Screening) -> Answer | No
             return Answer(429, "too many requests", retry_after=wait)
         return None
     guessed = bool(_presented_key(request.headers)) or (
-        request.kind == "stream" and bool(_stream_token(request.scope))
+        _token_may_open(request) and bool(_stream_token(request.scope))
     )
     if guessed and (wait := policy.failure_limit.take(_client(policy, request))):
         return Answer(429, "too many failed authentications", retry_after=wait)

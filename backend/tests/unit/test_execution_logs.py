@@ -10,6 +10,7 @@ import pytest
 from quart import Quart
 
 from agented.runtime import runtime_of
+from agented.security.policy import POLICY_KEY, SecurityPolicy
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.seed_log import MARKER, START, marker_seq, seed, seeded_line
@@ -257,3 +258,54 @@ async def test_the_log_routes_need_the_api_key(seeded) -> None:
             f"/admin/executions/{execution_id}/{path}", headers={"X-API-Key": ""}
         )
         assert response.status_code == 401
+
+
+async def test_a_stream_token_opens_exactly_its_executions_raw_log_and_nothing_else(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 3)
+    log = f"/admin/executions/{execution_id}/log.txt"
+    issued = await client.post("/admin/stream-tokens", json={"path": log})
+    assert issued.status_code == 200
+    token = (await issued.get_json())["token"]
+    no_key = {"X-API-Key": ""}
+
+    opened = await client.get(log, query_string={"token": token}, headers=no_key)
+    assert opened.status_code == 200
+    assert (await opened.get_data()).decode().splitlines() == [
+        seeded_line(seq, 3) for seq in range(1, 4)
+    ]
+    timed = await client.get(
+        log, query_string={"timestamps": "true", "token": token}, headers=no_key
+    )
+    assert timed.status_code == 200
+    assert (await timed.get_data()).decode().startswith("2026-")
+
+    # Refused before any lookup (401, not 404): another run's log, the same run's other routes.
+    for other in (
+        "/admin/executions/exe_other/log.txt",
+        f"/admin/executions/{execution_id}",
+        f"/admin/executions/{execution_id}/log/search",
+        f"/admin/executions/{execution_id}/stream",
+        BOTS,
+    ):
+        query = {"token": token, "q": "x"}
+        answer = await client.get(other, query_string=query, headers=no_key)
+        assert answer.status_code == 401, other
+
+
+async def test_an_expired_or_stream_scoped_token_does_not_open_a_raw_log_but_the_key_does(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 3)
+    log = f"/admin/executions/{execution_id}/log.txt"
+    tokens = serving_app.extensions[POLICY_KEY]
+    assert isinstance(tokens, SecurityPolicy)
+    expired, _ = tokens.stream_tokens.issue(log, now=time.time() - 3600)
+    for_stream, _ = tokens.stream_tokens.issue(f"/admin/executions/{execution_id}/stream")
+    for token in (expired, for_stream):
+        answer = await client.get(log, query_string={"token": token}, headers={"X-API-Key": ""})
+        assert answer.status_code == 401
+    assert (await client.get(log)).status_code == 200  # the test client sends the API key
