@@ -7,6 +7,7 @@ import {
   checkApiKey,
   createBot,
   deleteBot,
+  downloadExecutionLog,
   getApiKey,
   getExecution,
   getExecutionStats,
@@ -278,6 +279,29 @@ describe('streams', () => {
     expect(init.method).toBe('POST')
     expect(JSON.parse(String(init.body))).toEqual({ path: '/admin/executions/e1/stream' })
     expect(server.sentKeys()).toEqual(['secret-key'])
+  })
+
+  it('downloads a raw log through a plain link carrying a token for that log, with times when asked', async () => {
+    setApiKey('secret-key')
+    const server = fakeServer()
+    const clicked: HTMLAnchorElement[] = []
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      clicked.push(this)
+    })
+    try {
+      await downloadExecutionLog('e1', true)
+      await downloadExecutionLog('e1', false)
+    } finally {
+      click.mockRestore()
+    }
+    expect(clicked.map((link) => link.getAttribute('href'))).toEqual([
+      '/admin/executions/e1/log.txt?token=token-1&timestamps=true',
+      '/admin/executions/e1/log.txt?token=token-2',
+    ])
+    expect(clicked.every((link) => link.hasAttribute('download'))).toBe(true)
+    const paths = server.fetch.mock.calls.map(([, init]) => JSON.parse(String(init?.body)).path)
+    expect(paths).toEqual(['/admin/executions/e1/log.txt', '/admin/executions/e1/log.txt'])
+    expect(server.requests()).toEqual(['POST /admin/stream-tokens', 'POST /admin/stream-tokens'])
   })
 
   it('opens EventSources only through the client, each with a token fetched for it', async () => {

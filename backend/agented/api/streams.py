@@ -148,8 +148,7 @@ blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")
 @validate_request(StreamTokenRequest)
 @document_response(StreamTokenOut)
 async def issue_stream_token(data: StreamTokenRequest) -> Response:
-    """A short-lived token that opens exactly one SSE stream or one run's raw log download
-    (EventSource and a plain link send no headers)."""
+    """A short-lived token for one SSE stream or one run's log.txt (sent without headers)."""
     if not opens_with_stream_token(data.path):
         return error_response(
             400,

@@ -298,25 +298,15 @@ export function searchExecutionLog(id: string, query: LogSearchQuery, signal?: A
 }
 
 /**
- * Downloads the raw log (`log.txt`, streamed by the server) and hands it to the
- * browser as a file. It goes through fetch because a plain link cannot send the
- * API key; the file is then held by the browser once, as a Blob.
+ * Downloads the raw log (`log.txt`, streamed by the server) through a plain link,
+ * so the browser saves it as it arrives and never holds it. A link cannot send
+ * the API key, so it carries a stream token issued for this one log path.
  */
 export async function downloadExecutionLog(id: string, timestamps: boolean): Promise<void> {
-  const path = buildUrl(`/admin/executions/${encode(id)}/log.txt`, { timestamps: timestamps || null })
-  const response = await fetch(path, { headers: apiKey ? { 'X-API-Key': apiKey } : {} })
-  if (!response.ok) throw await toApiError(response)
-  const disposition = response.headers.get('Content-Disposition') ?? ''
-  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `execution-${id}.log`
-  const url = URL.createObjectURL(await response.blob())
-  try {
-    const link = document.createElement('a')
-    link.href = url
-    link.download = name
-    link.click()
-  } finally {
-    setTimeout(() => URL.revokeObjectURL(url), 60_000)
-  }
+  const link = document.createElement('a')
+  link.href = await streamUrl(`/admin/executions/${encode(id)}/log.txt`, { timestamps: timestamps || null })
+  link.download = '' // a download, not a navigation; the server's Content-Disposition names the file
+  link.click()
 }
 
 export function cancelExecution(id: string): Promise<CancelResult> {

@@ -653,10 +653,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * A short-lived token that opens exactly one SSE stream or one run's raw log download
-         * @description (EventSource and a plain link send no headers).
-         */
+        /** A short-lived token for one SSE stream or one run's log.txt (sent without headers). */
         post: operations["post_issue_stream_token"];
         delete?: never;
         options?: never;
