@@ -29,6 +29,7 @@ SUPERUSER = "postgres"
 # initdb on the loaded 2-core test machine takes seconds; these bound every step so a stuck
 # server fails the session instead of hanging it.
 STEP_TIMEOUT = 60.0
+PORT_ATTEMPTS = 3
 # pg_ctl waits for the server to be up (or down), and gives up after the same time.
 WAIT = ("--wait", f"--timeout={int(STEP_TIMEOUT)}")
 # Durability is worthless for a database deleted after the run; dropping it makes writes fast.
@@ -140,6 +141,30 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "(no server log)"
 
 
+def _start_on_a_free_port(run: _Runner, data_dir: Path, socket_dir: Path, log: Path) -> int:
+    """Start the server on a free loopback port and return it; another process may take the
+    port between our probe and the server's bind, so a few fresh ports are tried."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = _free_port()
+        settings = {
+            **SERVER_SETTINGS,
+            "port": str(port),
+            "unix_socket_directories": f"'{socket_dir}'",
+        }
+        # The last setting of a name in postgresql.conf wins, so a retry just appends again.
+        with (data_dir / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+        try:
+            run("pg_ctl", "start", f"--pgdata={data_dir}", f"--log={log}", *WAIT)
+            return port
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            server_log = _tail(log)
+            if attempt < PORT_ATTEMPTS and "Address already in use" in server_log:
+                continue
+            raise RuntimeError(f"PostgreSQL did not start: {error}\n{server_log}") from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def start_postgres(install_root: Path = INSTALL_ROOT) -> PostgresServer:
     """Initialise and start a server in a new temporary directory, with a test database.
 
@@ -172,25 +197,8 @@ def start_postgres(install_root: Path = INSTALL_ROOT) -> PostgresServer:
             "--no-sync",
         )
         password_file.unlink()
-        port = _free_port()
-        settings = {
-            **SERVER_SETTINGS,
-            "port": str(port),
-            "unix_socket_directories": f"'{socket_dir}'",
-        }
-        with (data_dir / "postgresql.conf").open("a") as conf:
-            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
         log = directory / "server.log"
-        try:
-            run(
-                "pg_ctl",
-                "start",
-                f"--pgdata={data_dir}",
-                f"--log={log}",
-                *WAIT,
-            )
-        except (RuntimeError, subprocess.TimeoutExpired) as error:
-            raise RuntimeError(f"PostgreSQL did not start: {error}\n{_tail(log)}") from None
+        port = _start_on_a_free_port(run, data_dir, socket_dir, log)
         server = PostgresServer(
             directory=directory,
             bin_dir=bin_dir,

@@ -4,6 +4,7 @@ only, and gone without a trace once stopped (tests/support/postgres.py)."""
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from ..support import postgres
 from ..support.postgres import (
     DATABASE,
     PostgresNotInstalled,
@@ -70,6 +72,24 @@ def test_tcp_logins_need_the_password(postgres_dsn: str) -> None:
     wrong = psycopg.conninfo.make_conninfo(postgres_dsn, password="wrong")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(wrong, connect_timeout=30).close()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_replaced_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, postgres._free_port()])
+        monkeypatch.setattr(postgres, "_free_port", lambda: next(ports))
+        server = start_postgres()
+        try:
+            assert server.port != taken
+            with psycopg.connect(server.dsn, connect_timeout=30) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            stop_postgres(server)
 
 
 def test_stopping_the_server_ends_it_and_removes_its_directory() -> None:
