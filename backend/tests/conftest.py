@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from agented import create_app
 from agented.config import SETTING_NAMES
 
 from .support.keys import TEST_API_KEY
+from .support.postgres import running_postgres
 
 AppFactory = Callable[..., Quart]
 
@@ -84,3 +85,11 @@ async def serving_app(make_app: AppFactory) -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(serving_app: Quart) -> TestClientProtocol:
     return serving_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """The URL of a test database on a real PostgreSQL server, started once per session on
+    loopback in a temporary directory and removed afterwards (tests/support/postgres.py)."""
+    with running_postgres() as server:
+        yield server.dsn
