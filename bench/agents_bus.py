@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any
 
-from httpio import HttpError, key_header, parse_head, request_json
+from httpio import Api, HttpError, key_header, parse_head
 from scenarios import (
     Measurement,
     Scenario,
@@ -103,13 +103,6 @@ async def _send_all(
     return time.time() - started, answered
 
 
-async def _call(port: int, api_key: str, method: str, path: str, body: Any, expect: int) -> Any:
-    status, answer = await request_json(port, method, path, body, api_key=api_key)
-    if status != expect:
-        raise HttpError(f"{method} {path} answered {status}, expected {expect}: {answer}")
-    return answer
-
-
 async def agents_bus(
     settings: Settings, agents: int, rate: float, seconds: float, *, broadcast: bool
 ) -> dict:
@@ -123,9 +116,10 @@ async def agents_bus(
     within = seconds * 3 + 60
     async with serving(settings) as (server, _):
         port, key = server.port, server.api_key
+        api = Api(port, key)
 
         async def agent(name: str) -> str:
-            made = await _call(port, key, "POST", "/admin/agents", {"name": name}, 201)
+            made = await api.call("POST", "/admin/agents", {"name": name}, 201)
             return str(made["id"])
 
         sender = await agent("bench-sender")
@@ -133,7 +127,7 @@ async def agents_bus(
         # A first message each, so every stream has an event to connect on (inbox seq 1).
         for recipient in recipients:
             body = {"to_agent_id": recipient, "content": f"0 t={time.time():.6f}"}
-            await _call(port, key, "POST", f"/admin/agents/{sender}/messages", body, 201)
+            await api.call("POST", f"/admin/agents/{sender}/messages", body, 201)
         paths = tuple(f"/admin/agents/{recipient}/messages/stream" for recipient in recipients)
         spec = GroupSpec(port, paths[0], agents, key, paths=paths, event="message")
         group = LocalGroup(spec)
@@ -150,7 +144,7 @@ async def agents_bus(
             )
             sending_seconds, answered = await _send_all(port, key, sender, bodies, requests_per_s)
             for recipient in recipients:  # each stream then ends with `complete`
-                await _call(port, key, "DELETE", f"/admin/agents/{recipient}", None, 204)
+                await api.call("DELETE", f"/admin/agents/{recipient}", None, 204)
             ended = await group.wait(within)
             await measured.stop()
         finally:

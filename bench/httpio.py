@@ -120,7 +120,7 @@ class Api:
         self.port = port
         self.api_key = api_key
 
-    async def _call(self, method: str, path: str, body: Any, expect: int) -> Any:
+    async def call(self, method: str, path: str, body: Any, expect: int) -> Any:
         status, answer = await request_json(self.port, method, path, body, api_key=self.api_key)
         if status != expect:
             raise HttpError(f"{method} {path} answered {status}, expected {expect}: {answer}")
@@ -134,7 +134,7 @@ class Api:
             "command": command,
             "timeout_seconds": timeout_seconds,
         }
-        return (await self._call("POST", "/admin/triggers", bot, 201))["id"]
+        return (await self.call("POST", "/admin/triggers", bot, 201))["id"]
 
     async def create_minutely_bot(self, name: str) -> str:
         """A bot the server's scheduler runs at every minute boundary (it runs `true`)."""
@@ -148,20 +148,18 @@ class Api:
             "cron_expression": "* * * * *",
             "schedule_timezone": "UTC",
         }
-        return (await self._call("POST", "/admin/triggers", bot, 201))["id"]
+        return (await self.call("POST", "/admin/triggers", bot, 201))["id"]
 
     async def executions_of(self, bot_id: str) -> list[dict[str, Any]]:
-        answer = await self._call("GET", f"/admin/triggers/{bot_id}/executions", None, 200)
+        answer = await self.call("GET", f"/admin/triggers/{bot_id}/executions", None, 200)
         return answer["executions"]
 
     async def run(self, bot_id: str, message: str) -> str:
-        answer = await self._call(
-            "POST", f"/admin/triggers/{bot_id}/run", {"message": message}, 202
-        )
+        answer = await self.call("POST", f"/admin/triggers/{bot_id}/run", {"message": message}, 202)
         return answer["execution_id"]
 
     async def execution(self, execution_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/admin/executions/{execution_id}?limit=1", None, 200)
+        return await self.call("GET", f"/admin/executions/{execution_id}?limit=1", None, 200)
 
     async def cancel(self, execution_id: str) -> None:
-        await self._call("POST", f"/admin/executions/{execution_id}/cancel", None, 202)
+        await self.call("POST", f"/admin/executions/{execution_id}/cancel", None, 202)

@@ -227,6 +227,11 @@ class BotReference(Record):
         return self.bot_id
 
 
+# How the `error_message` of a run that ended rate limited begins (then the verdict's
+# reason): the run's outcome writes it, monitoring counts the runs by it.
+RATE_LIMITED_PREFIX = "rate limited: "
+
+
 class Execution(BotReference):
     """One run of a bot; `trigger_type` says what fired it."""
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from ..errors import BotBusy, BotDisabled, InvalidCommand, RunRefused, ShuttingDown, StorageFull
 from ..events.encoding import encode_event
 from ..events.topic import Topic
-from ..models import Bot, Execution, TriggerType, iso, new_id, utc_now
+from ..models import RATE_LIMITED_PREFIX, Bot, Execution, TriggerType, iso, new_id, utc_now
 from ..stopping import Stopping
 from ..storage.database import DatabaseError
 from ..storage.executions import ExecutionStore, Outcome
@@ -650,7 +650,7 @@ class ExecutionService:
             return Outcome("success", exit_code, None, usage, session)
         run.rate_limit = observer.rate_limit(exit_code)
         if run.rate_limit is not None:
-            message = f"rate limited: {run.rate_limit.reason}"
+            message = f"{RATE_LIMITED_PREFIX}{run.rate_limit.reason}"
             return Outcome("failed", exit_code, message, usage, session)
         message = observer.result_error or f"exited with code {exit_code}"
         return Outcome("failed", exit_code, message, usage, session)

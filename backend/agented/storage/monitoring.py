@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models import Execution, iso, iso_from_unix
+from ..models import RATE_LIMITED_PREFIX, Execution, iso, iso_from_unix
 from .database import Database
 from .rows import RowMapping, placeholders
 
 SLOT_SECONDS = 300
 
-# executions/service.py ends a rate-limited run `failed` with this message prefix.
-_RATE_LIMITED = "(COALESCE(error_message, '') LIKE 'rate limited:%')"
+# A rate-limited run ends `failed` with its error message starting so (no % or _ in it).
+_RATE_LIMITED = f"(COALESCE(error_message, '') LIKE '{RATE_LIMITED_PREFIX}%')"
 _TOKENS = (
     "(COALESCE(json_extract(usage, '$.input_tokens'), 0)"
     " + COALESCE(json_extract(usage, '$.output_tokens'), 0))"
