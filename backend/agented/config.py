@@ -75,6 +75,20 @@ def _origins(value: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _database_url(value: str) -> str | None:
+    """A PostgreSQL connection URL, or None (SQLite) when empty."""
+    url = value.strip()
+    if not url:
+        return None
+    if urlsplit(url).scheme not in {"postgresql", "postgres"}:
+        # The value may hold a password: the message shows the scheme only.
+        raise ValueError(
+            f"must be a postgresql:// URL (or empty for SQLite), got a "
+            f"{urlsplit(url).scheme or 'scheme-less'!r} one"
+        )
+    return url
+
+
 def _optional_text(value: str) -> str | None:
     return value or None
 
@@ -215,6 +229,20 @@ class Settings:
     )
     db_path: Path = _setting(
         "AGENTED_DB_PATH", _path, str(BACKEND_DIR / "agented.db"), "SQLite database file"
+    )
+    database_url: str | None = _setting(
+        "AGENTED_DATABASE_URL",
+        _database_url,
+        "",
+        "postgresql://user:password@host:port/database: store everything in PostgreSQL "
+        "instead of the SQLite file",
+        secret=True,
+    )
+    db_pool_size: int = _setting(
+        "AGENTED_DB_POOL_SIZE",
+        _int_at_least(1, maximum=100),
+        "4",
+        "PostgreSQL connections for reads (writes use one more)",
     )
     db_busy_timeout_ms: int = _setting(
         "AGENTED_DB_BUSY_TIMEOUT_MS",

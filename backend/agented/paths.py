@@ -9,4 +9,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 BACKEND_DIR = PACKAGE_DIR.parent
 REPO_DIR = BACKEND_DIR.parent
-MIGRATIONS_DIR = PACKAGE_DIR / "storage" / "migrations"
+MIGRATIONS_ROOT = PACKAGE_DIR / "storage" / "migrations"
+
+
+def migrations_dir(engine: str) -> Path:
+    """The numbered migrations of one engine (a `Dialect.name`: sqlite, postgres)."""
+    return MIGRATIONS_ROOT / engine

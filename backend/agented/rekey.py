@@ -9,14 +9,15 @@ rewritten in one transaction: either all secrets move to the new key or none.
 from __future__ import annotations
 
 import argparse
-import sqlite3
+import asyncio
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_dotenv_file, load_settings
+from .config import ConfigError, Settings, load_dotenv_file, load_settings
 from .secret_box import SecretBox, SecretDecryptionError
 from .secret_key import KeyFileError, load_secret_key
 from .server_lock import ServerLock, ServerLockError
+from .storage import Connection, Database, DatabaseError, open_database
 
 # Every sealed secret: (table, column, what a row is called in an error).
 SEALED_COLUMNS = (
@@ -25,50 +26,47 @@ SEALED_COLUMNS = (
 )
 
 
-def _has_table(connection: sqlite3.Connection, table: str) -> bool:
-    found = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone()
-    return found is not None
-
-
-def rekey(database: Path, old_key: str, new_key: str) -> tuple[int, int]:
+async def rekey(database: Database, old_key: str, new_key: str) -> tuple[int, int]:
     """Move every sealed secret from `old_key` to `new_key`; (re-encrypted, already current)."""
     old, new = SecretBox(old_key), SecretBox(new_key)
-    moved = current = 0
-    with sqlite3.connect(database, isolation_level=None) as connection:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for table, column, kind in SEALED_COLUMNS:
-                if not _has_table(connection, table):  # a database the server has not migrated
+    table_exists = database.dialect.table_exists
+
+    def reseal(connection: Connection) -> tuple[int, int]:
+        moved = current = 0
+        for table, column, kind in SEALED_COLUMNS:
+            if connection.execute(table_exists, (table,)).fetchone() is None:
+                continue  # a database the server has not migrated
+            rows = connection.execute(
+                f"SELECT id, name, {column} FROM {table} WHERE {column} IS NOT NULL"
+            ).fetchall()
+            for row_id, name, sealed in rows:
+                try:
+                    new.open(sealed)
+                    current += 1
                     continue
-                rows = connection.execute(
-                    f"SELECT id, name, {column} FROM {table} WHERE {column} IS NOT NULL"
-                ).fetchall()
-                for row_id, name, sealed in rows:
-                    try:
-                        new.open(sealed)
-                        current += 1
-                        continue
-                    except SecretDecryptionError:
-                        pass
-                    try:
-                        plaintext = old.open(sealed)
-                    except SecretDecryptionError:
-                        raise SecretDecryptionError(
-                            f"the secret of {kind} {name!r} opens with neither the old nor the "
-                            "new key"
-                        ) from None
-                    connection.execute(
-                        f"UPDATE {table} SET {column} = ? WHERE id = ?",
-                        (new.seal(plaintext), row_id),
-                    )
-                    moved += 1
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-    return moved, current
+                except SecretDecryptionError:
+                    pass
+                try:
+                    plaintext = old.open(sealed)
+                except SecretDecryptionError:
+                    raise SecretDecryptionError(
+                        f"the secret of {kind} {name!r} opens with neither the old nor the new key"
+                    ) from None
+                connection.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE id = ?", (new.seal(plaintext), row_id)
+                )
+                moved += 1
+        return moved, current
+
+    return await database.write(reseal)
+
+
+async def _rekey_configured(settings: Settings, old_key: str, new_key: str) -> tuple[int, int]:
+    database = await open_database(settings)
+    try:
+        return await rekey(database, old_key, new_key)
+    finally:
+        await database.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         lock = ServerLock(settings.db_path)
         lock.acquire()
         try:
-            moved, current = rekey(settings.db_path, old_key, new_key)
+            moved, current = asyncio.run(_rekey_configured(settings, old_key, new_key))
         finally:
             lock.release()
     except (
@@ -100,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         SecretDecryptionError,
         OSError,
         ValueError,
+        *DatabaseError,  # type: ignore[misc]  # a tuple of exception classes, unpacked
     ) as error:
         print(f"agented rekey: {error}", file=sys.stderr)
         return 1

@@ -36,14 +36,14 @@ from .limits import raise_open_file_limit
 from .listeners import Listener, local_url
 from .monitoring.metrics import LiveCounts
 from .monitoring.service import MonitoringService
-from .paths import MIGRATIONS_DIR
+from .paths import migrations_dir
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
 from .server_lock import ServerLock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
-from .storage import Database, migrate
+from .storage import Database, migrate, open_database
 from .storage.accounts import AccountStore
 from .storage.agents import AgentStore
 from .storage.bots import BotStore
@@ -119,9 +119,9 @@ class Runtime:
             lock.acquire()
             stack.callback(lock.release)
 
-            self.database = await Database.open(settings.db_path, settings.db_busy_timeout_ms)
+            self.database = await open_database(settings)
             stack.push_async_callback(self.database.close)
-            version = await migrate(self.database, MIGRATIONS_DIR)
+            version = await migrate(self.database, migrations_dir(self.database.dialect.name))
             self.bot_store = BotStore(self.database)
             self.execution_store = ExecutionStore(self.database)
 
@@ -243,7 +243,7 @@ class Runtime:
         gc.freeze()
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
-        logger.info("serving database %s (schema version %d)", self.database.path, version)
+        logger.info("serving database %s (schema version %d)", self.database.description, version)
 
     def _live_counts(self) -> LiveCounts:
         return LiveCounts(self.streams.viewer_count, self.logs.lines_ingested)

@@ -17,7 +17,12 @@ from agented import create_app
 from agented.config import SETTING_NAMES
 
 from .support.keys import TEST_API_KEY
-from .support.postgres import running_postgres
+from .support.postgres import (
+    DATABASE_ENGINES,
+    create_migrated_template,
+    database_copy,
+    running_postgres,
+)
 
 AppFactory = Callable[..., Quart]
 
@@ -39,15 +44,44 @@ class KeyedClient(QuartClient):
         return super().request(path, headers=self._with_key(headers), **kwargs)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=DATABASE_ENGINES,
+        default="sqlite",
+        help="the engine every test app stores in: sqlite (a file per test) or postgres (a "
+        "database per test on a throwaway PostgreSQL server started for the session)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: checks SQLite itself (its files, pragmas); not run on postgres"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests of SQLite itself (they say so with a marker)."""
+    if config.getoption("--database") == "sqlite":
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
 @pytest.fixture
-def app_overrides(tmp_path: Path) -> dict[str, Any]:
-    """Config that keeps the database and key file inside the test's own directory."""
-    return {
+def app_overrides(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Config that keeps the database and key file inside the test's own directory (or, with
+    `--database postgres`, the database in a PostgreSQL database of the test's own)."""
+    overrides: dict[str, Any] = {
         "TESTING": True,
         "AGENTED_DB_PATH": tmp_path / "agented.db",
         "AGENTED_SECRET_KEY_FILE": tmp_path / ".secret_key",
         "AGENTED_API_KEY": (TEST_API_KEY,),
     }
+    if request.config.getoption("--database") == "postgres":
+        overrides["AGENTED_DATABASE_URL"] = request.getfixturevalue("postgres_database")
+    return overrides
 
 
 def environment_without_settings() -> dict[str, str]:
@@ -93,3 +127,16 @@ def postgres_dsn() -> Iterator[str]:
     loopback in a temporary directory and removed afterwards (tests/support/postgres.py)."""
     with running_postgres() as server:
         yield server.dsn
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_dsn: str) -> str:
+    """The name of a database migrated to the shipped schema, which each test's copies."""
+    return create_migrated_template(postgres_dsn)
+
+
+@pytest.fixture
+def postgres_database(postgres_dsn: str, postgres_template: str) -> Iterator[str]:
+    """The URL of a fresh, migrated database of the test's own, dropped afterwards."""
+    with database_copy(postgres_dsn, postgres_template) as url:
+        yield url

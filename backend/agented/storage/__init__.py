@@ -1,6 +1,8 @@
-"""Persistence: one SQLite database, versioned migrations, one store per aggregate."""
+"""Persistence: one database (SQLite or PostgreSQL), numbered migrations per engine, one
+store per aggregate."""
 
-from .database import Database, DatabaseError
+from .database import Connection, Database, DatabaseError
+from .engines import open_database
 from .migrations import MigrationError, migrate
 
-__all__ = ["Database", "DatabaseError", "MigrationError", "migrate"]
+__all__ = ["Connection", "Database", "DatabaseError", "MigrationError", "migrate", "open_database"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..errors import DuplicateAccountName
 from ..models import Account, iso, new_id, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(Account)
@@ -20,20 +19,20 @@ def _to_row(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _select(connection: sqlite3.Connection, account_id: str) -> Account | None:
+def _select(connection: Connection, account_id: str) -> Account | None:
     row = connection.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone()
     return None if row is None else _ROWS.from_row(row)
 
 
-def _check_name_free(connection: sqlite3.Connection, name_key: str, own_id: str | None) -> None:
+def _check_name_free(connection: Connection, name_key: str, own_id: str | None) -> None:
     clash = connection.execute(
-        "SELECT name FROM accounts WHERE name_key = ? AND id IS NOT ?", (name_key, own_id)
+        "SELECT name FROM accounts WHERE name_key = ? AND id IS DISTINCT FROM ?", (name_key, own_id)
     ).fetchone()
     if clash is not None:
         raise DuplicateAccountName(f"an account named {clash['name']!r} already exists")
 
 
-def _keep_one_default(connection: sqlite3.Connection, account: dict[str, Any]) -> None:
+def _keep_one_default(connection: Connection, account: dict[str, Any]) -> None:
     """A new default replaces its backend's former one, as choosing a radio button does.
 
     Called before the write: the unique index allows one default per backend.
@@ -50,7 +49,7 @@ class AccountStore:
         self._db = database
 
     async def list(self) -> list[Account]:
-        def query(connection: sqlite3.Connection) -> list[Account]:
+        def query(connection: Connection) -> list[Account]:
             rows = connection.execute("SELECT * FROM accounts ORDER BY name_key").fetchall()
             return [_ROWS.from_row(row) for row in rows]
 
@@ -60,7 +59,7 @@ class AccountStore:
         return await self._db.read(lambda connection: _select(connection, account_id))
 
     async def default_for(self, backend: str) -> Account | None:
-        def query(connection: sqlite3.Connection) -> Account | None:
+        def query(connection: Connection) -> Account | None:
             row = connection.execute(
                 "SELECT * FROM accounts WHERE backend = ? AND is_default = 1", (backend,)
             ).fetchone()
@@ -72,7 +71,7 @@ class AccountStore:
         now = iso(utc_now())
         row = _to_row({**values, "id": new_id("acc"), "created_at": now, "updated_at": now})
 
-        def insert(connection: sqlite3.Connection) -> Account:
+        def insert(connection: Connection) -> Account:
             _check_name_free(connection, row["name_key"], None)
             _keep_one_default(connection, row)
             connection.execute(
@@ -89,7 +88,7 @@ class AccountStore:
         """Apply `changes` (columns, as values); also how the limited state is set and cleared."""
         row = _to_row({**changes, "updated_at": iso(utc_now())})
 
-        def apply(connection: sqlite3.Connection) -> Account | None:
+        def apply(connection: Connection) -> Account | None:
             if "name_key" in row:
                 _check_name_free(connection, row["name_key"], account_id)
             pending = _select(connection, account_id)
@@ -107,7 +106,7 @@ class AccountStore:
     async def delete(self, account_id: str) -> bool:
         """Delete the account; the executions that ran on it keep no account (migration 7)."""
 
-        def remove(connection: sqlite3.Connection) -> bool:
+        def remove(connection: Connection) -> bool:
             removed = connection.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             return removed.rowcount > 0
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..errors import DuplicateAgentName
 from ..models import Agent, iso, new_id, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(Agent)
@@ -21,14 +20,14 @@ def _to_row(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _select(connection: sqlite3.Connection, agent_id: str) -> Agent | None:
+def _select(connection: Connection, agent_id: str) -> Agent | None:
     row = connection.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
     return None if row is None else _ROWS.from_row(row)
 
 
-def _check_name_free(connection: sqlite3.Connection, name_key: str, own_id: str | None) -> None:
+def _check_name_free(connection: Connection, name_key: str, own_id: str | None) -> None:
     clash = connection.execute(
-        "SELECT name FROM agents WHERE name_key = ? AND id IS NOT ?", (name_key, own_id)
+        "SELECT name FROM agents WHERE name_key = ? AND id IS DISTINCT FROM ?", (name_key, own_id)
     ).fetchone()
     if clash is not None:
         raise DuplicateAgentName(f"an agent named {clash['name']!r} already exists")
@@ -39,7 +38,7 @@ class AgentStore:
         self._db = database
 
     async def list(self) -> list[Agent]:
-        def query(connection: sqlite3.Connection) -> list[Agent]:
+        def query(connection: Connection) -> list[Agent]:
             rows = connection.execute("SELECT * FROM agents ORDER BY name_key").fetchall()
             return [_ROWS.from_row(row) for row in rows]
 
@@ -52,7 +51,7 @@ class AgentStore:
         now = iso(utc_now())
         row = _to_row({**values, "id": new_id("agt"), "created_at": now, "updated_at": now})
 
-        def insert(connection: sqlite3.Connection) -> Agent:
+        def insert(connection: Connection) -> Agent:
             _check_name_free(connection, row["name_key"], None)
             connection.execute(
                 f"INSERT INTO agents ({', '.join(row)}) VALUES ({placeholders(len(row))})",
@@ -67,7 +66,7 @@ class AgentStore:
     async def update(self, agent_id: str, changes: dict[str, Any]) -> Agent | None:
         row = _to_row({**changes, "updated_at": iso(utc_now())})
 
-        def apply(connection: sqlite3.Connection) -> Agent | None:
+        def apply(connection: Connection) -> Agent | None:
             if "name_key" in row:
                 _check_name_free(connection, row["name_key"], agent_id)
             assignments = ", ".join(f"{name} = ?" for name in row)
@@ -81,7 +80,7 @@ class AgentStore:
     async def delete(self, agent_id: str) -> bool:
         """Delete the agent; its bots act as no agent and its messages stay (see migration 6)."""
 
-        def remove(connection: sqlite3.Connection) -> bool:
+        def remove(connection: Connection) -> bool:
             return connection.execute("DELETE FROM agents WHERE id = ?", (agent_id,)).rowcount > 0
 
         return await self._db.write(remove)
@@ -89,7 +88,7 @@ class AgentStore:
     async def bots_by_agent(self) -> BotsByAgent:
         """(id, name) of the bots acting as each agent, by agent id, bots in name order."""
 
-        def query(connection: sqlite3.Connection) -> BotsByAgent:
+        def query(connection: Connection) -> BotsByAgent:
             found: BotsByAgent = {}
             for agent_id, bot_id, name in connection.execute(
                 "SELECT agent_id, id, name FROM bots WHERE agent_id IS NOT NULL ORDER BY name_key"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..errors import DuplicateBotName
 from ..models import Bot, iso, new_id, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(Bot)
@@ -25,14 +24,14 @@ class BotStore:
         self._db = database
 
     async def list(self) -> list[Bot]:
-        def query(connection: sqlite3.Connection) -> list[Bot]:
+        def query(connection: Connection) -> list[Bot]:
             rows = connection.execute("SELECT * FROM bots ORDER BY name_key").fetchall()
             return [_ROWS.from_row(row) for row in rows]
 
         return await self._db.read(query)
 
     async def get(self, bot_id: str) -> Bot | None:
-        def query(connection: sqlite3.Connection) -> Bot | None:
+        def query(connection: Connection) -> Bot | None:
             row = connection.execute("SELECT * FROM bots WHERE id = ?", (bot_id,)).fetchone()
             return None if row is None else _ROWS.from_row(row)
 
@@ -42,7 +41,7 @@ class BotStore:
         now = iso(utc_now())
         row = _to_row({**values, "id": new_id("bot"), "created_at": now, "updated_at": now})
 
-        def insert(connection: sqlite3.Connection) -> Bot:
+        def insert(connection: Connection) -> Bot:
             self._check_name_free(connection, row["name_key"], None)
             names = ", ".join(row)
             connection.execute(
@@ -57,7 +56,7 @@ class BotStore:
     async def update(self, bot_id: str, changes: dict[str, Any]) -> Bot | None:
         row = _to_row({**changes, "updated_at": iso(utc_now())})
 
-        def apply(connection: sqlite3.Connection) -> Bot | None:
+        def apply(connection: Connection) -> Bot | None:
             if "name_key" in row:
                 self._check_name_free(connection, row["name_key"], bot_id)
             assignments = ", ".join(f"{name} = ?" for name in row)
@@ -70,15 +69,15 @@ class BotStore:
         return await self._db.write(apply)
 
     async def delete(self, bot_id: str) -> bool:
-        def remove(connection: sqlite3.Connection) -> bool:
+        def remove(connection: Connection) -> bool:
             return connection.execute("DELETE FROM bots WHERE id = ?", (bot_id,)).rowcount > 0
 
         return await self._db.write(remove)
 
     @staticmethod
-    def _check_name_free(connection: sqlite3.Connection, name_key: str, own_id: str | None) -> None:
+    def _check_name_free(connection: Connection, name_key: str, own_id: str | None) -> None:
         clash = connection.execute(
-            "SELECT name FROM bots WHERE name_key = ? AND id IS NOT ?", (name_key, own_id)
+            "SELECT name FROM bots WHERE name_key = ? AND id IS DISTINCT FROM ?", (name_key, own_id)
         ).fetchone()
         if clash is not None:
             raise DuplicateBotName(f"a bot named {clash['name']!r} already exists")

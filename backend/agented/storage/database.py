@@ -1,164 +1,94 @@
-"""SQLite behind two dedicated threads, so no query ever runs on the event loop.
+"""The database the stores use, whichever engine holds it: SQLite (embedded) or PostgreSQL.
 
-A writer thread owns the only connection that changes data; every write is one
-function run there inside a transaction, so a multi-statement change is a
-single hop and cannot interleave with another coroutine's statements. A reader
-thread owns a second connection; in WAL mode it reads committed data while the
-writer works.
+Stores hand the database small synchronous functions — a read, or a write that
+is one transaction — and it runs each off the event loop on a connection of its
+own, so a multi-statement change is a single hop and cannot interleave with
+another coroutine's statements. Both engines take the same functions: the
+connection they receive speaks `?` placeholders and yields rows readable by
+column name or position, and `dialect` spells what the engines write differently.
 
-A write that finds the disk full raises `StorageFull` (see `disk_full`), and
-the database stays marked full, for readiness, until a write succeeds again.
+Why synchronous work functions on threads rather than async ones: every query
+is written once for both engines, SQLite keeps its one-hop transactions (an
+async SQLite would pay a hop per statement), and the loop still never waits on
+a disk or a socket. PostgreSQL's side uses psycopg 3's connection pool.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..errors import StorageFull
-from .disk_full import DiskFullState, is_full
+import psycopg
+
+from .dialect import Dialect
+from .disk_full import DiskFullState
+
+if TYPE_CHECKING:
+    from .migrations import Migration
 
 T = TypeVar("T")
 
-DatabaseError = sqlite3.Error
+# What a failing query raises, from either engine (StorageFull is one of them).
+DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+
+Parameters = Sequence[Any] | Mapping[str, Any]
+# A result row, readable by column name and by position (sqlite3.Row, postgres.Row).
+Row = Any
 
 
-def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-    )
-    connection.row_factory = sqlite3.Row
-    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    connection.execute("PRAGMA foreign_keys = ON")
-    return connection
+class Cursor(Protocol):
+    """The part of a DB-API cursor the stores use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
 
 
-def _probe(connection: sqlite3.Connection) -> None:
-    connection.execute("SELECT 1").fetchone()
+class Connection(Protocol):
+    """The part of a DB-API connection the stores use; sqlite3.Connection is one as it is."""
+
+    def execute(self, sql: str, parameters: Parameters = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
 
-class Database:
-    """An open SQLite database; create with `await Database.open(...)`, end with `close()`."""
+Work = Callable[[Connection], T]
 
-    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
-        self.path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="agented-db-writer")
-        self._reader_thread = ThreadPoolExecutor(1, thread_name_prefix="agented-db-reader")
-        self._writer: sqlite3.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
-        self.disk = DiskFullState(path)
 
-    @classmethod
-    async def open(cls, path: Path, busy_timeout_ms: int = 5000) -> Database:
-        database = cls(path, busy_timeout_ms)
-        try:
-            await database._open()
-        except BaseException:
-            await database.close()
-            raise
-        return database
+class Database(Protocol):
+    """An open database; see the module docstring for how work reaches it."""
 
-    async def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Execution logs may hold sensitive output: create the file owner-only
-        # (SQLite gives its -wal and -shm files the same mode).
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._writer = await self._run(self._writer_thread, self._open_writer)
-        self._reader = await self._run(
-            self._reader_thread, lambda: _connect(self.path, self._busy_timeout_ms)
-        )
+    dialect: Dialect
+    disk: DiskFullState
 
-    def _open_writer(self) -> sqlite3.Connection:
-        connection = _connect(self.path, self._busy_timeout_ms)
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            connection.close()
-            raise DatabaseError(f"{self.path}: SQLite refused WAL journal mode (got {mode})")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        return connection
+    @property
+    def description(self) -> str:
+        """Where the data lives, for log lines: a path, or a URL without its password."""
+        ...
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` in one IMMEDIATE transaction on the writer thread; roll back if it raises."""
-        connection = self._require(self._writer)
+    async def read(self, work: Work[T]) -> T:
+        """Run `work` on a reading connection, which sees only committed data."""
+        ...
 
-        def transaction() -> T:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(connection)
-                connection.execute("COMMIT")
-            except BaseException:
-                # SQLite may already have rolled back (it does on some SQLITE_FULL
-                # errors); a failed COMMIT must not leave the transaction open, or
-                # every later BEGIN would fail too.
-                if connection.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        connection.execute("ROLLBACK")
-                raise
-            self.disk.succeeded()
-            return result
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in one transaction (writes never overlap); roll back if it raises."""
+        ...
 
-        return await self._run(self._writer_thread, self._full_as_storage_full(transaction))
-
-    async def write_script(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the writer thread with no surrounding transaction (it manages its own)."""
-        connection = self._require(self._writer)
-        return await self._run(
-            self._writer_thread, self._full_as_storage_full(lambda: work(connection))
-        )
-
-    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the reader thread, which sees only committed data."""
-        connection = self._require(self._reader)
-        return await self._run(self._reader_thread, lambda: work(connection))
+    async def migrate(self, migrations: Sequence[Migration]) -> int:
+        """Apply the `migrations` this database has not had yet, each in its own transaction
+        together with the version bump; return the resulting schema version."""
+        ...
 
     async def ping(self) -> None:
-        """Raise unless both connections answer and the disk is not full (callers bound it)."""
-        writer = self._require(self._writer)
+        """Raise unless the database answers and is not full (callers bound the wait)."""
+        ...
 
-        def probe_writer() -> None:
-            _probe(writer)
-            self.disk.recheck(writer)
-
-        await asyncio.gather(self.read(_probe), self._run(self._writer_thread, probe_writer))
-
-    def _full_as_storage_full(self, work: Callable[[], T]) -> Callable[[], T]:
-        """`work`, with SQLite's SQLITE_FULL raised as StorageFull (and reported once a minute)."""
-
-        def guarded() -> T:
-            try:
-                return work()
-            except StorageFull:
-                raise
-            except sqlite3.Error as error:
-                if is_full(error):
-                    raise self.disk.failed(error) from error
-                raise
-
-        return guarded
-
-    async def close(self) -> None:
-        for attribute, thread in (
-            ("_reader", self._reader_thread),
-            ("_writer", self._writer_thread),
-        ):
-            connection = getattr(self, attribute)
-            setattr(self, attribute, None)
-            if connection is not None:
-                await self._run(thread, connection.close)
-            thread.shutdown(wait=False)
-
-    def _require(self, connection: sqlite3.Connection | None) -> sqlite3.Connection:
-        if connection is None:
-            raise DatabaseError(f"database {self.path} is closed")
-        return connection
-
-    @staticmethod
-    async def _run(thread: ThreadPoolExecutor, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(thread, work)
+    async def close(self) -> None: ...

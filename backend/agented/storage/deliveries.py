@@ -10,11 +10,10 @@ memory would let a captured request be replayed while it still verifies.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 
-from .database import Database
+from .database import Connection, Database
 
 MINIMUM_WINDOW_SECONDS = 600.0
 
@@ -34,20 +33,20 @@ class DeliveryStore:
         """`claim` for each key set in turn, all in one transaction; True where it was fresh."""
         since = now - max(window_seconds, MINIMUM_WINDOW_SECONDS)
 
-        def seen(connection: sqlite3.Connection, key: str) -> bool:
+        def seen(connection: Connection, key: str) -> bool:
             row = connection.execute(
                 "SELECT received_at FROM webhook_deliveries WHERE key = ?", (key,)
             ).fetchone()
             return row is not None and row[0] >= since
 
-        def claim(connection: sqlite3.Connection) -> list[bool]:
+        def claim(connection: Connection) -> list[bool]:
             results = []
             for keys in key_sets:
                 fresh = not any(seen(connection, key) for key in keys)
                 if fresh:
                     connection.executemany(
-                        "INSERT OR REPLACE INTO webhook_deliveries (key, received_at) "
-                        "VALUES (?, ?)",
+                        "INSERT INTO webhook_deliveries (key, received_at) VALUES (?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET received_at = excluded.received_at",
                         [(key, now) for key in keys],
                     )
                 results.append(fresh)

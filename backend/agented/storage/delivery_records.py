@@ -10,11 +10,10 @@ without end; housekeeping prunes it.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..models import DeliveryRecord, iso, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(DeliveryRecord)
@@ -33,7 +32,7 @@ class DeliveryRecordStore:
         if not rows:
             return
 
-        def insert(connection: sqlite3.Connection) -> None:
+        def insert(connection: Connection) -> None:
             for row in rows:
                 connection.execute(
                     f"INSERT INTO delivery_records ({', '.join(row)})"
@@ -46,11 +45,13 @@ class DeliveryRecordStore:
     async def list(self, bot_id: str | None, *, limit: int) -> list[DeliveryRecord]:
         """The newest deliveries of a bot (of none: those no bot was concerned by)."""
 
-        def query(connection: sqlite3.Connection) -> list[DeliveryRecord]:
-            rows = connection.execute(
-                "SELECT * FROM delivery_records WHERE bot_id IS ? ORDER BY id DESC LIMIT ?",
-                (bot_id, limit),
-            ).fetchall()
+        # Two spellings rather than `IS ?`, which PostgreSQL lacks and cannot use an index for.
+        which = "bot_id IS NULL" if bot_id is None else "bot_id = ?"
+        sql = f"SELECT * FROM delivery_records WHERE {which} ORDER BY id DESC LIMIT ?"
+        parameters = (limit,) if bot_id is None else (bot_id, limit)
+
+        def query(connection: Connection) -> list[DeliveryRecord]:
+            rows = connection.execute(sql, parameters).fetchall()
             return [_ROWS.from_row(row) for row in rows]
 
         return await self._db.read(query)
@@ -58,11 +59,11 @@ class DeliveryRecordStore:
     async def prune(self, cutoff: str, keep_per_bot: int = KEEP_PER_BOT) -> int:
         """Delete records received before `cutoff` and all but each bot's newest `keep_per_bot`."""
 
-        def delete(connection: sqlite3.Connection) -> int:
+        def delete(connection: Connection) -> int:
             return connection.execute(
                 "DELETE FROM delivery_records WHERE received_at < ? OR id IN (SELECT id FROM"
                 " (SELECT id, ROW_NUMBER() OVER (PARTITION BY bot_id ORDER BY id DESC) AS newer"
-                " FROM delivery_records) WHERE newer > ?)",
+                " FROM delivery_records) AS ranked WHERE newer > ?)",
                 (cutoff, keep_per_bot),
             ).rowcount
 

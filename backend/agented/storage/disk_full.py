@@ -1,23 +1,24 @@
 """A full disk as one domain error, one readiness fact and one log line a minute.
 
 When SQLite cannot grow the database (the disk is full, or `max_page_count` is
-reached) it answers SQLITE_FULL. Every write would then fail the same way, and
-the log batcher retries every 250 ms: logging each failure with a traceback
-floods the very disk that is full. Instead the failure becomes the domain error `StorageFull`
-(which the HTTP edge answers with 503 "disk full"), the database remembers that
-it is full until a write succeeds again (readiness reports it), and the log says
-"disk full" at most once per minute, with a count of what it left unsaid.
+reached) it answers SQLITE_FULL; PostgreSQL answers SQLSTATE 53100 (disk_full).
+Every write would then fail the same way, and the log batcher retries every
+250 ms: logging each failure with a traceback floods the very disk that is
+full. Instead the failure becomes the domain error `StorageFull` (which the HTTP
+edge answers with 503 "disk full"), the database remembers that it is full until
+a write succeeds again (readiness reports it), and the log says "disk full" at
+most once per minute, with a count of what it left unsaid.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+import psycopg.errors
 
 from ..errors import StorageFull
 
@@ -30,8 +31,9 @@ MIN_FREE_BYTES = 1024 * 1024
 
 
 def is_full(error: BaseException) -> bool:
-    """Whether `error` is SQLite's SQLITE_FULL (any extended form of it)."""
-    if isinstance(error, StorageFull):
+    """Whether `error` is SQLite's SQLITE_FULL (any extended form of it) or PostgreSQL's
+    disk_full."""
+    if isinstance(error, StorageFull | psycopg.errors.DiskFull):
         return True
     code = getattr(error, "sqlite_errorcode", None)
     return (
@@ -44,12 +46,12 @@ class DiskFullState:
 
     def __init__(
         self,
-        path: Path,
+        where: str,
         *,
         clock: Callable[[], float] = time.monotonic,
         report_interval: float = REPORT_INTERVAL_SECONDS,
     ) -> None:
-        self._path = path
+        self._where = where
         self._clock = clock
         self._interval = report_interval
         self._lock = threading.Lock()
@@ -62,7 +64,7 @@ class DiskFullState:
     def full(self) -> bool:
         return self._full
 
-    def failed(self, error: sqlite3.Error) -> StorageFull:
+    def failed(self, error: Exception) -> StorageFull:
         """Record a write that found the disk full; the error to raise in its place."""
         with self._lock:
             self._full = True
@@ -76,7 +78,7 @@ class DiskFullState:
                 logger.error(
                     "disk full: cannot write to the database %s (%s); writes answer 503 and "
                     "log lines wait in memory until space is freed%s",
-                    self._path,
+                    self._where,
                     error,
                     f" ({unreported} more failed writes since the last report)"
                     if unreported
@@ -93,25 +95,16 @@ class DiskFullState:
             if self._reported_since_recovery:
                 self._reported_since_recovery = False
                 logger.warning(
-                    "disk space is back: writes to the database %s succeed again", self._path
+                    "disk space is back: writes to the database %s succeed again", self._where
                 )
 
-    def recheck(self, connection: sqlite3.Connection) -> None:
-        """While marked full, raise StorageFull unless there is visibly room again.
+    def recheck(self, has_room: Callable[[], None]) -> None:
+        """While marked full, call `has_room` (which raises StorageFull while there is none)
+        and mark the database usable when it returns.
 
         Readiness would otherwise stay failed until some write happens to succeed.
-        Room means the database may grow a page (or has free pages) and the
-        file system has MIN_FREE_BYTES for the file and its write-ahead log.
         """
         if not self._full:
             return
-        pages, limit, free_pages = (
-            connection.execute(f"PRAGMA {name}").fetchone()[0]
-            for name in ("page_count", "max_page_count", "freelist_count")
-        )
-        if pages >= limit and free_pages == 0:
-            raise StorageFull(f"disk full: the database has reached its {limit}-page limit")
-        disk = os.statvfs(self._path.parent)
-        if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
-            raise StorageFull(f"disk full: less than {MIN_FREE_BYTES} bytes free")
+        has_room()
         self.succeeded()

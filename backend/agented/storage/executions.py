@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..models import Bot, Execution, LogLine, TriggerType, iso, utc_now
-from .database import Database
+from .database import Connection, Database
+from .dialect import Dialect
 from .rows import RowMapping, from_json, placeholders, to_json
 
 # One stored log line as it is written: (seq, stream, content, unix timestamp).
@@ -47,7 +47,7 @@ class Filters:
     until: str | None = None
     text: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, dialect: Dialect) -> tuple[str, list[Any]]:
         conditions: list[str] = []
         parameters: list[Any] = []
         for condition, value in (
@@ -56,7 +56,7 @@ class Filters:
             ("trigger_type = ?", self.trigger_type),
             ("created_at >= ?", self.since),
             ("created_at < ?", self.until),
-            ("instr(lower(prompt), lower(?)) > 0", self.text),
+            (dialect.contains("lower(prompt)", "lower(?)"), self.text),
         ):
             if value is not None:
                 conditions.append(condition)
@@ -75,17 +75,16 @@ class Outcome:
     session_id: str | None = None
 
 
-# Tokens as spend limits count them: input plus output (see executions/spend.py).
-_COST = "COALESCE(json_extract(usage, '$.total_cost_usd'), 0)"
-_TOKENS = (
-    "COALESCE(json_extract(usage, '$.input_tokens'), 0)"
-    " + COALESCE(json_extract(usage, '$.output_tokens'), 0)"
-)
-
-
 class ExecutionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
+        dialect = self._dialect = database.dialect
+        self._cost = f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0)"
+        # Tokens as spend limits count them: input plus output (see executions/spend.py).
+        self._tokens = (
+            f"COALESCE({dialect.json_number('usage', 'input_tokens')}, 0)"
+            f" + COALESCE({dialect.json_number('usage', 'output_tokens')}, 0)"
+        )
 
     async def create(
         self,
@@ -130,7 +129,7 @@ class ExecutionStore:
         )
         stored_context = to_json(dict(context or {}))
 
-        def insert(connection: sqlite3.Connection) -> Execution:
+        def insert(connection: Connection) -> Execution:
             # The bot's counter hands out its run numbers, inside this write: no two alike.
             numbered = connection.execute(
                 "UPDATE bots SET runs_numbered = runs_numbered + 1 WHERE id = ?"
@@ -153,7 +152,7 @@ class ExecutionStore:
         return await self._db.write(insert)
 
     async def get(self, execution_id: str) -> Execution | None:
-        def query(connection: sqlite3.Connection) -> Execution | None:
+        def query(connection: Connection) -> Execution | None:
             row = connection.execute(
                 "SELECT * FROM executions WHERE id = ?", (execution_id,)
             ).fetchone()
@@ -164,7 +163,7 @@ class ExecutionStore:
     async def input_of(self, execution_id: str) -> dict[str, Any] | None:
         """The input the execution was given; None for one recorded before inputs were kept."""
 
-        def query(connection: sqlite3.Connection) -> dict[str, Any] | None:
+        def query(connection: Connection) -> dict[str, Any] | None:
             row = connection.execute(
                 "SELECT context FROM execution_inputs WHERE execution_id = ?", (execution_id,)
             ).fetchone()
@@ -175,7 +174,7 @@ class ExecutionStore:
     async def lineage(self, execution: Execution, limit: int = 20) -> list[Execution]:
         """The runs this one retried or re-ran, nearest first, as far back as they exist."""
 
-        def query(connection: sqlite3.Connection) -> list[Execution]:
+        def query(connection: Connection) -> list[Execution]:
             chain: list[Execution] = []
             parent = execution.retry_of or execution.rerun_of
             while parent is not None and len(chain) < limit:
@@ -192,9 +191,9 @@ class ExecutionStore:
 
     async def page(self, filters: Filters, *, limit: int = 50, offset: int = 0) -> Page:
         """A page of executions matching `filters`, newest first, and how many match in all."""
-        where, parameters = filters.where()
+        where, parameters = filters.where(self._dialect)
 
-        def query(connection: sqlite3.Connection) -> Page:
+        def query(connection: Connection) -> Page:
             total = connection.execute(
                 f"SELECT COUNT(*) FROM executions {where}", parameters
             ).fetchone()[0]
@@ -207,7 +206,7 @@ class ExecutionStore:
         return await self._db.read(query)
 
     async def latest_per_bot(self) -> dict[str, Execution]:
-        def query(connection: sqlite3.Connection) -> dict[str, Execution]:
+        def query(connection: Connection) -> dict[str, Execution]:
             rows = connection.execute(
                 "SELECT * FROM executions WHERE seq IN (SELECT MAX(seq) FROM executions"
                 " WHERE bot_id IS NOT NULL GROUP BY bot_id)"
@@ -236,7 +235,7 @@ class ExecutionStore:
             }
         )
 
-        def update(connection: sqlite3.Connection) -> Execution | None:
+        def update(connection: Connection) -> Execution | None:
             changed = connection.execute(
                 "UPDATE executions SET status = 'queued', not_before = NULL,"
                 f" {', '.join(f'{name} = ?' for name in values)}"
@@ -250,7 +249,7 @@ class ExecutionStore:
     async def park(self, execution_id: str, not_before: str, reason: str) -> Execution | None:
         """Keep a waiting execution waiting, now until `not_before`; None if it no longer waits."""
 
-        def update(connection: sqlite3.Connection) -> Execution | None:
+        def update(connection: Connection) -> Execution | None:
             changed = connection.execute(
                 "UPDATE executions SET not_before = ?, waiting_reason = ?"
                 " WHERE id = ? AND status = 'waiting'",
@@ -267,20 +266,20 @@ class ExecutionStore:
         then since `month`, reported (see executions/spend.py)."""
         column, value = ("bot_id", bot_id) if bot_id is not None else ("account_id", account_id)
         sql = (
-            f"SELECT SUM(CASE WHEN finished_at >= ? THEN {_COST} END),"
-            f" SUM(CASE WHEN finished_at >= ? THEN {_TOKENS} END),"
-            f" SUM({_COST}), SUM({_TOKENS})"
+            f"SELECT SUM(CASE WHEN finished_at >= ? THEN {self._cost} END),"
+            f" SUM(CASE WHEN finished_at >= ? THEN {self._tokens} END),"
+            f" SUM({self._cost}), SUM({self._tokens})"
             f" FROM executions WHERE {column} = ? AND finished_at >= ? AND usage IS NOT NULL"
         )
 
-        def query(connection: sqlite3.Connection) -> tuple[float, int, float, int]:
+        def query(connection: Connection) -> tuple[float, int, float, int]:
             row = connection.execute(sql, (day, day, value, month)).fetchone()
             return (row[0] or 0.0, row[1] or 0, row[2] or 0.0, row[3] or 0)
 
         return await self._db.read(query)
 
     async def mark_running(self, execution_id: str) -> Execution:
-        def update(connection: sqlite3.Connection) -> Execution:
+        def update(connection: Connection) -> Execution:
             connection.execute(
                 "UPDATE executions SET status = 'running', started_at = ? WHERE id = ?",
                 (iso(utc_now()), execution_id),
@@ -292,7 +291,7 @@ class ExecutionStore:
     async def finish(self, execution_id: str, outcome: Outcome) -> Execution:
         finished = utc_now()
 
-        def update(connection: sqlite3.Connection) -> Execution:
+        def update(connection: Connection) -> Execution:
             row = connection.execute(
                 "SELECT started_at FROM executions WHERE id = ?", (execution_id,)
             ).fetchone()
@@ -321,7 +320,7 @@ class ExecutionStore:
     async def append_lines(self, batches: dict[str, list[LogRow]]) -> None:
         """Persist `(seq, stream, content, timestamp)` rows of several executions at once."""
 
-        def insert(connection: sqlite3.Connection) -> None:
+        def insert(connection: Connection) -> None:
             for execution_id, lines in batches.items():
                 _insert_lines(connection, execution_id, lines)
 
@@ -358,12 +357,12 @@ class ExecutionStore:
             sql += " AND seq < ?"
             parameters.append(before_seq)
         if query:
-            sql += " AND instr(lower(content), lower(?)) > 0"
+            sql += f" AND {self._dialect.contains('lower(content)', 'lower(?)')}"
             parameters.append(query)
         sql += " ORDER BY seq DESC LIMIT ?" if before_seq is not None else " ORDER BY seq LIMIT ?"
         parameters.append(limit + 1)
 
-        def select(connection: sqlite3.Connection) -> tuple[list[LogLine], bool]:
+        def select(connection: Connection) -> tuple[list[LogLine], bool]:
             lines: list[LogLine] = []
             size = 0
             more = False
@@ -386,7 +385,7 @@ class ExecutionStore:
     async def lines_at(self, execution_id: str, seqs: Sequence[int]) -> list[LogLine]:
         """The stored lines with these seqs, in seq order (a search's window of matches)."""
 
-        def select(connection: sqlite3.Connection) -> list[LogLine]:
+        def select(connection: Connection) -> list[LogLine]:
             rows = connection.execute(
                 "SELECT seq, stream, content, timestamp FROM execution_logs"
                 f" WHERE execution_id = ? AND seq IN ({placeholders(len(seqs))}) ORDER BY seq",
@@ -399,16 +398,17 @@ class ExecutionStore:
     async def seqs_containing(
         self, execution_id: str, after_seq: int, until_seq: int, text: str, *, case_sensitive: bool
     ) -> list[int]:
-        """The seqs in (`after_seq`, `until_seq`] of lines containing `text` (SQLite compares,
-        ignoring ASCII case unless `case_sensitive`, as the `q` filter of `read_lines` does).
+        """The seqs in (`after_seq`, `until_seq`] of lines containing `text` (the database
+        compares, ignoring case unless `case_sensitive`, as the `q` filter of `read_lines` does).
 
-        Ignoring case, LIKE (ASCII case-insensitive) with the wildcards in `text` escaped
-        takes about half the time of `instr(lower(...))`, which copies every line first."""
+        Ignoring case, LIKE with the wildcards in `text` escaped takes about half the time
+        of `instr(lower(...))` in SQLite, which copies every line first."""
         if case_sensitive:
-            found, needle = "instr(content, ?) > 0", text
+            found, needle = self._dialect.contains("content"), text
         else:
             escaped = _LIKE_SPECIAL.sub(r"!\g<0>", text)
-            found, needle = "content LIKE ? ESCAPE '!'", f"%{escaped}%"
+            like = self._dialect.like_ignoring_case
+            found, needle = f"content {like} ? ESCAPE '!'", f"%{escaped}%"
         sql = (
             "SELECT seq FROM execution_logs WHERE execution_id = ? AND seq > ? AND seq <= ?"
             f" AND {found} ORDER BY seq"
@@ -459,7 +459,7 @@ class ExecutionStore:
             " WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?"
         )
 
-        def select(connection: sqlite3.Connection) -> tuple[bytes, int]:
+        def select(connection: Connection) -> tuple[bytes, int]:
             parts: list[bytes] = []
             size = 0
             last = after_seq
@@ -492,7 +492,7 @@ class ExecutionStore:
         Returns their ids, with the process group (and its leader's start time) each ran in.
         """
 
-        def update(connection: sqlite3.Connection) -> list[tuple[str, int | None, str | None]]:
+        def update(connection: Connection) -> list[tuple[str, int | None, str | None]]:
             rows = connection.execute(
                 "SELECT id, process_group, process_started FROM executions"
                 " WHERE status IN ('queued', 'running')"
@@ -512,7 +512,7 @@ class ExecutionStore:
     async def delete_finished_before(self, cutoff: str, batch: int = 200) -> int:
         """Delete finished executions (and their lines) older than `cutoff`, in short batches."""
 
-        def delete_batch(connection: sqlite3.Connection) -> int:
+        def delete_batch(connection: Connection) -> int:
             return connection.execute(
                 "DELETE FROM executions WHERE id IN (SELECT id FROM executions"
                 " WHERE finished_at < ? AND status NOT IN ('queued', 'running') LIMIT ?)",
@@ -525,10 +525,10 @@ class ExecutionStore:
         return removed
 
     async def daily_counts(self, since: str) -> list[dict[str, Any]]:
-        def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+        def query(connection: Connection) -> list[dict[str, Any]]:
             rows = connection.execute(
                 "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS total,"
-                " SUM(status IN ('failed', 'timeout', 'interrupted')) AS failed"
+                " COUNT(*) FILTER (WHERE status IN ('failed', 'timeout', 'interrupted')) AS failed"
                 " FROM executions WHERE created_at >= ? GROUP BY day ORDER BY day",
                 (since,),
             ).fetchall()
@@ -537,19 +537,19 @@ class ExecutionStore:
         return await self._db.read(query)
 
 
-def _fetch(connection: sqlite3.Connection, execution_id: str) -> Execution:
+def _fetch(connection: Connection, execution_id: str) -> Execution:
     return _ROWS.from_row(
         connection.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
     )
 
 
-def _insert_lines(connection: sqlite3.Connection, execution_id: str, lines: list[LogRow]) -> None:
+def _insert_lines(connection: Connection, execution_id: str, lines: list[LogRow]) -> None:
     connection.executemany(
         "INSERT INTO execution_logs (execution_id, seq, stream, content, timestamp)"
         " VALUES (?, ?, ?, ?, ?)",
         [(execution_id, *line) for line in lines],
     )
     connection.execute(
-        "UPDATE executions SET log_lines = MAX(log_lines, ?) WHERE id = ?",
-        (lines[-1][0], execution_id),
+        "UPDATE executions SET log_lines = ? WHERE id = ? AND log_lines < ?",
+        (lines[-1][0], execution_id, lines[-1][0]),
     )

@@ -7,14 +7,13 @@ hidden at once by every query here, before the sweep gets to mark it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import MessageInvalid, NotFound
 from ..models import AgentMessage, MessageStatus, iso, new_id
-from .database import Database
+from .database import Connection, Database, Row
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(AgentMessage)
@@ -24,11 +23,11 @@ _VISIBLE = f"(status = 'read' OR (status IN ('pending', 'delivered') AND {_UNEXP
 _PRIORITY_FIRST = "CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END"
 
 
-def _agent(connection: sqlite3.Connection, agent_id: str) -> sqlite3.Row:
+def _agent(connection: Connection, agent_id: str) -> Row:
     found = connection.execute("SELECT id, name FROM agents WHERE id = ?", (agent_id,)).fetchone()
     if found is None:
         raise NotFound(f"agent {agent_id} not found")
-    row: sqlite3.Row = found
+    row: Row = found
     return row
 
 
@@ -48,7 +47,7 @@ class MessageStore:
         ttl = fields.get("ttl_seconds")
         expires = None if ttl is None else iso(now + timedelta(seconds=ttl))
 
-        def insert(connection: sqlite3.Connection) -> list[AgentMessage]:
+        def insert(connection: Connection) -> list[AgentMessage]:
             sender = _agent(connection, sender_id)
             if to_agent_id is None:
                 recipients = connection.execute(
@@ -99,7 +98,7 @@ class MessageStore:
         return await self._db.write(insert)
 
     async def get(self, message_id: str) -> AgentMessage | None:
-        def query(connection: sqlite3.Connection) -> AgentMessage | None:
+        def query(connection: Connection) -> AgentMessage | None:
             row = connection.execute(
                 "SELECT * FROM agent_messages WHERE id = ?", (message_id,)
             ).fetchone()
@@ -165,7 +164,7 @@ class MessageStore:
         """Mark a message to `agent_id` read (again is fine); None if it has none such unexpired."""
         moment = iso(now)
 
-        def apply(connection: sqlite3.Connection) -> AgentMessage | None:
+        def apply(connection: Connection) -> AgentMessage | None:
             connection.execute(
                 "UPDATE agent_messages SET status = 'read', read_at = ?,"
                 " delivered_at = COALESCE(delivered_at, ?)"
@@ -200,7 +199,7 @@ class MessageStore:
         """
         moment = iso(now)
 
-        def page(connection: sqlite3.Connection) -> tuple[bytes, int]:
+        def page(connection: Connection) -> tuple[bytes, int]:
             rows = connection.execute(
                 "SELECT * FROM agent_messages WHERE to_agent_id = ? AND inbox_seq > ?"
                 " ORDER BY inbox_seq LIMIT ?",
@@ -238,7 +237,7 @@ class MessageStore:
         """Mark those of the messages still pending delivered."""
         moment = iso(now)
 
-        def apply(connection: sqlite3.Connection) -> None:
+        def apply(connection: Connection) -> None:
             connection.executemany(
                 "UPDATE agent_messages SET status = 'delivered', delivered_at = ?"
                 " WHERE id = ? AND status = 'pending'",
@@ -250,7 +249,7 @@ class MessageStore:
     async def next_expiry(self) -> datetime | None:
         """When the next unread message's TTL ends, if any has one."""
 
-        def query(connection: sqlite3.Connection) -> datetime | None:
+        def query(connection: Connection) -> datetime | None:
             (moment,) = connection.execute(
                 "SELECT MIN(expires_at) FROM agent_messages"
                 " WHERE status IN ('pending', 'delivered') AND expires_at IS NOT NULL"
@@ -260,7 +259,7 @@ class MessageStore:
         return await self._db.read(query)
 
     async def last_seq(self, agent_id: str) -> int:
-        def query(connection: sqlite3.Connection) -> int:
+        def query(connection: Connection) -> int:
             (seq,) = connection.execute(
                 "SELECT COALESCE(MAX(inbox_seq), 0) FROM agent_messages WHERE to_agent_id = ?",
                 (agent_id,),
@@ -272,7 +271,7 @@ class MessageStore:
     async def unread_counts(self, now: datetime) -> dict[str, int]:
         """Unread, unexpired messages per agent id (agents with none are absent)."""
 
-        def query(connection: sqlite3.Connection) -> dict[str, int]:
+        def query(connection: Connection) -> dict[str, int]:
             rows = connection.execute(
                 "SELECT to_agent_id, COUNT(*) FROM agent_messages WHERE to_agent_id IS NOT NULL"
                 f" AND status IN ('pending', 'delivered') AND {_UNEXPIRED} GROUP BY to_agent_id",
@@ -285,7 +284,7 @@ class MessageStore:
     async def expire_due(self, now: datetime) -> set[str]:
         """Mark unread messages past their TTL expired; the ids of the agents they were to."""
 
-        def apply(connection: sqlite3.Connection) -> set[str]:
+        def apply(connection: Connection) -> set[str]:
             rows = connection.execute(
                 "UPDATE agent_messages SET status = 'expired' WHERE status IN"
                 " ('pending', 'delivered') AND expires_at IS NOT NULL AND expires_at <= ?"

@@ -1,6 +1,6 @@
 """Monitoring figures as SQL aggregates over the executions, and the history's snapshots.
 
-Every figure is counted by SQLite in one aggregate query on the reader thread,
+Every figure is counted by the database in one aggregate query on the reader thread,
 never by Python over rows; time ranges use the indexes of migration 10. What
 counts as what is decided here once, in SQL, and for any status, present or
 added later: a run has *ended* once it has `finished_at`; an ended run is a
@@ -19,36 +19,63 @@ slots not yet snapshotted are read live from the executions.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..models import RATE_LIMITED_PREFIX, Execution, iso, iso_from_unix
-from .database import Database
+from .database import Connection, Database, Row
+from .dialect import Dialect
 from .rows import RowMapping, placeholders
 
 SLOT_SECONDS = 300
 
 # A rate-limited run ends `failed` with its error message starting so (no % or _ in it).
 _RATE_LIMITED = f"(COALESCE(error_message, '') LIKE '{RATE_LIMITED_PREFIX}%')"
-_TOKENS = (
-    "(COALESCE(json_extract(usage, '$.input_tokens'), 0)"
-    " + COALESCE(json_extract(usage, '$.output_tokens'), 0))"
-)
-_COST = "COALESCE(json_extract(usage, '$.total_cost_usd'), 0.0)"
 _ENDED = "finished_at IS NOT NULL"
 _FAILED = f"({_ENDED} AND status NOT IN ('success', 'cancelled'))"
-_SLOT = f"(CAST(strftime('%s', finished_at) AS INTEGER) / {SLOT_SECONDS} * {SLOT_SECONDS})"
 
-# What ended in each slot of [?, ?) (ISO times), as snapshot columns.
-_SLOTS_OF_ENDED = (
-    f"SELECT {_SLOT} AS slot, COUNT(*) AS runs,"
-    f" COUNT(*) FILTER (WHERE {_FAILED}) AS failures,"
-    f" COUNT(*) FILTER (WHERE {_RATE_LIMITED}) AS rate_limits,"
-    f" COALESCE(SUM({_TOKENS}), 0) AS tokens, TOTAL({_COST}) AS cost_usd"
-    " FROM executions WHERE finished_at >= ? AND finished_at < ? GROUP BY slot"
-)
+
+def _total(expression: str, condition: str = "TRUE") -> str:
+    """The sum of `expression` over the rows meeting `condition`, as a float, 0.0 for none."""
+    return f"CAST(COALESCE(SUM({expression}) FILTER (WHERE {condition}), 0) AS DOUBLE PRECISION)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """The SQL of the figures that reads the usage JSON and times, in one engine's spelling."""
+
+    tokens: str
+    cost: str
+    # What ended in each slot of [?, ?) (ISO times), as snapshot columns.
+    slots_of_ended: str
+
+    @classmethod
+    def of(cls, dialect: Dialect) -> _Figures:
+        tokens = (
+            f"(COALESCE({dialect.json_number('usage', 'input_tokens')}, 0)"
+            f" + COALESCE({dialect.json_number('usage', 'output_tokens')}, 0))"
+        )
+        cost = f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0.0)"
+        slot = f"({dialect.unix_seconds('finished_at')} / {SLOT_SECONDS} * {SLOT_SECONDS})"
+        slots_of_ended = (
+            f"SELECT {slot} AS slot, COUNT(*) AS runs,"
+            f" COUNT(*) FILTER (WHERE {_FAILED}) AS failures,"
+            f" COUNT(*) FILTER (WHERE {_RATE_LIMITED}) AS rate_limits,"
+            f" COALESCE(SUM({tokens}), 0) AS tokens, {_total(cost)} AS cost_usd"
+            " FROM executions WHERE finished_at >= ? AND finished_at < ? GROUP BY slot"
+        )
+        return cls(tokens, cost, slots_of_ended)
+
+    def usage_columns(self, suffix: str, condition: str) -> str:
+        """The Usage of the rows meeting `condition`, as columns named with `suffix`."""
+        return (
+            f"COUNT(*) FILTER (WHERE {condition}) AS runs_{suffix},"
+            f" COALESCE(SUM({self.tokens}) FILTER (WHERE {condition}), 0) AS tokens_{suffix},"
+            f" {_total(self.cost, condition)} AS cost_{suffix},"
+            f" COUNT(*) FILTER (WHERE {condition} AND {_RATE_LIMITED}) AS rate_limits_{suffix}"
+        )
+
 
 _EXECUTIONS = RowMapping(Execution)
 
@@ -108,22 +135,12 @@ def _slot_of(moment: datetime) -> int:
     return _epoch(moment) // SLOT_SECONDS * SLOT_SECONDS
 
 
-def _usage(row: sqlite3.Row, suffix: str) -> Usage:
+def _usage(row: Row, suffix: str) -> Usage:
     return Usage(
         runs=row[f"runs_{suffix}"],
         tokens=row[f"tokens_{suffix}"],
         cost_usd=row[f"cost_{suffix}"],
         rate_limits=row[f"rate_limits_{suffix}"],
-    )
-
-
-def _usage_columns(suffix: str, condition: str) -> str:
-    """The Usage of the rows meeting `condition`, as columns named with `suffix`."""
-    return (
-        f"COUNT(*) FILTER (WHERE {condition}) AS runs_{suffix},"
-        f" COALESCE(SUM({_TOKENS}) FILTER (WHERE {condition}), 0) AS tokens_{suffix},"
-        f" TOTAL({_COST}) FILTER (WHERE {condition}) AS cost_{suffix},"
-        f" COUNT(*) FILTER (WHERE {condition} AND {_RATE_LIMITED}) AS rate_limits_{suffix}"
     )
 
 
@@ -136,7 +153,7 @@ def _outcome_columns(suffix: str, condition: str) -> str:
     )
 
 
-def _outcomes(row: sqlite3.Row, suffix: str) -> Outcomes:
+def _outcomes(row: Row, suffix: str) -> Outcomes:
     """The bot's outcomes over a window; none when it ran in neither (the outer join's NULLs)."""
     return Outcomes(
         row[f"runs_{suffix}"] or 0, row[f"judged_{suffix}"] or 0, row[f"succeeded_{suffix}"] or 0
@@ -146,11 +163,12 @@ def _outcomes(row: sqlite3.Row, suffix: str) -> Outcomes:
 class MonitoringStore:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._figures = _Figures.of(database.dialect)
 
     async def status_counts(self) -> dict[str, int]:
         """How many executions are stored in each status (read off the status index)."""
 
-        def query(connection: sqlite3.Connection) -> dict[str, int]:
+        def query(connection: Connection) -> dict[str, int]:
             rows = connection.execute(
                 "SELECT status, COUNT(*) FROM executions GROUP BY status"
             ).fetchall()
@@ -161,7 +179,7 @@ class MonitoringStore:
     async def in_statuses(self, statuses: tuple[str, ...], limit: int) -> list[Execution]:
         """The oldest `limit` executions in `statuses`, oldest first."""
 
-        def query(connection: sqlite3.Connection) -> list[Execution]:
+        def query(connection: Connection) -> list[Execution]:
             rows = connection.execute(
                 f"SELECT * FROM executions WHERE status IN ({placeholders(len(statuses))})"
                 " ORDER BY seq LIMIT ?",
@@ -175,14 +193,14 @@ class MonitoringStore:
         """Per account id: its runs created since `day` and since `month` (`day` is later)."""
         sql = (
             "SELECT account_id,"
-            f" {_usage_columns('today', 'created_at >= :day')},"
-            f" {_usage_columns('month', '1')}"
+            f" {self._figures.usage_columns('today', 'created_at >= :day')},"
+            f" {self._figures.usage_columns('month', 'TRUE')}"
             " FROM executions WHERE created_at >= :month AND account_id IS NOT NULL"
             " GROUP BY account_id"
         )
         parameters = {"day": iso(day), "month": iso(month)}
 
-        def query(connection: sqlite3.Connection) -> dict[str, AccountUsage]:
+        def query(connection: Connection) -> dict[str, AccountUsage]:
             return {
                 row["account_id"]: AccountUsage(_usage(row, "today"), _usage(row, "month"))
                 for row in connection.execute(sql, parameters)
@@ -196,13 +214,13 @@ class MonitoringStore:
         sql = (
             "SELECT b.id AS bot_id, b.name AS bot_name, w.* FROM bots AS b LEFT JOIN ("
             f"SELECT bot_id AS run_bot_id, {_outcome_columns('day', 'created_at >= :day')},"
-            f" {_outcome_columns('week', '1')}"
+            f" {_outcome_columns('week', 'TRUE')}"
             " FROM executions WHERE created_at >= :week AND bot_id IS NOT NULL GROUP BY bot_id"
             ") AS w ON w.run_bot_id = b.id ORDER BY b.name_key"
         )
         parameters = {"day": iso(day), "week": iso(week)}
 
-        def query(connection: sqlite3.Connection) -> list[BotActivity]:
+        def query(connection: Connection) -> list[BotActivity]:
             return [
                 BotActivity(
                     row["bot_id"], row["bot_name"], _outcomes(row, "day"), _outcomes(row, "week")
@@ -216,14 +234,14 @@ class MonitoringStore:
         """Recompute the slots since just before the previous snapshot (on the first one,
         since `backfill_from`) up to `now`; return how many slots hold runs."""
 
-        def write(connection: sqlite3.Connection) -> int:
+        def write(connection: Connection) -> int:
             first = _recompute_from(connection, backfill_from)
             connection.execute("DELETE FROM monitoring_snapshots WHERE slot >= ?", (first,))
             return connection.execute(
                 "INSERT INTO monitoring_snapshots"
                 " (slot, runs, failures, rate_limits, tokens, cost_usd, taken_at)"
-                " SELECT slot, runs, failures, rate_limits, tokens, cost_usd, ?"
-                f" FROM ({_SLOTS_OF_ENDED})",
+                " SELECT slot, runs, failures, rate_limits, tokens, cost_usd, CAST(? AS TEXT)"
+                f" FROM ({self._figures.slots_of_ended}) AS ended",
                 (iso(now), iso_from_unix(first), iso(now)),
             ).rowcount
 
@@ -236,15 +254,15 @@ class MonitoringStore:
         the Unix epoch, so days start at 00:00 UTC); buckets without runs are left out."""
         start = _epoch(since)
 
-        def query(connection: sqlite3.Connection) -> list[Bucket]:
+        def query(connection: Connection) -> list[Bucket]:
             live_from = max(_recompute_from(connection, backfill_from), start)
             rows = connection.execute(
                 "WITH slots AS ("
                 "SELECT slot, runs, failures, rate_limits, tokens, cost_usd"
                 " FROM monitoring_snapshots WHERE slot >= ? AND slot < ?"
-                f" UNION ALL {_SLOTS_OF_ENDED})"
+                f" UNION ALL {self._figures.slots_of_ended})"
                 " SELECT slot / ? * ? AS start, SUM(runs), SUM(failures),"
-                " SUM(rate_limits), SUM(tokens), TOTAL(cost_usd)"
+                f" SUM(rate_limits), SUM(tokens), {_total('cost_usd')}"
                 " FROM slots GROUP BY start ORDER BY start",
                 (
                     start // SLOT_SECONDS * SLOT_SECONDS,
@@ -270,7 +288,7 @@ class MonitoringStore:
         )
 
 
-def _recompute_from(connection: sqlite3.Connection, backfill_from: datetime) -> int:
+def _recompute_from(connection: Connection, backfill_from: datetime) -> int:
     """The first slot the next snapshot computes: the one before the previous snapshot's
     last, or the slot of `backfill_from` when there is none yet."""
     taken: Any = connection.execute("SELECT MAX(taken_at) FROM monitoring_snapshots").fetchone()[0]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..models import ListedPullRequestReview, PullRequestReview, iso, new_id, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(PullRequestReview)
@@ -47,7 +46,7 @@ class PullRequestReviewStore:
             parameters.append(status)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
-        def query(connection: sqlite3.Connection) -> list[ListedPullRequestReview]:
+        def query(connection: Connection) -> list[ListedPullRequestReview]:
             rows = connection.execute(
                 f"{_SELECT}{where} ORDER BY r.created_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),

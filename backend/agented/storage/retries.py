@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..models import Retry, RetryStatus, iso, new_id, utc_now
-from .database import Database
+from .database import Connection, Database
 from .rows import RowMapping, placeholders
 
 _ROWS = RowMapping(Retry)
@@ -42,7 +41,7 @@ class RetryStore:
             }
         )
 
-        def insert(connection: sqlite3.Connection) -> Retry:
+        def insert(connection: Connection) -> Retry:
             connection.execute(
                 f"INSERT INTO retries ({', '.join(row)}) VALUES ({placeholders(len(row))})",
                 tuple(row.values()),
@@ -54,14 +53,14 @@ class RetryStore:
         return await self._db.write(insert)
 
     async def get(self, retry_id: str) -> Retry | None:
-        def query(connection: sqlite3.Connection) -> Retry | None:
+        def query(connection: Connection) -> Retry | None:
             row = connection.execute("SELECT * FROM retries WHERE id = ?", (retry_id,)).fetchone()
             return None if row is None else _ROWS.from_row(row)
 
         return await self._db.read(query)
 
     async def pending(self) -> list[Retry]:
-        def query(connection: sqlite3.Connection) -> list[Retry]:
+        def query(connection: Connection) -> list[Retry]:
             rows = connection.execute(
                 "SELECT * FROM retries WHERE status = 'pending' ORDER BY due_at"
             ).fetchall()
@@ -72,7 +71,7 @@ class RetryStore:
     async def parked_for(self, execution_id: str) -> Retry | None:
         """The pending entry that wakes a waiting execution, if any."""
 
-        def query(connection: sqlite3.Connection) -> Retry | None:
+        def query(connection: Connection) -> Retry | None:
             row = connection.execute(
                 "SELECT * FROM retries WHERE execution_id = ? AND parked = 1"
                 " AND status = 'pending'",
@@ -85,7 +84,7 @@ class RetryStore:
     async def reschedule(self, retry_id: str, due_at: str, reason: str) -> bool:
         """Move a pending entry to `due_at` with a new reason; False if it is no longer pending."""
 
-        def update(connection: sqlite3.Connection) -> bool:
+        def update(connection: Connection) -> bool:
             return (
                 connection.execute(
                     "UPDATE retries SET due_at = ?, reason = ? WHERE id = ? AND status = 'pending'",
@@ -101,7 +100,7 @@ class RetryStore:
     ) -> bool:
         """Move a pending retry on; False if it was no longer pending."""
 
-        def update(connection: sqlite3.Connection) -> bool:
+        def update(connection: Connection) -> bool:
             return (
                 connection.execute(
                     "UPDATE retries SET status = ?, retry_execution_id = ?"

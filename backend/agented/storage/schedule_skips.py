@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from .database import Database
+from .database import Connection, Database
 
 
 class ScheduleSkipStore:
@@ -21,7 +20,7 @@ class ScheduleSkipStore:
         )
 
     async def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        def query(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+        def query(connection: Connection) -> list[dict[str, Any]]:
             rows = connection.execute(
                 # trigger_id: the former name of bot_id, still shown for older clients
                 "SELECT bot_id, bot_id AS trigger_id, skipped_at, reason FROM schedule_skips"

@@ -8,6 +8,7 @@ the tests fail saying so, never skip, so a run without PostgreSQL cannot pass by
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pwd
@@ -241,3 +242,46 @@ def running_postgres(install_root: Path = INSTALL_ROOT) -> Iterator[PostgresServ
         yield server
     finally:
         stop_postgres(server)
+
+
+DATABASE_ENGINES = ("sqlite", "postgres")
+TEMPLATE = "agented_template"
+
+
+def _with_database(dsn: str, name: str) -> str:
+    return f"{dsn.rsplit('/', 1)[0]}/{name}"
+
+
+def create_migrated_template(dsn: str) -> str:
+    """Create a database at the shipped schema (through the server's own migration code) that
+    tests copy; copying a template is far quicker than migrating each test's database."""
+    from agented.paths import migrations_dir
+    from agented.storage import migrate
+    from agented.storage.postgres import PostgresDatabase
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+
+    async def build() -> None:
+        database = await PostgresDatabase.open(_with_database(dsn, TEMPLATE), pool_size=1)
+        try:
+            await migrate(database, migrations_dir("postgres"))
+        finally:
+            await database.close()
+
+    asyncio.run(build())
+    return TEMPLATE
+
+
+@contextlib.contextmanager
+def database_copy(dsn: str, template: str) -> Iterator[str]:
+    """A new database copied from `template`, its URL for the block, dropped afterwards
+    (connections the block left open are ended: a test cannot leave it behind)."""
+    name = f"agented_{secrets.token_hex(6)}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    try:
+        yield _with_database(dsn, name)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")

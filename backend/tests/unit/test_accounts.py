@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from quart import Quart
 from quart.testing.app import LifespanError
 
 from agented.rekey import main as rekey_main
@@ -18,6 +19,7 @@ from agented.runtime import runtime_of
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.sse import stream_events
+from ..support.storage import use_the_apps_database
 
 ACCOUNTS = "/admin/accounts"
 SECRET = "sk-very-secret-value-123"
@@ -62,13 +64,14 @@ async def command_bot(client) -> dict[str, Any]:
     return await make_bot(client, "show env", backend_type="command", command=command)
 
 
-def raw_row(app_overrides: dict[str, Any], account_id: str) -> sqlite3.Row:
-    with sqlite3.connect(app_overrides["AGENTED_DB_PATH"]) as connection:
-        connection.row_factory = sqlite3.Row
-        row: sqlite3.Row = connection.execute(
+async def raw_row(app: Quart, account_id: str) -> dict[str, Any]:
+    """The account's row as stored, read past the API."""
+    row = await runtime_of(app).database.read(
+        lambda connection: connection.execute(
             "SELECT * FROM accounts WHERE id = ?", (account_id,)
         ).fetchone()
-    return row
+    )
+    return dict(row)
 
 
 # CRUD and validation
@@ -151,7 +154,7 @@ async def test_a_new_default_replaces_its_backends_former_one(client) -> None:
 
 
 async def test_secret_variables_are_shown_by_name_only_and_sealed_at_rest(
-    client, app_overrides
+    serving_app, client
 ) -> None:
     account = await make_account(client, "Keyed", secret_env={"API_KEY": SECRET, "B": "x"})
     assert account["secret_env_names"] == ["API_KEY", "B"]
@@ -162,14 +165,14 @@ async def test_secret_variables_are_shown_by_name_only_and_sealed_at_rest(
     ):
         assert SECRET not in json.dumps(shown)
         assert "secret_env_sealed" not in json.dumps(shown)
-    row = raw_row(app_overrides, account["id"])
+    row = await raw_row(serving_app, account["id"])
     assert SECRET not in json.dumps(dict(row))
     assert row["secret_env_sealed"].startswith("gAAAA"), "a Fernet token"
     kept = await client.put(f"{ACCOUNTS}/{account['id']}", json={"name": "Renamed"})
     assert (await kept.get_json())["secret_env_names"] == ["API_KEY", "B"], "kept unless sent"
     cleared = await client.put(f"{ACCOUNTS}/{account['id']}", json={"secret_env": None})
     assert (await cleared.get_json())["secret_env_names"] == []
-    assert raw_row(app_overrides, account["id"])["secret_env_sealed"] is None
+    assert (await raw_row(serving_app, account["id"]))["secret_env_sealed"] is None
 
 
 # Runs on an account
@@ -269,9 +272,10 @@ async def test_rekey_covers_the_accounts_secret_variables(
     old_key_file = tmp_path / "old.key"
     old_key_file.write_text("old-secret-key\n")
     monkeypatch.setenv("AGENTED_ENV_FILE", str(tmp_path / "none.env"))
-    monkeypatch.setenv("AGENTED_DB_PATH", str(app_overrides["AGENTED_DB_PATH"]))
+    use_the_apps_database(monkeypatch, app_overrides)
     monkeypatch.setenv("SECRET_KEY", "new-secret-key")
-    assert rekey_main(["--old-key-file", str(old_key_file)]) == 0
+    # A command-line program: it runs its own event loop, so not on the test's.
+    assert await asyncio.to_thread(rekey_main, ["--old-key-file", str(old_key_file)]) == 0
     rekeyed = make_app(SECRET_KEY="new-secret-key")
     async with rekeyed.test_app():
         client = rekeyed.test_client()

@@ -9,9 +9,10 @@ import pytest
 
 from agented.api.schemas import BOT_DEFAULTS, NON_NULLABLE, BotCreate, BotUpdate
 from agented.models import BotSettings
-from agented.paths import MIGRATIONS_DIR
-from agented.storage import Database, migrate
+from agented.paths import migrations_dir
+from agented.storage import migrate
 from agented.storage.executions import ExecutionStore, Filters
+from agented.storage.sqlite import SqliteDatabase
 
 from ..support.bots import make_bot, put_fakes_on_path
 from ..support.sse import stream_events
@@ -108,9 +109,9 @@ def test_the_request_models_are_the_bot_settings_plus_the_webhook_secret() -> No
 async def test_executions_stored_before_the_rename_keep_their_bot(tmp_path: Path) -> None:
     before = tmp_path / "before"
     before.mkdir()
-    for script in sorted(MIGRATIONS_DIR.glob("000[1-4]_*.sql")):
+    for script in sorted(migrations_dir("sqlite").glob("000[1-4]_*.sql")):
         shutil.copy(script, before)
-    database = await Database.open(tmp_path / "old.db")
+    database = await SqliteDatabase.open(tmp_path / "old.db")
     try:
         await migrate(database, before)
         for statement in (
@@ -123,7 +124,7 @@ async def test_executions_stored_before_the_rename_keep_their_bot(tmp_path: Path
             " 'manual', 'success', 'claude', '', '[]', '2026-01-01T00:00:00Z')",
         ):
             await database.write(lambda connection, sql=statement: connection.execute(sql))
-        await migrate(database, MIGRATIONS_DIR)
+        await migrate(database, migrations_dir("sqlite"))
         page = await ExecutionStore(database).page(Filters(bot_id="bot_1"))
         assert [(e.id, e.bot_id, e.bot_name) for e in page.executions] == [
             ("exe_1", "bot_1", "Old")

@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from agented.paths import MIGRATIONS_DIR
-from agented.storage import Database, migrate
+from agented.paths import migrations_dir
+from agented.storage import migrate
 from agented.storage.deliveries import MINIMUM_WINDOW_SECONDS, DeliveryStore
+from agented.storage.sqlite import SqliteDatabase
 from agented.triggers.signatures import REPLAY_TOLERANCE_SECONDS
 
 
 @pytest.fixture
 async def deliveries(tmp_path: Path) -> AsyncIterator[DeliveryStore]:
-    database = await Database.open(tmp_path / "test.db")
-    await migrate(database, MIGRATIONS_DIR)
+    database = await SqliteDatabase.open(tmp_path / "test.db")
+    await migrate(database, migrations_dir("sqlite"))
     yield DeliveryStore(database)
     await database.close()
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from agented.executions.inputs import REDACTED, is_secret_key, redact, summarize
-from agented.paths import MIGRATIONS_DIR
+from agented.paths import migrations_dir
 from agented.runtime import runtime_of
-from agented.storage import Database, migrate
+from agented.storage import migrate
+from agented.storage.sqlite import SqliteDatabase
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.sse import stream_events
@@ -210,10 +211,10 @@ def test_a_summary_is_the_message_else_the_payload_redacted() -> None:
 async def test_the_migration_numbers_old_runs_per_bot_in_creation_order(tmp_path: Path) -> None:
     before = tmp_path / "before"
     before.mkdir()
-    for migration in MIGRATIONS_DIR.glob("*.sql"):
+    for migration in migrations_dir("sqlite").glob("*.sql"):
         if int(migration.name[:4]) < 11:  # the schema before runs were numbered
             (before / migration.name).write_text(migration.read_text())
-    database = await Database.open(tmp_path / "old.db")
+    database = await SqliteDatabase.open(tmp_path / "old.db")
     try:
         await migrate(database, before)
         statements = [
@@ -236,7 +237,7 @@ async def test_the_migration_numbers_old_runs_per_bot_in_creation_order(tmp_path
             )
         for statement in statements:
             await database.write(lambda connection, sql=statement: connection.execute(sql))
-        await migrate(database, MIGRATIONS_DIR)
+        await migrate(database, migrations_dir("sqlite"))
 
         def numbers(connection) -> list[tuple[str, int]]:
             rows = connection.execute("SELECT id, run_number FROM executions ORDER BY seq")

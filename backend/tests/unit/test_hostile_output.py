@@ -22,11 +22,12 @@ from agented.events.topic import TAIL_BYTES
 from agented.executions.logs import ExecutionLogService, line_cost
 from agented.executions.process import MAX_LINE_BYTES
 from agented.executions.stream import ExecutionStream
-from agented.paths import MIGRATIONS_DIR
+from agented.paths import migrations_dir
 from agented.runtime import runtime_of
 from agented.stopping import Stopping
-from agented.storage import Database, migrate
+from agented.storage import migrate
 from agented.storage.executions import ExecutionStore
+from agented.storage.sqlite import SqliteDatabase
 
 from ..support.bots import make_bot
 
@@ -36,8 +37,8 @@ EVENT_IDS = re.compile(rb"^id: (\d+)\n", re.MULTILINE)
 
 @pytest.fixture
 async def repository(tmp_path: Path) -> AsyncIterator[ExecutionStore]:
-    database = await Database.open(tmp_path / "test.db")
-    await migrate(database, MIGRATIONS_DIR)
+    database = await SqliteDatabase.open(tmp_path / "test.db")
+    await migrate(database, migrations_dir("sqlite"))
     await database.write(
         lambda connection: connection.execute(
             "INSERT INTO executions (id, seq, bot_name, trigger_type, status, backend_type,"

@@ -243,14 +243,15 @@ async def test_a_body_that_never_arrives_is_json_408_after_the_body_timeout(make
     assert "error" in await response.get_json()
 
 
+@pytest.mark.sqlite_only  # fills the disk by capping SQLite's page count
 async def test_a_full_disk_answers_writes_with_503_and_fails_readiness(
     serving_app: Quart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_fakes_on_path(monkeypatch)
     client = serving_app.test_client()
     database = runtime_of(serving_app).database
-    pages = await database.write_script(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
-    await database.write_script(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
+    pages = await database.write(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await database.write(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
     bot = {"name": "big", "prompt_template": "x" * 100_000, "backend_type": "codex"}
 
     refused = await client.post(BOTS, json=bot)
@@ -263,6 +264,6 @@ async def test_a_full_disk_answers_writes_with_503_and_fails_readiness(
     assert anonymous.status_code == 503
     assert (await client.get("/health/liveness")).status_code == 200, "alive, just not ready"
 
-    await database.write_script(lambda c: c.execute("PRAGMA max_page_count = 1000000"))
+    await database.write(lambda c: c.execute("PRAGMA max_page_count = 1000000"))
     assert (await client.get("/health/readiness")).status_code == 200
     assert (await client.post(BOTS, json=bot)).status_code == 201

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from quart import Quart
 from agented.models import iso, new_id, utc_now
 from agented.monitoring.service import MonitoringService
 from agented.runtime import Runtime, runtime_of
+from agented.storage import Connection
 
 from ..support.bots import make_bot
 from ..support.keys import TEST_API_KEY
@@ -63,7 +63,7 @@ async def insert(
         account_id,
     )
 
-    def write(connection: sqlite3.Connection) -> None:
+    def write(connection: Connection) -> None:
         connection.execute(
             "INSERT INTO executions (seq, id, bot_id, bot_name, trigger_type, status,"
             " backend_type, prompt, command, created_at, finished_at, usage, error_message,"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import stat
@@ -19,6 +20,7 @@ from agented.security.stream_tokens import StreamTokens
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 from ..support.keys import TEST_API_KEY
+from ..support.storage import use_the_apps_database
 
 NO_KEY = {"X-API-Key": ""}
 STREAM = "/admin/executions/exe_none/stream"
@@ -470,10 +472,12 @@ async def test_a_changed_secret_key_stops_startup_until_secrets_are_rekeyed(
     old_key_file = tmp_path / "old.key"
     old_key_file.write_text("old-secret-key\n")
     monkeypatch.setenv("AGENTED_ENV_FILE", str(tmp_path / "none.env"))
-    monkeypatch.setenv("AGENTED_DB_PATH", str(app_overrides["AGENTED_DB_PATH"]))
+    use_the_apps_database(monkeypatch, app_overrides)
     monkeypatch.setenv("SECRET_KEY", "new-secret-key")
-    assert rekey_main(["--old-key-file", str(old_key_file)]) == 0
-    assert rekey_main(["--old-key-file", str(old_key_file)]) == 0, "running it twice is harmless"
+    # A command-line program: it runs its own event loop, so not on the test's.
+    assert await asyncio.to_thread(rekey_main, ["--old-key-file", str(old_key_file)]) == 0
+    twice = await asyncio.to_thread(rekey_main, ["--old-key-file", str(old_key_file)])
+    assert twice == 0, "running it twice is harmless"
 
     rekeyed = make_app(SECRET_KEY="new-secret-key")
     async with rekeyed.test_app():

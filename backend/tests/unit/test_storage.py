@@ -13,15 +13,18 @@ import pytest
 
 from agented.errors import StorageFull
 from agented.executions.logs import ExecutionLogService
-from agented.paths import MIGRATIONS_DIR
-from agented.storage import Database, MigrationError, migrate
+from agented.paths import migrations_dir
+from agented.storage import MigrationError, migrate
 from agented.storage.disk_full import DiskFullState
 from agented.storage.migrations import discover
+from agented.storage.sqlite import SqliteDatabase
+
+SHIPPED = migrations_dir("sqlite")
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(tmp_path / "test.db", busy_timeout_ms=1234)
+async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    db = await SqliteDatabase.open(tmp_path / "test.db", busy_timeout_ms=1234)
     yield db
     await db.close()
 
@@ -30,18 +33,18 @@ def _pragma(name: str):
     return lambda connection: connection.execute(f"PRAGMA {name}").fetchone()[0]
 
 
-async def test_connections_use_wal_busy_timeout_and_foreign_keys(database: Database) -> None:
+async def test_connections_use_wal_busy_timeout_and_foreign_keys(database: SqliteDatabase) -> None:
     assert await database.read(_pragma("journal_mode")) == "wal"
-    for run in (database.read, database.write_script):
+    for run in (database.read, database.write):
         assert await run(_pragma("busy_timeout")) == 1234
         assert await run(_pragma("foreign_keys")) == 1
 
 
-async def test_database_file_is_owner_only(database: Database) -> None:
+async def test_database_file_is_owner_only(database: SqliteDatabase) -> None:
     assert stat.S_IMODE(database.path.stat().st_mode) == 0o600
 
 
-async def test_write_commits_and_rolls_back_as_a_unit(database: Database) -> None:
+async def test_write_commits_and_rolls_back_as_a_unit(database: SqliteDatabase) -> None:
     await database.write(lambda c: c.execute("CREATE TABLE t (v INTEGER NOT NULL)"))
     await database.write(lambda c: c.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)]))
 
@@ -66,18 +69,18 @@ def _version(connection: sqlite3.Connection) -> int:
     return connection.execute("PRAGMA user_version").fetchone()[0]
 
 
-async def test_fresh_database_reaches_the_shipped_schema(database: Database) -> None:
-    assert await migrate(database, MIGRATIONS_DIR) == len(discover(MIGRATIONS_DIR))
-    assert await database.read(_version) == len(discover(MIGRATIONS_DIR))
+async def test_fresh_database_reaches_the_shipped_schema(database: SqliteDatabase) -> None:
+    assert await migrate(database, SHIPPED) == len(discover(SHIPPED))
+    assert await database.read(_version) == len(discover(SHIPPED))
     created = await database.read(
         lambda c: c.execute("SELECT value FROM instance WHERE key = 'created_at'").fetchone()
     )
     assert created["value"].endswith("Z")
-    assert await migrate(database, MIGRATIONS_DIR) == len(discover(MIGRATIONS_DIR)), "idempotent"
+    assert await migrate(database, SHIPPED) == len(discover(SHIPPED)), "idempotent"
 
 
 async def test_older_database_is_upgraded_keeping_its_data(
-    tmp_path: Path, database: Database
+    tmp_path: Path, database: SqliteDatabase
 ) -> None:
     first = "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
     v1 = _write_migrations(tmp_path / "v1", first)
@@ -93,7 +96,7 @@ async def test_older_database_is_upgraded_keeping_its_data(
 
 
 async def test_failed_migration_leaves_the_previous_version(
-    tmp_path: Path, database: Database
+    tmp_path: Path, database: SqliteDatabase
 ) -> None:
     good = "CREATE TABLE a (x INTEGER);"
     bad = "CREATE TABLE b (y INTEGER); INSERT INTO missing VALUES (1);"
@@ -106,8 +109,8 @@ async def test_failed_migration_leaves_the_previous_version(
     assert tables == ["a"], "the half-applied migration was rolled back"
 
 
-async def test_newer_database_is_refused(tmp_path: Path, database: Database) -> None:
-    await database.write_script(lambda c: c.execute("PRAGMA user_version = 7"))
+async def test_newer_database_is_refused(tmp_path: Path, database: SqliteDatabase) -> None:
+    await database.write(lambda c: c.execute("PRAGMA user_version = 7"))
     with pytest.raises(MigrationError, match="schema version 7"):
         await migrate(database, _write_migrations(tmp_path / "m", "SELECT 1;"))
 
@@ -126,7 +129,7 @@ def test_inconsistent_migration_files_are_refused(
 
 
 async def test_closed_database_raises_a_database_error(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "x.db")
+    db = await SqliteDatabase.open(tmp_path / "x.db")
     await db.close()
     with pytest.raises(sqlite3.Error, match="is closed"):
         await db.read(_pragma("user_version"))
@@ -160,11 +163,11 @@ class _Records(logging.Handler):
 BLOB = "INSERT INTO filler VALUES (zeroblob(3000))"  # needs a page of its own
 
 
-async def _fill_until_full(database: Database, extra_pages: int = 2) -> int:
+async def _fill_until_full(database: SqliteDatabase, extra_pages: int = 2) -> int:
     """Cap the database at a few more pages than it has; return how many blobs fitted."""
     await database.write(lambda c: c.execute("CREATE TABLE filler (data BLOB)"))
-    pages = await database.write_script(_pragma("page_count"))
-    await database.write_script(_pragma(f"max_page_count = {pages + extra_pages}"))
+    pages = await database.write(_pragma("page_count"))
+    await database.write(_pragma(f"max_page_count = {pages + extra_pages}"))
     for fitted in range(extra_pages + 1):
         try:
             await database.write(lambda c: c.execute(BLOB))
@@ -173,27 +176,29 @@ async def _fill_until_full(database: Database, extra_pages: int = 2) -> int:
     raise AssertionError(f"{extra_pages + 1} pages fitted under a limit of {extra_pages} more")
 
 
-async def _make_room(database: Database) -> None:
-    await database.write_script(_pragma("max_page_count = 1000000"))
+async def _make_room(database: SqliteDatabase) -> None:
+    await database.write(_pragma("max_page_count = 1000000"))
 
 
 async def test_a_full_database_raises_storage_full_and_keeps_what_was_committed(
-    database: Database,
+    database: SqliteDatabase,
 ) -> None:
     fitted = await _fill_until_full(database)
     with pytest.raises(StorageFull, match=r"^disk full: database or disk is full$") as caught:
         await database.write(lambda c: c.execute(BLOB))
     assert isinstance(caught.value, sqlite3.OperationalError), "old `except sqlite3.Error` holds"
     assert database.disk.full
-    assert not await database.write_script(lambda c: c.in_transaction), "rolled back, not left open"
     await _make_room(database)
+    # BEGIN would fail inside a transaction left open: the failed one was rolled back.
     await database.write(lambda c: c.execute(BLOB))
     count = await database.read(lambda c: c.execute("SELECT count(*) FROM filler").fetchone()[0])
     assert count == fitted + 1
     assert not database.disk.full
 
 
-async def test_ping_reports_a_full_database_until_there_is_room_again(database: Database) -> None:
+async def test_ping_reports_a_full_database_until_there_is_room_again(
+    database: SqliteDatabase,
+) -> None:
     await database.ping()
     await _fill_until_full(database)
     with pytest.raises(StorageFull, match="page limit"):
@@ -204,10 +209,10 @@ async def test_ping_reports_a_full_database_until_there_is_room_again(database: 
 
 
 async def test_a_full_disk_is_logged_once_a_minute_without_a_traceback(
-    database: Database,
+    database: SqliteDatabase,
 ) -> None:
     now = [1000.0]
-    database.disk = DiskFullState(database.path, clock=lambda: now[0])
+    database.disk = DiskFullState(str(database.path), clock=lambda: now[0])
     with _Records("agented") as log:
         await _fill_until_full(database)  # the first failure: reported at once
         for second in (0.25, 10, 59):  # the log batcher retries every 250 ms

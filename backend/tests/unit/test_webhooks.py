@@ -6,13 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from agented.runtime import runtime_of
 from agented.triggers import webhooks as webhooks_module
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
@@ -182,10 +182,11 @@ async def test_the_secret_is_never_returned_and_is_encrypted_at_rest(
     bot = await webhook_bot(client, webhook_secret=SECRET)
     for response in (await client.get(BOTS), await client.get(f"{BOTS}/{bot['id']}")):
         assert SECRET not in await response.get_data(as_text=True)
-    with sqlite3.connect(app_overrides["AGENTED_DB_PATH"]) as connection:
-        (sealed,) = connection.execute(
+    (sealed,) = await runtime_of(serving_app).database.read(
+        lambda connection: connection.execute(
             "SELECT webhook_secret_sealed FROM bots WHERE id = ?", (bot["id"],)
         ).fetchone()
+    )
     assert sealed
     assert SECRET not in sealed
     cleared = await client.put(f"{BOTS}/{bot['id']}", json={"webhook_secret": None})
