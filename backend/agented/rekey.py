@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import ConfigError, Settings, load_dotenv_file, load_settings
 from .secret_box import SecretBox, SecretDecryptionError
 from .secret_key import KeyFileError, load_secret_key
-from .server_lock import ServerLock, ServerLockError
+from .server_lock import ServerLockError, take_server_lock
 from .storage import Connection, Database, DatabaseError, open_database
 
 # Every sealed secret: (table, column, what a row is called in an error).
@@ -62,11 +62,16 @@ async def rekey(database: Database, old_key: str, new_key: str) -> tuple[int, in
 
 
 async def _rekey_configured(settings: Settings, old_key: str, new_key: str) -> tuple[int, int]:
-    database = await open_database(settings)
+    """Rekey the configured database, refused while a server holds it."""
+    release = await take_server_lock(settings)
     try:
-        return await rekey(database, old_key, new_key)
+        database = await open_database(settings)
+        try:
+            return await rekey(database, old_key, new_key)
+        finally:
+            await database.close()
     finally:
-        await database.close()
+        await release()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,12 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         old_key = arguments.old_key_file.read_text(encoding="utf-8").strip()
         if not old_key:
             raise ValueError(f"{arguments.old_key_file} is empty")
-        lock = ServerLock(settings.db_path)
-        lock.acquire()
-        try:
-            moved, current = asyncio.run(_rekey_configured(settings, old_key, new_key))
-        finally:
-            lock.release()
+        moved, current = asyncio.run(_rekey_configured(settings, old_key, new_key))
     except (
         ConfigError,
         KeyFileError,

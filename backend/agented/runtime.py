@@ -40,7 +40,7 @@ from .paths import migrations_dir
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
-from .server_lock import ServerLock
+from .server_lock import take_server_lock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
 from .storage import Database, migrate, open_database
@@ -115,9 +115,7 @@ class Runtime:
         notice = self._on_start(binds)
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
-            lock = ServerLock(settings.db_path)
-            lock.acquire()
-            stack.callback(lock.release)
+            stack.push_async_callback(await take_server_lock(settings))
 
             self.database = await open_database(settings)
             stack.push_async_callback(self.database.close)

@@ -15,6 +15,14 @@ taken after the side file and dropped before it, and only while this process
 has no SQLite connection on the file: closing any descriptor of a file drops
 the process's POSIX locks on it, SQLite's included. A contender that meets
 only the database lock names its holder from /proc/locks.
+
+On PostgreSQL (`AGENTED_DATABASE_URL`) the database is shared by machines, so a
+file lock proves nothing: the server holds a session-level advisory lock on a
+connection of its own instead, which PostgreSQL releases when that session ends
+(the process exits, is killed, or loses its machine). The connection carries
+`pid=… host=…` as its application name, so a contender names the holder. Holding
+it is what keeps schedules firing once cluster-wide: a second server on the same
+database refuses to start.
 """
 
 from __future__ import annotations
@@ -23,7 +31,18 @@ import contextlib
 import fcntl
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+import psycopg
+
+from .config import Settings
+from .storage.postgres import CONNECT_TIMEOUT_SECONDS, describe
+
+# The advisory lock a serving Agented holds on its PostgreSQL database ("agsrv").
+SERVER_LOCK_KEY = 0x6167737276
+
+Release = Callable[[], Awaitable[None]]
 
 
 class ServerLockError(RuntimeError):
@@ -54,7 +73,7 @@ class ServerLock:
             os.close(fd)
             raise
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid={os.getpid()} host={socket.gethostname()}\n".encode(), 0)
+        os.pwrite(fd, f"{_holder_name()}\n".encode(), 0)
         self._fd = fd
         try:
             self._database_fd = self._lock_database()
@@ -111,3 +130,76 @@ def _flock_holder(stat: os.stat_result) -> str:
             if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
                 return f"pid={fields[4]}"
     return "holder unknown"
+
+
+def _holder_name() -> str:
+    return f"pid={os.getpid()} host={socket.gethostname()}"
+
+
+class PostgresServerLock:
+    """The advisory lock of one serving process on a PostgreSQL database (module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._connection: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+
+    async def acquire(self) -> None:
+        """Take the lock without waiting, or raise ServerLockError naming the holder."""
+        connection = await psycopg.AsyncConnection.connect(
+            self._url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name=f"agented server {_holder_name()}",
+        )
+        try:
+            cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (SERVER_LOCK_KEY,))
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                holder = await self._holder(connection)
+                raise ServerLockError(
+                    f"database {describe(self._url)} is already served by another Agented "
+                    f"process ({holder}); stop it first, or set AGENTED_DATABASE_URL to a "
+                    f"different database"
+                )
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+
+    @staticmethod
+    async def _holder(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> str:
+        cursor = await connection.execute(
+            "SELECT a.application_name, a.client_addr FROM pg_locks AS l"
+            " JOIN pg_stat_activity AS a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.database = ("
+            "SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND (l.classid::bigint << 32) + l.objid::bigint = %s",
+            (SERVER_LOCK_KEY,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return "holder unknown"
+        name, address = row
+        holder = str(name).removeprefix("agented server ") or "holder unknown"
+        return f"{holder}, connected from {address}" if address else holder
+
+    async def release(self) -> None:
+        """End the lock's session, which releases it."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+async def take_server_lock(settings: Settings) -> Release:
+    """Lock the configured database for this process; return what releases it."""
+    if settings.database_url is not None:
+        postgres = PostgresServerLock(settings.database_url)
+        await postgres.acquire()
+        return postgres.release
+    lock = ServerLock(settings.db_path)
+    lock.acquire()
+
+    async def release() -> None:
+        lock.release()
+
+    return release

@@ -498,19 +498,12 @@ async def test_a_changed_secret_key_stops_startup_until_secrets_are_rekeyed(
         assert response.status_code == 202
 
 
-def test_rekey_refuses_while_a_server_holds_the_database(
-    make_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_overrides, capsys
+async def test_rekey_refuses_while_a_server_holds_the_database(
+    serving_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_overrides, capsys
 ) -> None:
-    from agented.server_lock import ServerLock
-
-    lock = ServerLock(app_overrides["AGENTED_DB_PATH"])
-    lock.acquire()
-    try:
-        (tmp_path / "old.key").write_text("k")
-        monkeypatch.setenv("AGENTED_DB_PATH", str(app_overrides["AGENTED_DB_PATH"]))
-        monkeypatch.setenv("SECRET_KEY", "new")
-        monkeypatch.setenv("AGENTED_ENV_FILE", str(tmp_path / "none.env"))
-        assert rekey_main(["--old-key-file", str(tmp_path / "old.key")]) == 1
-        assert "already served" in capsys.readouterr().err
-    finally:
-        lock.release()
+    (tmp_path / "old.key").write_text("k")
+    use_the_apps_database(monkeypatch, app_overrides)
+    monkeypatch.setenv("SECRET_KEY", "new")
+    monkeypatch.setenv("AGENTED_ENV_FILE", str(tmp_path / "none.env"))
+    assert await asyncio.to_thread(rekey_main, ["--old-key-file", str(tmp_path / "old.key")]) == 1
+    assert "already served" in capsys.readouterr().err

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from quart.testing.app import LifespanError
 
-from agented.server_lock import ServerLock, ServerLockError
+from agented.server_lock import PostgresServerLock, ServerLock, ServerLockError
 
 
 def test_second_holder_is_refused_with_the_database_and_holder_named(tmp_path: Path) -> None:
@@ -92,3 +95,62 @@ async def test_two_serving_apps_on_one_database_cannot_coexist(make_app) -> None
                 pass
         client = first.test_client()
         assert (await client.get("/health/readiness")).status_code == 200
+
+
+async def test_a_second_server_on_a_postgresql_database_is_refused_naming_the_holder(
+    postgres_database: str,
+) -> None:
+    first = PostgresServerLock(postgres_database)
+    await first.acquire()
+    try:
+        with pytest.raises(ServerLockError) as caught:
+            await PostgresServerLock(postgres_database).acquire()
+        message = str(caught.value)
+        assert f"pid={os.getpid()} host={socket.gethostname()}" in message
+        assert "AGENTED_DATABASE_URL" in message
+        assert postgres_database.split("@")[1] in message, "names the database"
+        assert postgres_database.split(":")[2].split("@")[0] not in message, "not the password"
+    finally:
+        await first.release()
+    second = PostgresServerLock(postgres_database)
+    await second.acquire()
+    await second.release()
+
+
+async def test_the_postgresql_lock_dies_with_a_killed_holder(postgres_database: str) -> None:
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import asyncio, sys; from agented.server_lock import PostgresServerLock\n"
+        "async def hold():\n"
+        "    lock = PostgresServerLock(sys.argv[1])\n"
+        "    await lock.acquire()\n"
+        "    print('locked', flush=True)\n"
+        "    await asyncio.to_thread(sys.stdin.read)\n"
+        "    await lock.release()\n"
+        "asyncio.run(hold())",
+        postgres_database,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        line = await asyncio.wait_for(holder.stdout.readline(), timeout=30)
+        assert line.strip() == b"locked"
+        with pytest.raises(ServerLockError, match=f"pid={holder.pid}"):
+            await PostgresServerLock(postgres_database).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(holder.wait(), timeout=30)
+    # PostgreSQL ends the session once it reads the closed socket: a moment, bounded here.
+    deadline = time.monotonic() + 30
+    while True:
+        lock = PostgresServerLock(postgres_database)
+        try:
+            await lock.acquire()
+            break
+        except ServerLockError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+    await lock.release()
