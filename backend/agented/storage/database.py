@@ -16,7 +16,7 @@ a disk or a socket. PostgreSQL's side uses psycopg 3's connection pool.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import psycopg
@@ -53,11 +53,17 @@ class Cursor(Protocol):
 
 
 class Connection(Protocol):
-    """The part of a DB-API connection the stores use; sqlite3.Connection is one as it is."""
+    """The part of a DB-API connection the stores use, plus `stream`."""
 
     def execute(self, sql: str, parameters: Parameters = ..., /) -> Cursor: ...
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Row]:
+        """The result's rows fetched one at a time, for a read that may stop early (a page
+        bounded in bytes): what it does not take is never read into memory. Close the
+        generator when stopping early (`contextlib.closing`): that ends the query."""
+        ...
 
 
 Work = Callable[[Connection], T]

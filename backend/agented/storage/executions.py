@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -366,16 +367,13 @@ class ExecutionStore:
             lines: list[LogLine] = []
             size = 0
             more = False
-            cursor = connection.execute(sql, parameters)
-            try:
-                for row in cursor:
+            with contextlib.closing(connection.stream(sql, parameters)) as rows:
+                for row in rows:
                     if len(lines) == limit or (lines and size >= max_chars):
                         more = True
                         break
                     lines.append(LogLine(*row))
                     size += len(row[2])
-            finally:
-                cursor.close()  # ends the read (and its snapshot) when stopped early
             if before_seq is not None:
                 lines.reverse()
             return lines, more
@@ -463,17 +461,16 @@ class ExecutionStore:
             parts: list[bytes] = []
             size = 0
             last = after_seq
-            cursor = connection.execute(sql, (execution_id, after_seq, max_rows))
-            try:
-                for seq, stream, content, timestamp in cursor:
+            with contextlib.closing(
+                connection.stream(sql, (execution_id, after_seq, max_rows))
+            ) as rows:
+                for seq, stream, content, timestamp in rows:
                     encoded = encode(seq, stream, content, timestamp)
                     parts.append(encoded)
                     last = seq
                     size += len(encoded)
                     if size >= max_bytes:
                         break
-            finally:
-                cursor.close()  # ends the read (and its snapshot) even when stopped early
             return b"".join(parts), last
 
         return await self._db.read(select)

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -139,6 +139,10 @@ class _Session:
         cursor = self._connection.cursor()
         cursor.executemany(to_psycopg(sql), parameters)
         return cursor
+
+    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
+        # Single-row mode; closed early, psycopg cancels the query and drains what came.
+        yield from self._connection.cursor().stream(to_psycopg(sql), parameters)
 
 
 def describe(url: str) -> str:

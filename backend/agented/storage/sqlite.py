@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from ..errors import StorageFull
-from .database import Connection, Work
+from .database import Connection, Parameters, Row, Work
 from .dialect import SQLITE
 from .disk_full import MIN_FREE_BYTES, DiskFullState, is_full
 from .migrations import Migration, MigrationError
@@ -38,6 +38,24 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     connection.execute("PRAGMA foreign_keys = ON")
     return connection
+
+
+class _Session:
+    """An sqlite3 connection as the stores' `Connection` (which adds `stream`)."""
+
+    __slots__ = ("_connection", "execute", "executemany")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self.execute = connection.execute
+        self.executemany = connection.executemany
+
+    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
+        cursor = self._connection.execute(sql, parameters)
+        try:
+            yield from cursor
+        finally:
+            cursor.close()  # ends the read (and its snapshot) when stopped early
 
 
 def _probe(connection: Connection) -> None:
@@ -82,6 +100,8 @@ class SqliteDatabase:
         self._reader = await self._run(
             self._reader_thread, lambda: _connect(self.path, self._busy_timeout_ms)
         )
+        self._writer_session = _Session(self._writer)
+        self._reader_session = _Session(self._reader)
 
     def _open_writer(self) -> sqlite3.Connection:
         connection = _connect(self.path, self._busy_timeout_ms)
@@ -97,11 +117,12 @@ class SqliteDatabase:
     async def write(self, work: Work[T]) -> T:
         """Run `work` in one IMMEDIATE transaction on the writer thread; roll back if it raises."""
         connection = self._require(self._writer)
+        session = self._writer_session
 
         def transaction() -> T:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                result = work(connection)
+                result = work(session)
                 connection.execute("COMMIT")
             except BaseException:
                 # SQLite may already have rolled back (it does on some SQLITE_FULL
@@ -148,15 +169,16 @@ class SqliteDatabase:
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` on the reader thread, which sees only committed data."""
-        connection = self._require(self._reader)
-        return await self._run(self._reader_thread, lambda: work(connection))
+        self._require(self._reader)
+        session = self._reader_session
+        return await self._run(self._reader_thread, lambda: work(session))
 
     async def ping(self) -> None:
         """Raise unless both connections answer and the disk is not full (callers bound it)."""
         writer = self._require(self._writer)
 
         def probe_writer() -> None:
-            _probe(writer)
+            _probe(self._writer_session)
             self.disk.recheck(lambda: self._check_room(writer))
 
         await asyncio.gather(self.read(_probe), self._run(self._writer_thread, probe_writer))

@@ -7,9 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from . import server as server_module
 from .server import ServerProcess, free_port, server_env, start_hypercorn
 
 StartServer = Callable[..., tuple[ServerProcess, int]]
+
+
+@pytest.fixture(autouse=True)
+def _servers_use_the_tests_engine(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `--database postgres`, every server a test starts stores in the test's own
+    PostgreSQL database (server_env adds it)."""
+    if request.config.getoption("--database") == "postgres":
+        url = request.getfixturevalue("postgres_database")
+        monkeypatch.setattr(server_module, "DATABASE_URL", url)
 
 
 @pytest.fixture

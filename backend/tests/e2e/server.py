@@ -99,11 +99,16 @@ class ServerProcess:
         self._reader.join(timeout=10)
 
 
+# The test's own PostgreSQL database under `--database postgres` (set by e2e/conftest.py).
+DATABASE_URL: str | None = None
+
+
 def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(BACKEND_DIR),
         "AGENTED_DB_PATH": str(tmp_path / "agented.db"),
+        **({"AGENTED_DATABASE_URL": DATABASE_URL} if DATABASE_URL else {}),
         "AGENTED_SECRET_KEY_FILE": str(tmp_path / ".secret_key"),
         "AGENTED_ENV_FILE": str(tmp_path / "no.env"),
         "AGENTED_API_KEY": TEST_API_KEY,

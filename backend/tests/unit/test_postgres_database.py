@@ -178,3 +178,20 @@ async def test_an_unreachable_server_is_refused_naming_it_without_the_password()
     message = str(caught.value)
     assert f"cannot connect to postgresql://agented@127.0.0.1:{port}/agented" in message
     assert "hunter22" not in message
+
+
+async def test_a_streamed_read_stopped_early_leaves_the_connection_ready_for_the_next(
+    database: PostgresDatabase,
+) -> None:
+    def first_rows_then_more(connection: Connection) -> tuple[list[int], int]:
+        taken = []
+        with contextlib.closing(
+            connection.stream("SELECT n FROM generate_series(1, ?) AS s (n)", (10_000_000,))
+        ) as rows:
+            for row in rows:
+                taken.append(row[0])
+                if len(taken) == 3:
+                    break  # the rest is never fetched: the query is cancelled
+        return taken, connection.execute("SELECT 42").fetchone()[0]
+
+    assert await database.read(first_rows_then_more) == ([1, 2, 3], 42)
