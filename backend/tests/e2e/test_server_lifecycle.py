@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from agented.paths import REPO_DIR
+from agented.storage.postgres import describe
 
+from . import server as server_module
 from .conftest import StartServer
 from .server import AUTH, QUART, ServerProcess, free_port, server_env
 
@@ -32,7 +34,8 @@ def test_second_server_on_the_same_database_refuses_to_start(start_server: Start
     _first, first_port = start_server()
     second, _ = start_server(wait=False)
     second.wait_for_output(r"already served by another Agented process \(pid=\d+")
-    assert "agented.db" in second.output
+    url = server_module.DATABASE_URL
+    assert (describe(url) if url else "agented.db") in second.output, "names the database"
     second.wait(timeout=30)  # it ends (Hypercorn reports status 0 here, see README)
     assert "Running on" not in second.output
     response = httpx.get(f"http://127.0.0.1:{first_port}/health/readiness", timeout=10)
