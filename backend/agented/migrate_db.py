@@ -75,15 +75,13 @@ def _copy(source: sqlite3.Connection, target: Connection) -> dict[str, int]:
                 "empty database"
             )
     copied: dict[str, int] = {}
+    # The facts of the source installation replace the target's (its creation time).
+    target.execute("DELETE FROM instance")
     for table in TABLES:
         columns = _columns(source, table)
-        values = ", ".join("?" * len(columns))
-        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-        if table == "instance":  # the facts of the source installation replace the target's
-            insert += " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
         copied[table] = 0
         for rows in _batches(source, table, columns):
-            target.executemany(insert, rows)
+            target.insert_many(table, columns, rows)
             copied[table] += len(rows)
     for table in GENERATED_KEYS:
         target.execute(

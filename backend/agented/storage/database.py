@@ -59,6 +59,14 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], /
+    ) -> None:
+        """Insert `rows` (values of `columns`, in order) into `table` the fastest way the
+        engine has: SQLite's executemany, PostgreSQL's COPY (several times executemany's
+        rate there). Names are interpolated: only ever our own."""
+        ...
+
     def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Row]:
         """The result's rows fetched one at a time, for a read that may stop early (a page
         bounded in bytes): what it does not take is never read into memory. Close the

@@ -541,9 +541,9 @@ def _fetch(connection: Connection, execution_id: str) -> Execution:
 
 
 def _insert_lines(connection: Connection, execution_id: str, lines: list[LogRow]) -> None:
-    connection.executemany(
-        "INSERT INTO execution_logs (execution_id, seq, stream, content, timestamp)"
-        " VALUES (?, ?, ?, ?, ?)",
+    connection.insert_many(
+        "execution_logs",
+        ("execution_id", "seq", "stream", "content", "timestamp"),
         [(execution_id, *line) for line in lines],
     )
     connection.execute(

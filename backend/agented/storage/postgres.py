@@ -140,6 +140,14 @@ class _Session:
         cursor.executemany(to_psycopg(sql), parameters)
         return cursor
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], /
+    ) -> None:
+        cursor = self._connection.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
         # Single-row mode; closed early, psycopg cancels the query and drains what came.
         yield from self._connection.cursor().stream(to_psycopg(sql), parameters)

@@ -16,10 +16,10 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import StorageFull
 from .database import Connection, Parameters, Row, Work
@@ -49,6 +49,14 @@ class _Session:
         self._connection = connection
         self.execute = connection.execute
         self.executemany = connection.executemany
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], /
+    ) -> None:
+        values = ", ".join("?" * len(columns))
+        self._connection.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows
+        )
 
     def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
         cursor = self._connection.execute(sql, parameters)

@@ -116,13 +116,18 @@ async def test_rows_read_by_name_and_position_and_numbers_come_back_as_python_nu
 async def test_a_nul_a_cli_printed_is_stored_as_the_replacement_character(
     database: PostgresDatabase,
 ) -> None:
-    await database.write(
-        lambda c: c.execute("INSERT INTO instance (key, value) VALUES (?, ?)", ("nul", "a\0b"))
-    )
+    def insert(connection: Connection) -> None:
+        connection.execute("INSERT INTO instance (key, value) VALUES (?, ?)", ("one", "a\0b"))
+        connection.insert_many("instance", ("key", "value"), [("copied", "\0c\0")])
+
+    await database.write(insert)
     stored = await database.read(
-        lambda c: c.execute("SELECT value FROM instance WHERE key = 'nul'").fetchone()[0]
+        lambda c: c.execute("SELECT key, value FROM instance WHERE key <> 'created_at'").fetchall()
     )
-    assert stored == "a\ufffdb"
+    assert sorted(tuple(row) for row in stored) == [
+        ("copied", "\ufffdc\ufffd"),
+        ("one", "a\ufffdb"),
+    ]
 
 
 async def test_a_write_is_one_transaction_rolled_back_when_it_raises(
