@@ -17,12 +17,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
+import psycopg
 import psycopg.errors
 
 from ..errors import StorageFull
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REPORT_INTERVAL_SECONDS = 60.0
 # Readiness calls the disk usable again only with at least this much free: a
@@ -85,6 +89,21 @@ class DiskFullState:
                     else "",
                 )
         return StorageFull(f"disk full: {error}")
+
+    def guarded(self, work: Callable[[], T]) -> Callable[[], T]:
+        """`work`, with either engine's full-disk error recorded and raised as StorageFull."""
+
+        def guarded_work() -> T:
+            try:
+                return work()
+            except StorageFull:
+                raise
+            except (sqlite3.Error, psycopg.Error) as error:
+                if is_full(error):
+                    raise self.failed(error) from error
+                raise
+
+        return guarded_work
 
     def succeeded(self) -> None:
         """Record a committed write: whatever was full has room again."""

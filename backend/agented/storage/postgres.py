@@ -221,7 +221,7 @@ class PostgresDatabase:
             self.disk.succeeded()
             return result
 
-        return await self._run(self._writer_thread, self._full_as_storage_full(transaction))
+        return await self._run(self._writer_thread, self.disk.guarded(transaction))
 
     async def read(self, work: Work[T]) -> T:
         def query() -> T:
@@ -264,7 +264,7 @@ class PostgresDatabase:
                         ) from error
             return latest
 
-        return await self._run(self._writer_thread, self._full_as_storage_full(apply))
+        return await self._run(self._writer_thread, self.disk.guarded(apply))
 
     @staticmethod
     @contextlib.contextmanager
@@ -295,19 +295,6 @@ class PostgresDatabase:
             if is_full(error):
                 raise StorageFull(f"disk full: {error}") from error
             raise
-
-    def _full_as_storage_full(self, work: Callable[[], T]) -> Callable[[], T]:
-        """`work`, with PostgreSQL's disk_full raised as StorageFull (reported once a minute)."""
-
-        def guarded() -> T:
-            try:
-                return work()
-            except psycopg.Error as error:
-                if is_full(error):
-                    raise self.disk.failed(error) from error
-                raise
-
-        return guarded
 
     async def close(self) -> None:
         def close_pools() -> None:

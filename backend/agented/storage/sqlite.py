@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from ..errors import StorageFull
 from .database import Connection, Parameters, Row, Work
 from .dialect import SQLITE
-from .disk_full import MIN_FREE_BYTES, DiskFullState, is_full
+from .disk_full import MIN_FREE_BYTES, DiskFullState
 from .migrations import Migration, MigrationError
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ class SqliteDatabase:
             self.disk.succeeded()
             return result
 
-        return await self._run(self._writer_thread, self._full_as_storage_full(transaction))
+        return await self._run(self._writer_thread, self.disk.guarded(transaction))
 
     async def migrate(self, migrations: Sequence[Migration]) -> int:
         """Apply what `PRAGMA user_version` says is missing; each script and its version
@@ -173,7 +173,7 @@ class SqliteDatabase:
                     ) from error
             return latest
 
-        return await self._run(self._writer_thread, self._full_as_storage_full(apply))
+        return await self._run(self._writer_thread, self.disk.guarded(apply))
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` on the reader thread, which sees only committed data."""
@@ -203,21 +203,6 @@ class SqliteDatabase:
         disk = os.statvfs(self.path.parent)
         if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
             raise StorageFull(f"disk full: less than {MIN_FREE_BYTES} bytes free")
-
-    def _full_as_storage_full(self, work: Callable[[], T]) -> Callable[[], T]:
-        """`work`, with SQLite's SQLITE_FULL raised as StorageFull (and reported once a minute)."""
-
-        def guarded() -> T:
-            try:
-                return work()
-            except StorageFull:
-                raise
-            except sqlite3.Error as error:
-                if is_full(error):
-                    raise self.disk.failed(error) from error
-                raise
-
-        return guarded
 
     async def close(self) -> None:
         for attribute, thread in (
