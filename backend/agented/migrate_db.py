@@ -105,11 +105,11 @@ async def copy_database(settings: Settings) -> dict[str, int]:
     file_lock = ServerLock(settings.db_path)
     file_lock.acquire()
     try:
-        release = await take_server_lock(settings)
+        lock = await take_server_lock(settings)
         try:
             return await _copy_locked(settings, settings.database_url)
         finally:
-            await release()
+            await lock.release()
     finally:
         file_lock.release()
 

@@ -63,7 +63,7 @@ async def rekey(database: Database, old_key: str, new_key: str) -> tuple[int, in
 
 async def _rekey_configured(settings: Settings, old_key: str, new_key: str) -> tuple[int, int]:
     """Rekey the configured database, refused while a server holds it."""
-    release = await take_server_lock(settings)
+    lock = await take_server_lock(settings)
     try:
         database = await open_database(settings)
         try:
@@ -71,7 +71,7 @@ async def _rekey_configured(settings: Settings, old_key: str, new_key: str) -> t
         finally:
             await database.close()
     finally:
-        await release()
+        await lock.release()
 
 
 def main(argv: list[str] | None = None) -> int:

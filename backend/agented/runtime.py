@@ -8,6 +8,7 @@ one object hung on the app means two apps in one process never share state.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from .paths import migrations_dir
 from .run_tokens import RunTokens
 from .scheduler import SchedulerService
 from .secret_box import SecretBox
-from .server_lock import take_server_lock
+from .server_lock import HeldLock, take_server_lock
 from .shutdown import ShutdownNotifier
 from .stopping import Stopping
 from .storage import Database, migrate, open_database
@@ -55,6 +56,7 @@ from .storage.monitoring import MonitoringStore
 from .storage.pr_reviews import PullRequestReviewStore
 from .storage.retries import RetryStore
 from .storage.schedule_skips import ScheduleSkipStore
+from .tasks import cancel_and_wait
 from .triggers.github import GitHubService
 from .triggers.schedules import ScheduledTriggerService, default_timezone
 from .triggers.webhooks import WebhookService
@@ -65,6 +67,8 @@ EXTENSION_KEY = "agented.runtime"
 # Young generations stay small (cheap, frequent passes); a full pass waits for
 # ten thousand young-generation passes instead of ten.
 GC_THRESHOLDS = (2_000, 10, 10_000)
+# How often the server checks that it still holds its lock on a PostgreSQL database.
+LOCK_CHECK_SECONDS = 5.0
 
 
 # The edge's start-up checks, given the bound (host, port) addresses (None outside a
@@ -75,6 +79,7 @@ OnStart = Callable[[list[Listener] | None], str | None]
 class Runtime:
     """The serving process's live state: lock, database, services, and the `stopping` signal."""
 
+    server_lock: HeldLock
     database: Database
     bot_store: BotStore
     execution_store: ExecutionStore
@@ -115,7 +120,8 @@ class Runtime:
         notice = self._on_start(binds)
         raise_open_file_limit()  # before the first connection is accepted
         async with AsyncExitStack() as stack:
-            stack.push_async_callback(await take_server_lock(settings))
+            self.server_lock = await take_server_lock(settings)
+            stack.push_async_callback(self.server_lock.release)
 
             self.database = await open_database(settings)
             stack.push_async_callback(self.database.close)
@@ -142,6 +148,9 @@ class Runtime:
             self.scheduler = SchedulerService()
             self.scheduler.start()
             stack.push_async_callback(self.scheduler.stop)
+            if self.server_lock.can_be_lost:
+                lock_keeper = asyncio.create_task(self._keep_the_server_lock())
+                stack.push_async_callback(cancel_and_wait, lock_keeper)
             self.retry_service = RetryService(
                 RetryStore(self.database), self.bot_store, self.scheduler, self.execution_service
             )
@@ -242,6 +251,20 @@ class Runtime:
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         logger.info("serving database %s (schema version %d)", self.database.description, version)
+
+    async def _keep_the_server_lock(self) -> None:
+        """Check the server lock every LOCK_CHECK_SECONDS, while serving from PostgreSQL."""
+        while True:
+            await asyncio.sleep(LOCK_CHECK_SECONDS)
+            await self.check_server_lock()
+
+    async def check_server_lock(self) -> None:
+        """Pause the schedules while the server lock is lost, so that a server that took it
+        meanwhile is the only one firing them; resume them once it is held again."""
+        if await self.server_lock.check():
+            self.scheduler.resume()
+        else:
+            self.scheduler.pause()
 
     def _live_counts(self) -> LiveCounts:
         return LiveCounts(self.streams.viewer_count, self.logs.lines_ingested)

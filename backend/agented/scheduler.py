@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 
@@ -37,6 +38,19 @@ class SchedulerService:
 
     def start(self) -> None:
         self._scheduler.start()
+
+    def pause(self) -> None:
+        """Hold every job: what falls due meanwhile fires once (coalesced) on `resume`."""
+        if self._scheduler.state == STATE_RUNNING:
+            self._scheduler.pause()
+
+    def resume(self) -> None:
+        if self._scheduler.state == STATE_PAUSED:
+            self._scheduler.resume()
+
+    @property
+    def paused(self) -> bool:
+        return bool(self._scheduler.state == STATE_PAUSED)
 
     async def stop(self) -> None:
         if self._scheduler.running:

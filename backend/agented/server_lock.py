@@ -27,8 +27,10 @@ database refuses to start.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -38,6 +40,8 @@ import psycopg
 
 from .config import Settings
 from .storage.postgres import CONNECT_TIMEOUT_SECONDS, describe
+
+logger = logging.getLogger(__name__)
 
 # The advisory lock a serving Agented holds on its PostgreSQL database ("agsrv").
 SERVER_LOCK_KEY = 0x6167737276
@@ -137,11 +141,17 @@ def _holder_name() -> str:
 
 
 class PostgresServerLock:
-    """The advisory lock of one serving process on a PostgreSQL database (module docstring)."""
+    """The advisory lock of one serving process on a PostgreSQL database (module docstring).
+
+    The lock lives as long as its session: when PostgreSQL restarts or the network
+    drops the connection, it is gone without a word. `check()` notices that and
+    takes it again when nobody else did; `lost` says why not while it is not held.
+    """
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._connection: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self.lost: str | None = None
 
     async def acquire(self) -> None:
         """Take the lock without waiting, or raise ServerLockError naming the holder."""
@@ -165,6 +175,38 @@ class PostgresServerLock:
             await connection.close()
             raise
         self._connection = connection
+
+    async def check(self) -> bool:
+        """Whether the lock is still held; if its session ended, take it again if free.
+
+        A failure to take it back is kept in `lost` (and logged once) and retried at
+        the next check."""
+        connection = self._connection
+        if connection is not None:
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                    await connection.execute("SELECT 1")
+                return True
+            except (psycopg.Error, TimeoutError):
+                self._connection = None
+                with contextlib.suppress(psycopg.Error):
+                    await connection.close()
+        try:
+            await self.acquire()
+        except (psycopg.Error, ServerLockError) as error:
+            if self.lost is None:
+                logger.error(
+                    "lost the server lock on %s (its database session ended) and cannot take "
+                    "it back: %s; schedules are paused until it can",
+                    describe(self._url),
+                    error,
+                )
+            self.lost = f"server lock lost: {error}"
+            return False
+        if self.lost is not None or connection is not None:
+            logger.warning("took the server lock on %s again", describe(self._url))
+        self.lost = None
+        return True
 
     @staticmethod
     async def _holder(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> str:
@@ -190,16 +232,38 @@ class PostgresServerLock:
             await connection.close()
 
 
-async def take_server_lock(settings: Settings) -> Release:
-    """Lock the configured database for this process; return what releases it."""
+class HeldLock:
+    """The lock a serving process holds on its database, whichever kind, and its state."""
+
+    def __init__(self, release: Release, postgres: PostgresServerLock | None = None) -> None:
+        self.release = release
+        self._postgres = postgres
+
+    @property
+    def can_be_lost(self) -> bool:
+        """Only a PostgreSQL session can end under a living process; a file lock cannot."""
+        return self._postgres is not None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the lock is not held right now (only a PostgreSQL session can lose it)."""
+        return None if self._postgres is None else self._postgres.lost
+
+    async def check(self) -> bool:
+        """Whether the lock is held (see PostgresServerLock.check); a file lock always is."""
+        return True if self._postgres is None else await self._postgres.check()
+
+
+async def take_server_lock(settings: Settings) -> HeldLock:
+    """Lock the configured database for this process."""
     if settings.database_url is not None:
         postgres = PostgresServerLock(settings.database_url)
         await postgres.acquire()
-        return postgres.release
+        return HeldLock(postgres.release, postgres)
     lock = ServerLock(settings.db_path)
     lock.acquire()
 
     async def release() -> None:
         lock.release()
 
-    return release
+    return HeldLock(release)

@@ -46,6 +46,8 @@ async def _readiness_problem() -> str | None:
         return "server is not serving"
     if runtime.stopping.is_set():
         return "server is shutting down"
+    if (lost := runtime.server_lock.problem) is not None:
+        return lost
     try:
         async with asyncio.timeout(READINESS_DB_TIMEOUT):
             await runtime.database.ping()

@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from quart.testing.app import LifespanError
 
+from agented.runtime import runtime_of
 from agented.server_lock import PostgresServerLock, ServerLock, ServerLockError
 
 
@@ -154,3 +156,64 @@ async def test_the_postgresql_lock_dies_with_a_killed_holder(postgres_database: 
                 raise
             await asyncio.sleep(0.05)
     await lock.release()
+
+
+async def _end_the_servers_lock_session(url: str) -> None:
+    """What a PostgreSQL restart or a network cut does to the lock: its session ends (and
+    has ended when this returns: the server waits up to 30 s for it)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+        cursor = await admin.execute(
+            "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE 'agented server%'"
+        )
+        assert await cursor.fetchall() == [(True,)]
+
+
+async def _take_it_once_free(url: str) -> PostgresServerLock:
+    """A competitor's lock, taken as soon as the ended session has let go (bounded wait)."""
+    deadline = time.monotonic() + 30
+    while True:
+        competitor = PostgresServerLock(url)
+        try:
+            await competitor.acquire()
+            return competitor
+        except ServerLockError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def test_a_server_that_lost_its_postgresql_lock_pauses_schedules_until_it_has_it_again(
+    make_app, postgres_database: str
+) -> None:
+    app = make_app(AGENTED_DATABASE_URL=postgres_database)
+    async with app.test_app():
+        runtime = runtime_of(app)
+        client = app.test_client()
+        await _end_the_servers_lock_session(postgres_database)
+        competitor = await _take_it_once_free(postgres_database)
+        try:
+            await runtime.check_server_lock()
+            assert runtime.scheduler.paused
+            ready = await client.get("/health/readiness")
+            assert ready.status_code == 503
+            assert "server lock lost" in (await ready.get_json())["error"]
+        finally:
+            await competitor.release()
+        await runtime.check_server_lock()
+        assert not runtime.scheduler.paused
+        assert (await client.get("/health/readiness")).status_code == 200
+
+
+async def test_a_lock_session_that_ended_is_taken_again_when_nobody_else_took_it(
+    make_app, postgres_database: str
+) -> None:
+    app = make_app(AGENTED_DATABASE_URL=postgres_database)
+    async with app.test_app():
+        runtime = runtime_of(app)
+        await _end_the_servers_lock_session(postgres_database)
+        await runtime.check_server_lock()
+        assert not runtime.scheduler.paused
+        assert runtime.server_lock.problem is None
+        with pytest.raises(ServerLockError):  # held again: a second server is still refused
+            await PostgresServerLock(postgres_database).acquire()
