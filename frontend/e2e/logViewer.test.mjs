@@ -97,7 +97,10 @@ test('a finished 1,000,000-line log opens at its end within a second and scrolls
       const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
       return [Math.round(now), Math.round(now - asked.startTime)]
     })
+    // Opening ends once the page has nothing left to do (start-up work it put off included).
+    await page.evaluate(() => new Promise((resolve) => requestIdleCallback(resolve, { timeout: 2000 })))
     const openTasks = await longTasks(page)
+    const longestOpening = Math.max(0, ...openTasks.map((task) => task.ms))
     await page.evaluate(() => (window.__longTasks = []))
     await waitForStatus(page, 'success')
     assert.equal((await page.getByTestId('log-line-count').textContent()).trim(), '1,000,000 lines')
@@ -129,11 +132,15 @@ test('a finished 1,000,000-line log opens at its end within a second and scrolls
     const heap = await heapMegabytes(context, page)
     const tasks = await longTasks(page)
     const longest = Math.max(0, ...tasks.map((task) => task.ms))
-    console.log(`# open: last screen ${openMs} ms after asking for it (${pageMs} ms after the page started); long tasks while opening ${JSON.stringify(openTasks)}`)
+    console.log(
+      `# open: last screen ${openMs} ms after asking for it (${pageMs} ms after the page started); ` +
+        `long tasks while opening, app start-up included ${JSON.stringify(openTasks)} (longest ${longestOpening} ms)`,
+    )
     console.log(`# scrolling to line 1, the middle and back: long tasks ${JSON.stringify(tasks)} (longest ${longest} ms); heap ${heap.toFixed(1)} MB`)
     assert.ok(within(openMs, 1000), `the last screen showed ${openMs} ms after it was asked for`)
     assert.ok(heap <= 100, `JS heap ${heap.toFixed(1)} MB`)
-    assert.ok(within(longest, 50), `the page was blocked for ${longest} ms`)
+    assert.ok(within(longestOpening, 50), `the page was blocked for ${longestOpening} ms while opening`)
+    assert.ok(within(longest, 50), `the page was blocked for ${longest} ms while scrolling`)
     assertNoProblems(problems)
   })
 })

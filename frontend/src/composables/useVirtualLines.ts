@@ -89,11 +89,11 @@ export function useVirtualLines(scroller: Ref<HTMLElement | null>, count: Ref<nu
     if (height) rowHeight.value = height
   }
   onMounted(() => {
-    measure()
-    if (typeof ResizeObserver !== 'undefined' && scroller.value) {
-      observer = new ResizeObserver(measure)
-      observer.observe(scroller.value)
-    }
+    // The observer's first call comes after the browser's own layout; measuring here instead
+    // would force that layout in the task that rendered the page.
+    if (typeof ResizeObserver === 'undefined' || !scroller.value) return measure()
+    observer = new ResizeObserver(measure)
+    observer.observe(scroller.value)
   })
   onBeforeUnmount(() => observer?.disconnect())
 
