@@ -95,6 +95,10 @@ test('a conversation of thousands of events opens fast, draws only what is on sc
     const openMs = Date.now() - clicked
     const drawn = await page.locator('.conversation__blocks > li').count()
     assert.ok(drawn < 200, `${drawn} blocks in the DOM for a screenful`)
+    // A tool call the user opened stays open after it was scrolled out of the DOM and back.
+    const firstCall = page.getByTestId('conversation-tool').first()
+    await firstCall.locator('summary').click()
+    assert.equal(await firstCall.getByTestId('tool-command').textContent(), '$ cat file0.txt')
 
     // The end is reached by scrolling; the blocks drawn there are the last ones.
     const scrolled = Date.now()
@@ -110,6 +114,9 @@ test('a conversation of thousands of events opens fast, draws only what is on sc
     )
     const endMs = Date.now() - scrolled
     assert.ok((await page.locator('.conversation__blocks > li').count()) < 200)
+    await page.getByTestId('conversation-blocks').evaluate((box) => (box.scrollTop = 0))
+    await page.getByTestId('conversation-message').filter({ hasText: 'Turn 0:' }).waitFor()
+    assert.equal(await page.getByTestId('conversation-tool').first().getAttribute('open'), '')
 
     const cdp = await context.newCDPSession(page)
     await cdp.send('HeapProfiler.collectGarbage')
