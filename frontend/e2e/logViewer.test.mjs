@@ -17,6 +17,8 @@ const LINES = 1_000_000
  */
 const FACTOR = Number(process.env.AGENTED_E2E_TIME_FACTOR ?? 1)
 const within = (ms, budget) => ms <= budget * FACTOR
+/** The search's wait for a pause in the typing (SEARCH_DEBOUNCE_MS in src/composables/useLogSearch.ts). */
+const SEARCH_PAUSE_MS = 150
 const MARKER = 'UNIQUE-MARKER' // backend/tests/support/seed_log.py puts it on line LINES * 7 / 9
 const MARKER_SEQ = Math.floor((LINES * 7) / 9)
 const BACKEND_DIR = join(REPO_DIR, 'backend')
@@ -53,19 +55,23 @@ async function recordLongTasks(context) {
 
 const longTasks = (page) => page.evaluate(() => window.__longTasks)
 
-/** Waits until row `seq` is on screen with its text loaded; returns that text. */
+/**
+ * Waits until row `seq` is on screen with its text loaded; returns that text. It looks every
+ * frame (a locator's wait looks less and less often), so the times measured with it are exact
+ * to a frame.
+ */
 async function waitForLine(page, seq, timeout = 10_000) {
-  const row = page.locator(`[data-testid="log-line"][data-seq="${seq}"]:not(.log__line--pending)`)
-  await row.waitFor({ timeout })
   await page.waitForFunction(
     (wanted) => {
-      const scroller = document.querySelector('[data-testid="log-lines"]').getBoundingClientRect()
-      const box = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]`)?.getBoundingClientRect()
-      return box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1
+      const scroller = document.querySelector('[data-testid="log-lines"]')?.getBoundingClientRect()
+      const row = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]:not(.log__line--pending)`)
+      const box = row?.getBoundingClientRect()
+      return scroller && box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1
     },
     seq,
     { timeout, polling: 'raf' },
   )
+  const row = page.locator(`[data-testid="log-line"][data-seq="${seq}"]`)
   return (await row.locator('.log__text').textContent()).replace(/^stderr: /, '')
 }
 
@@ -97,7 +103,10 @@ test('a finished 1,000,000-line log opens at its end within a second and scrolls
       const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
       return [Math.round(now), Math.round(now - asked.startTime)]
     })
+    // Opening ends once the page has nothing left to do (start-up work it put off included).
+    await page.evaluate(() => new Promise((resolve) => requestIdleCallback(resolve, { timeout: 2000 })))
     const openTasks = await longTasks(page)
+    const longestOpening = Math.max(0, ...openTasks.map((task) => task.ms))
     await page.evaluate(() => (window.__longTasks = []))
     await waitForStatus(page, 'success')
     assert.equal((await page.getByTestId('log-line-count').textContent()).trim(), '1,000,000 lines')
@@ -129,11 +138,15 @@ test('a finished 1,000,000-line log opens at its end within a second and scrolls
     const heap = await heapMegabytes(context, page)
     const tasks = await longTasks(page)
     const longest = Math.max(0, ...tasks.map((task) => task.ms))
-    console.log(`# open: last screen ${openMs} ms after asking for it (${pageMs} ms after the page started); long tasks while opening ${JSON.stringify(openTasks)}`)
+    console.log(
+      `# open: last screen ${openMs} ms after asking for it (${pageMs} ms after the page started); ` +
+        `long tasks while opening, app start-up included ${JSON.stringify(openTasks)} (longest ${longestOpening} ms)`,
+    )
     console.log(`# scrolling to line 1, the middle and back: long tasks ${JSON.stringify(tasks)} (longest ${longest} ms); heap ${heap.toFixed(1)} MB`)
     assert.ok(within(openMs, 1000), `the last screen showed ${openMs} ms after it was asked for`)
     assert.ok(heap <= 100, `JS heap ${heap.toFixed(1)} MB`)
-    assert.ok(within(longest, 50), `the page was blocked for ${longest} ms`)
+    assert.ok(within(longestOpening, 50), `the page was blocked for ${longestOpening} ms while opening`)
+    assert.ok(within(longest, 50), `the page was blocked for ${longest} ms while scrolling`)
     assertNoProblems(problems)
   })
 })
@@ -152,6 +165,7 @@ test('search finds a line anywhere in the million, steps through matches and can
     await waitForLine(page, MARKER_SEQ)
     const firstSearchMs = Date.now() - typed
     await page.getByTestId('log-match-count').filter({ hasText: '1 of 1 matching line' }).waitFor()
+    const countMs = Date.now() - typed
     const row = page.locator(`[data-seq="${MARKER_SEQ}"]`)
     assert.match(await row.getAttribute('class'), /log__line--current/)
     assert.equal(await row.locator('mark').textContent(), MARKER)
@@ -208,12 +222,14 @@ test('search finds a line anywhere in the million, steps through matches and can
     const tasks = await longTasks(page)
     const longest = Math.max(0, ...tasks.map((task) => task.ms))
     console.log(
-      `# search: a new search of the million lines counted and showed its match after ${firstSearchMs} ms (250 ms of it the typing pause); ` +
-        `the jump from the first match to the last took ${jumpMs} ms; long tasks ${JSON.stringify(tasks)}`,
+      `# search: a new search of the million lines showed its match ${firstSearchMs} ms after typing (${SEARCH_PAUSE_MS} ms of it ` +
+        `the typing pause) and had counted all matches after ${countMs} ms; the jump from the first match to the last took ` +
+        `${jumpMs} ms; long tasks ${JSON.stringify(tasks)}`,
     )
-    // The first search of a text scans all the stored lines once (about 0.5 s for a million on an
-    // idle machine); every jump after it is a lookup in the list of matches the server kept.
-    assert.ok(within(firstSearchMs, 2500), `the first search took ${firstSearchMs} ms to show its match`)
+    // The first search of a text scans the stored lines from the screen's line to the match
+    // (0.78 of a million here) and goes before the count, which scans them all; every jump
+    // after it is a lookup in the list of matches the server kept.
+    assert.ok(within(firstSearchMs, 1000), `the first search took ${firstSearchMs} ms to show its match`)
     assert.ok(within(jumpMs, 1000), `the jump from the first match to the last took ${jumpMs} ms`)
     assert.ok(within(longest, 50), `the page was blocked for ${longest} ms`)
     assertNoProblems(problems, [/status of 400/])

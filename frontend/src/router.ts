@@ -1,8 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
-import OverviewView from './views/OverviewView.vue'
 
 export const routes: RouteRecordRaw[] = [
-  { path: '/', name: 'overview', component: OverviewView, meta: { title: 'Overview' } },
+  { path: '/', name: 'overview', component: () => import('./views/OverviewView.vue'), meta: { title: 'Overview' } },
   { path: '/bots', name: 'bots', component: () => import('./views/BotsView.vue'), meta: { title: 'Bots' } },
   {
     path: '/bots/new',

@@ -7,6 +7,7 @@ import { SEARCH_DEBOUNCE_MS } from '@/composables/useLogSearch'
 import { MAX_HEIGHT_PX, useVirtualLines } from '@/composables/useVirtualLines'
 import { LogPages } from '@/lib/logBuffer'
 import { lineTime, parseLineHash, sinceStart } from '@/lib/logLines'
+import { afterPaint } from '@/lib/schedule'
 import { fakeServer, type FakeServer } from './support/fakeServer'
 import { logEvent } from './support/mockEventSource'
 
@@ -33,7 +34,7 @@ function sourceOf(...entries: ReturnType<typeof logEvent>[]) {
 async function mountViewer(...entries: ReturnType<typeof logEvent>[]) {
   const wrapper = mount(LogViewer, { props: { source: sourceOf(...entries), executionId: 'e1', startedAt: '2026-11-24T09:59:59Z' } })
   await flushPromises()
-  await new Promise((resolve) => setTimeout(resolve, 0)) // the rows come in a task of their own
+  await afterPaint() // the rows come after the first paint (a new wait ends after the earlier ones)
   await flushPromises()
   return wrapper
 }
@@ -58,7 +59,7 @@ describe('LogViewer', () => {
     const source = sourceOf(logEvent(1, 'first'), logEvent(2, '\u001b[32mgreen\u001b[0m'))
     const wrapper = mount(LogViewer, { props: { source, executionId: 'e1' }, attachTo: document.body })
     await flushPromises()
-    await new Promise((resolve) => setTimeout(resolve, 0))
+    await afterPaint()
     await flushPromises()
     const before = wrapper.findAll('[data-testid="log-line"]').map((row) => row.element)
     const changes: MutationRecord[] = []
@@ -102,6 +103,7 @@ describe('LogViewer', () => {
   it('searches the whole log on the server once typing pauses, and steps through the matches', async () => {
     vi.useFakeTimers()
     const asked: URLSearchParams[] = []
+    server.routes['GET /admin/executions/e1/log/search/first'] = () => ({ status: 200, body: { seq: 2, wrapped: false, lines: [] } })
     server.routes['GET /admin/executions/e1/log/search'] = (_init, url) => {
       asked.push(url.searchParams)
       const offset = url.searchParams.get('at_seq') ? 0 : Number(url.searchParams.get('offset'))
@@ -137,10 +139,50 @@ describe('LogViewer', () => {
     expect(asked.at(-1)?.get('regex')).toBe('true')
   })
 
+  it('jumps to the first match from the top of the screen before the count of all is in', async () => {
+    vi.useFakeTimers()
+    const firstAsked: URLSearchParams[] = []
+    server.routes['GET /admin/executions/e1/log/search/first'] = (_init, url) => {
+      firstAsked.push(url.searchParams)
+      return { status: 200, body: { seq: 3, wrapped: false, lines: [logEvent(3, 'Error: boom')] } }
+    }
+    let count: (answer: { status: number; body: unknown }) => void = () => undefined
+    server.routes['GET /admin/executions/e1/log/search'] = () => new Promise((resolve) => (count = resolve))
+    // The match's line is not held yet: it comes with the first answer.
+    const source = sourceOf(logEvent(1, 'ok'), logEvent(2, 'ok'))
+    source.grow(3)
+    const wrapper = mount(LogViewer, { props: { source, executionId: 'e1' } })
+    await vi.advanceTimersByTimeAsync(0)
+    await wrapper.get('[data-testid="log-search"]').setValue('error')
+    await vi.advanceTimersByTimeAsync(SEARCH_DEBOUNCE_MS)
+    await flushPromises()
+    expect(firstAsked[0]?.get('from_seq')).toBe('1')
+    expect(wrapper.get('.log__line--current').attributes('data-seq')).toBe('3')
+    expect(wrapper.get('.log__line--current mark').text()).toBe('Error')
+    expect(wrapper.get('[data-testid="log-match-count"]').text()).toBe('Line 3 · counting…')
+
+    count({ status: 200, body: { total: 1, offset: 0, matches: [3], lines: [], searched_to: 3 } })
+    await flushPromises()
+    expect(wrapper.get('[data-testid="log-match-count"]').text()).toBe('1 of 1 matching line')
+    expect(wrapper.get('.log__line--current').attributes('data-seq')).toBe('3')
+  })
+
+  it('says at once that nothing matches when the first match is none', async () => {
+    vi.useFakeTimers()
+    server.routes['GET /admin/executions/e1/log/search/first'] = () => ({ status: 200, body: { seq: null, wrapped: false, lines: [] } })
+    server.routes['GET /admin/executions/e1/log/search'] = () => new Promise(() => undefined)
+    const wrapper = mount(LogViewer, { props: { source: sourceOf(logEvent(1, 'ok')), executionId: 'e1' } })
+    await wrapper.get('[data-testid="log-search"]').setValue('error')
+    await vi.advanceTimersByTimeAsync(SEARCH_DEBOUNCE_MS)
+    await flushPromises()
+    expect(wrapper.get('[data-testid="log-match-count"]').text()).toBe('No matches')
+  })
+
   it('counts the matches again while the log grows, at most once a second', async () => {
     vi.useFakeTimers()
     let total = 1
     const asked: URLSearchParams[] = []
+    server.routes['GET /admin/executions/e1/log/search/first'] = () => ({ status: 200, body: { seq: 1, wrapped: false, lines: [] } })
     server.routes['GET /admin/executions/e1/log/search'] = (_init, url) => {
       asked.push(url.searchParams)
       return { status: 200, body: { total, offset: 0, matches: url.searchParams.get('limit') === '0' ? [] : [1], lines: [], searched_to: 1 } }
@@ -166,10 +208,9 @@ describe('LogViewer', () => {
 
   it('shows the server’s reason for a search it refuses', async () => {
     vi.useFakeTimers()
-    server.routes['GET /admin/executions/e1/log/search'] = () => ({
-      status: 400,
-      body: { error: 'q: not a valid regular expression: missing )', field: 'q' },
-    })
+    const refused = () => ({ status: 400, body: { error: 'q: not a valid regular expression: missing )', field: 'q' } })
+    server.routes['GET /admin/executions/e1/log/search/first'] = refused
+    server.routes['GET /admin/executions/e1/log/search'] = refused
     const wrapper = mount(LogViewer, { props: { source: sourceOf(logEvent(1)), executionId: 'e1' } })
     await wrapper.get('[data-testid="log-search"]').setValue('(a')
     await vi.advanceTimersByTimeAsync(SEARCH_DEBOUNCE_MS)

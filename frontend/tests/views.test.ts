@@ -123,7 +123,7 @@ describe('pages', () => {
     expect(wrapper.find('[data-testid="conversation"]').exists()).toBe(false)
 
     await wrapper.get('[data-testid="tab-conversation"]').trigger('click')
-    await flushPromises()
+    await settle()
     expect(wrapper.get('[data-testid="conversation-message"]').html()).toContain('<strong>fix</strong>')
     const source = MockEventSource.latest()
     source.open()

@@ -3,7 +3,9 @@
 Both exist for logs too large to hand to a browser: a search answers with the
 count and a window of matching seqs (see `executions/log_search.py`), and the
 download streams the stored lines page by page, so neither the server nor the
-client ever holds the whole log.
+client ever holds the whole log. A viewer asks for the first match from where
+it is (`log/search/first`, quick) and for the count (`log/search`, a scan of
+the whole log the first time) at once, and jumps as soon as the first answers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from quart_schema import document_response, validate_querystring
 from ..executions.log_search import SearchTerms
 from ..models import LogLine, iso_from_unix
 from .responses import model_response
-from .schemas import LogLineOut, LogSearchQuery, LogSearchResult, LogTextQuery
+from .schemas import (
+    LogLineOut,
+    LogSearchFirst,
+    LogSearchFirstQuery,
+    LogSearchQuery,
+    LogSearchResult,
+    LogTextQuery,
+)
 from .services import found, runtime
 
 blueprint = Blueprint("execution_logs", __name__, url_prefix="/admin/executions")
@@ -56,6 +65,31 @@ async def search_log(execution_id: str, query_args: LogSearchQuery) -> Response:
             matches=window.seqs,
             lines=[LogLineOut.model_construct(**line.as_dict()) for line in lines],
             searched_to=window.searched_to,
+        )
+    )
+
+
+@blueprint.get("/<execution_id>/log/search/first")
+@validate_querystring(LogSearchFirstQuery)
+@document_response(LogSearchFirst)
+async def first_match(execution_id: str, query_args: LogSearchFirstQuery) -> Response:
+    """The first matching line at or after `from_seq` (else the first of the log), on its own:
+    its scan stops at the match, and goes before any count under way."""
+    services = runtime()
+    execution = found(await services.execution_store.get(execution_id), "execution", execution_id)
+    terms = SearchTerms(query_args.q, query_args.regex, query_args.case_sensitive)
+    first = await services.log_search.first_from(
+        execution_id, terms, query_args.from_seq, execution.log_lines
+    )
+    lines: list[LogLine] = []
+    if first.seq is not None and query_args.around:
+        after = max(0, first.seq - query_args.around // 2 - 1)
+        lines, _more = await services.logs.read(execution_id, after, query_args.around)
+    return model_response(
+        LogSearchFirst(
+            seq=first.seq,
+            wrapped=first.wrapped,
+            lines=[LogLineOut.model_construct(**line.as_dict()) for line in lines],
         )
     )
 

@@ -333,10 +333,13 @@ class ConversationPage(BaseModel):
     usage: dict[str, Any] | None = Field(description="The run's totals, once it has ended.")
 
 
-class LogSearchQuery(BaseModel):
+class LogSearchTerms(BaseModel):
     q: str = Field(min_length=1, max_length=1000)
     regex: bool = Field(default=False, description="`q` is a regular expression.")
     case_sensitive: bool = False
+
+
+class LogSearchQuery(LogSearchTerms):
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="The first match to return.")
     at_seq: int | None = Field(
         default=None,
@@ -354,6 +357,26 @@ class LogSearchResult(BaseModel):
     matches: list[int] = Field(description="The seqs of the matching lines in this window.")
     lines: list[LogLineOut] = Field(description="Those lines, when asked for with `lines`.")
     searched_to: int = Field(description="The last seq the search covered.")
+
+
+class LogSearchFirstQuery(LogSearchTerms):
+    from_seq: int = Field(default=1, ge=1, le=MAX_OFFSET, description="Where to look from.")
+    around: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="Return this many stored lines around the match too (a screenful to show "
+        "it in, without asking again).",
+    )
+
+
+class LogSearchFirst(BaseModel):
+    seq: int | None = Field(
+        description="The first matching line at or after `from_seq`, else the first of the "
+        "log; null when no line matches."
+    )
+    wrapped: bool = Field(description="No line matches from `from_seq` on: `seq` is before it.")
+    lines: list[LogLineOut] = Field(description="The lines around the match, when asked for.")
 
 
 class LogTextQuery(BaseModel):

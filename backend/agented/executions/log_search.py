@@ -14,6 +14,12 @@ holding the reader thread. The scan goes in slices of `slice_rows` lines, each
 its own read, so other requests' reads interleave with a long search and the
 deadline is checked between slices. Memory is bounded too: the cache keeps the
 most recently used lists while they hold at most `max_cached_seqs` seqs in all.
+
+Counting every match of a new text means reading every stored line. So that a
+viewer need not wait for that to jump to a match, `first_from` answers the
+first match at or after a line (else the first of the log) on its own: its scan
+stops at the match, starts from what the cache already knows, and goes first —
+a count waits between its slices while one runs.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +55,14 @@ class SearchWindow:
     offset: int
     seqs: list[int]
     searched_to: int  # the last seq the search covered
+
+
+@dataclass(frozen=True, slots=True)
+class FirstMatch:
+    """The first match at or after a line; if none, the first of the log (`wrapped`)."""
+
+    seq: int | None
+    wrapped: bool
 
 
 @dataclass(slots=True)
@@ -83,7 +97,7 @@ class LogSearch:
         store: ExecutionStore,
         *,
         time_limit: float = 10.0,
-        slice_rows: int = 100_000,
+        slice_rows: int = 25_000,
         max_cached_seqs: int = 4_000_000,
     ) -> None:
         self._store = store
@@ -93,6 +107,10 @@ class LogSearch:
         self._cache: OrderedDict[tuple[str, SearchTerms], _Matches] = OrderedDict()
         # One scan at a time: two viewers typing at once must not double the CPU spent.
         self._lock = asyncio.Lock()
+        # Set while no `first_from` runs: counting waits for it between its slices.
+        self._no_first_scan = asyncio.Event()
+        self._no_first_scan.set()
+        self._first_scans = 0
 
     async def search(
         self,
@@ -118,6 +136,84 @@ class LogSearch:
             searched_to=matches.scanned_to,
         )
 
+    async def first_from(
+        self, execution_id: str, terms: SearchTerms, from_seq: int, until_seq: int
+    ) -> FirstMatch:
+        """The first match among lines `from_seq`…`until_seq`, else the first before them."""
+        keep = compile_terms(terms, self._time_limit)
+        deadline = time.monotonic() + self._time_limit
+        self._first_scans += 1
+        self._no_first_scan.clear()
+        try:
+            after = max(from_seq, 1) - 1
+            seq = await self._first_in(execution_id, terms, keep, after, until_seq, deadline)
+            if seq is not None:
+                return FirstMatch(seq, wrapped=False)
+            seq = await self._first_in(
+                execution_id, terms, keep, 0, min(after, until_seq), deadline
+            )
+            return FirstMatch(seq, wrapped=seq is not None)
+        finally:
+            self._first_scans -= 1
+            if not self._first_scans:
+                self._no_first_scan.set()
+
+    async def _first_in(
+        self,
+        execution_id: str,
+        terms: SearchTerms,
+        keep: Callable[[str], bool] | None,
+        after_seq: int,
+        until_seq: int,
+        deadline: float,
+    ) -> int | None:
+        """The first match in (`after_seq`, `until_seq`]: from the cache as far as it knows."""
+        known = self._cache.get((execution_id, terms))
+        if known is not None:
+            index = bisect_right(known.seqs, after_seq)
+            if index < len(known.seqs):
+                return known.seqs[index] if known.seqs[index] <= until_seq else None
+            after_seq = max(after_seq, known.scanned_to)
+        while after_seq < until_seq:
+            if time.monotonic() > deadline:
+                raise self._too_slow(after_seq)
+            end = min(after_seq + self._slice_rows, until_seq)
+            found = await self._scan(execution_id, terms, keep, after_seq, end, first_only=True)
+            if found:
+                return found[0]
+            after_seq = end
+        return None
+
+    async def _scan(
+        self,
+        execution_id: str,
+        terms: SearchTerms,
+        keep: Callable[[str], bool] | None,
+        after_seq: int,
+        until_seq: int,
+        *,
+        first_only: bool = False,
+    ) -> list[int]:
+        """The matches in (`after_seq`, `until_seq`]: compared by SQLite, or by `keep`."""
+        if keep is None:
+            return await self._store.seqs_containing(
+                execution_id,
+                after_seq,
+                until_seq,
+                terms.text,
+                case_sensitive=terms.case_sensitive,
+                first_only=first_only,
+            )
+        return await self._store.seqs_where(
+            execution_id, after_seq, until_seq, keep, first_only=first_only
+        )
+
+    def _too_slow(self, searched_to: int) -> SearchInvalid:
+        return SearchInvalid(
+            f"q: the search took longer than {self._time_limit:g} s (searched up to line "
+            f"{searched_to}); make the expression more specific"
+        )
+
     async def _matches(self, execution_id: str, terms: SearchTerms, until_seq: int) -> _Matches:
         key = (execution_id, terms)
         matches = self._cache.pop(key, None) or _Matches(array("q"), 0)
@@ -126,29 +222,21 @@ class LogSearch:
         deadline = time.monotonic() + self._time_limit
         try:
             while matches.scanned_to < until_seq:
+                if not self._no_first_scan.is_set():
+                    # A viewer waits for its first match: that scan goes first, and the time
+                    # spent waiting for it does not count against this one.
+                    waited = time.monotonic()
+                    await self._no_first_scan.wait()
+                    deadline += time.monotonic() - waited
                 if time.monotonic() > deadline:
                     raise TimeoutError
                 end = min(matches.scanned_to + self._slice_rows, until_seq)
-                if keep is None:
-                    found = await self._store.seqs_containing(
-                        execution_id,
-                        matches.scanned_to,
-                        end,
-                        terms.text,
-                        case_sensitive=terms.case_sensitive,
-                    )
-                else:
-                    found = await self._store.seqs_where(
-                        execution_id, matches.scanned_to, end, keep
-                    )
+                found = await self._scan(execution_id, terms, keep, matches.scanned_to, end)
                 matches.seqs.extend(found)
                 matches.scanned_to = end
         except TimeoutError as error:
             # What was scanned stays cached: asking again goes on from there.
-            raise SearchInvalid(
-                f"q: the search took longer than {self._time_limit:g} s (searched up to line "
-                f"{matches.scanned_to}); make the expression more specific"
-            ) from error
+            raise self._too_slow(matches.scanned_to) from error
         finally:
             self._evict()
         return matches

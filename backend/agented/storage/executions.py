@@ -394,10 +394,18 @@ class ExecutionStore:
         return await self._db.read(select) if seqs else []
 
     async def seqs_containing(
-        self, execution_id: str, after_seq: int, until_seq: int, text: str, *, case_sensitive: bool
+        self,
+        execution_id: str,
+        after_seq: int,
+        until_seq: int,
+        text: str,
+        *,
+        case_sensitive: bool,
+        first_only: bool = False,
     ) -> list[int]:
         """The seqs in (`after_seq`, `until_seq`] of lines containing `text` (the database
-        compares, ignoring case unless `case_sensitive`, as the `q` filter of `read_lines` does).
+        compares, ignoring case unless `case_sensitive`, as the `q` filter of `read_lines` does);
+        with `first_only`, the first of them alone (the scan stops there).
 
         Ignoring case, LIKE with the wildcards in `text` escaped takes about half the time
         of `instr(lower(...))` in SQLite, which copies every line first."""
@@ -409,7 +417,7 @@ class ExecutionStore:
             found, needle = f"content {like} ? ESCAPE '!'", f"%{escaped}%"
         sql = (
             "SELECT seq FROM execution_logs WHERE execution_id = ? AND seq > ? AND seq <= ?"
-            f" AND {found} ORDER BY seq"
+            f" AND {found} ORDER BY seq{' LIMIT 1' if first_only else ''}"
         )
         return await self._db.read(
             lambda connection: [
@@ -419,21 +427,34 @@ class ExecutionStore:
         )
 
     async def seqs_where(
-        self, execution_id: str, after_seq: int, until_seq: int, keep: Callable[[str], bool]
+        self,
+        execution_id: str,
+        after_seq: int,
+        until_seq: int,
+        keep: Callable[[str], bool],
+        *,
+        first_only: bool = False,
     ) -> list[int]:
-        """The seqs in (`after_seq`, `until_seq`] of lines for which `keep(content)` is true;
-        `keep` runs on the reader thread, never on the event loop."""
+        """The seqs in (`after_seq`, `until_seq`] of lines for which `keep(content)` is true
+        (with `first_only`, the first alone); `keep` runs on the reader thread, never on the
+        event loop."""
         sql = (
             "SELECT seq, content FROM execution_logs"
             " WHERE execution_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
         )
-        return await self._db.read(
-            lambda connection: [
-                seq
-                for seq, content in connection.execute(sql, (execution_id, after_seq, until_seq))
-                if keep(content)
-            ]
-        )
+
+        def select(connection: Connection) -> list[int]:
+            found: list[int] = []
+            rows = connection.stream(sql, (execution_id, after_seq, until_seq))
+            with contextlib.closing(rows):  # a slice's lines are read one at a time
+                for seq, content in rows:
+                    if keep(content):
+                        found.append(seq)
+                        if first_only:
+                            break
+            return found
+
+        return await self._db.read(select)
 
     async def read_encoded_lines(
         self,

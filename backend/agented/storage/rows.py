@@ -8,13 +8,14 @@ model (and a column in a migration) is all a store needs.
 from __future__ import annotations
 
 import json
-import sqlite3
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+
+from .database import Row
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 
@@ -65,7 +66,7 @@ class RowMapping(Generic[RecordT]):
             row[name] = value
         return row
 
-    def from_row(self, row: sqlite3.Row | Mapping[str, Any]) -> RecordT:
+    def from_row(self, row: Row | Mapping[str, Any]) -> RecordT:
         """The record stored in `row`; columns that are not fields are ignored."""
         values = {}
         for name in self.columns:

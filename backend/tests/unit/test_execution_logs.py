@@ -202,6 +202,138 @@ async def test_search_of_a_growing_log_scans_only_new_lines(serving_app: Quart) 
     assert body["searched_to"] == 1001
 
 
+async def first(client, execution_id: str, **query: Any) -> tuple[int, dict[str, Any]]:
+    response = await client.get(
+        f"/admin/executions/{execution_id}/log/search/first", query_string=query
+    )
+    return response.status_code, await response.get_json()
+
+
+async def test_the_first_match_from_a_line_is_found_on_its_own_wrapping_to_the_start(
+    seeded,
+) -> None:
+    client, execution_id = seeded
+    assert await first(client, execution_id, q="CHECKPOINT", from_seq=1) == (
+        200,
+        {"seq": 1000, "wrapped": False, "lines": []},
+    )
+    assert await first(client, execution_id, q="checkpoint", from_seq=1000) == (
+        200,
+        {"seq": 1000, "wrapped": False, "lines": []},
+    )
+    assert await first(client, execution_id, q="checkpoint", from_seq=2001) == (
+        200,
+        {"seq": 3000, "wrapped": False, "lines": []},
+    )
+    # None from line 3001 on: the first of the log.
+    assert await first(client, execution_id, q="checkpoint", from_seq=3001) == (
+        200,
+        {"seq": 1000, "wrapped": True, "lines": []},
+    )
+    assert await first(client, execution_id, q=r"^2\d{3} .*checkpoint", regex="true") == (
+        200,
+        {"seq": 2000, "wrapped": False, "lines": []},
+    )
+    assert await first(client, execution_id, q="nowhere to be found") == (
+        200,
+        {"seq": None, "wrapped": False, "lines": []},
+    )
+
+
+async def test_the_first_match_comes_with_the_lines_around_it_when_asked(seeded) -> None:
+    client, execution_id = seeded
+    status, body = await first(client, execution_id, q="checkpoint", from_seq=1500, around=10)
+    assert status == 200
+    assert body["seq"] == 2000
+    assert [line["seq"] for line in body["lines"]] == list(range(1995, 2005))
+    assert body["lines"][5]["content"] == seeded_line(2000, LINES)
+    _status, body = await first(client, execution_id, q="step 1 compiling module m1 ok", around=10)
+    assert [line["seq"] for line in body["lines"]] == list(range(1, 11))  # none before line 1
+
+
+async def test_the_first_match_stops_at_it_and_starts_from_what_a_count_already_knows(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 5000)
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    runtime.log_search._slice_rows = 1000
+    scanned: list[tuple[int, int]] = []
+    store = runtime.execution_store
+    original = store.seqs_containing
+
+    async def recorded(execution_id: str, after: int, until: int, *args: Any, **kw: Any) -> Any:
+        scanned.append((after, until))
+        return await original(execution_id, after, until, *args, **kw)
+
+    store.seqs_containing = recorded  # type: ignore[method-assign]
+    assert (await first(client, execution_id, q="checkpoint", from_seq=1500))[1]["seq"] == 2000
+    assert scanned == [(1499, 2499)]  # one slice: the scan stopped at the match
+
+    scanned.clear()
+    _status, body = await search(client, execution_id, q="checkpoint")
+    assert body["total"] == 5
+    scanned.clear()
+    assert (await first(client, execution_id, q="checkpoint", from_seq=4001))[1] == {
+        "seq": 5000,
+        "wrapped": False,
+        "lines": [],
+    }
+    assert scanned == []  # answered from the kept list of matches
+
+
+async def test_a_count_waits_between_its_slices_while_a_first_match_is_looked_for(
+    serving_app: Quart,
+) -> None:
+    client = serving_app.test_client()
+    execution_id = await seeded_execution(serving_app, 4000)
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    runtime.log_search._slice_rows = 1000
+    order: list[str] = []
+    store = runtime.execution_store
+    original = store.seqs_containing
+    first_started = asyncio.Event()
+    count_may_go_on = asyncio.Event()
+
+    async def recorded(execution_id: str, after: int, until: int, *args: Any, **kw: Any) -> Any:
+        kind = "first" if kw.get("first_only") else "count"
+        order.append(f"{kind} {after}")
+        if kind == "count" and after == 0:
+            await count_may_go_on.wait()  # the first match is asked for during this slice
+        if kind == "first":
+            first_started.set()
+        return await original(execution_id, after, until, *args, **kw)
+
+    store.seqs_containing = recorded  # type: ignore[method-assign]
+    count = asyncio.create_task(search(client, execution_id, q="step 3 compiling"))
+    looked_for = asyncio.create_task(first(client, execution_id, q="unique-marker", from_seq=1))
+    await asyncio.wait_for(first_started.wait(), 5)
+    count_may_go_on.set()
+    assert (await looked_for)[1]["seq"] == marker_seq(4000)
+    assert (await count)[0] == 200
+    # The count's first slice was under way; its next ones waited for the first match's scan.
+    assert order == [
+        *("count 0", "first 0", "first 1000", "first 2000", "first 3000"),
+        *("count 1000", "count 2000", "count 3000"),
+    ]
+
+
+async def test_the_first_match_refuses_a_bad_expression_and_an_unknown_execution(
+    seeded,
+) -> None:
+    client, execution_id = seeded
+    status, body = await first(client, execution_id, q="(unclosed", regex="true")
+    assert status == 400
+    assert body["error"].startswith("q: not a valid regular expression")
+    status, body = await first(client, execution_id, q="x", from_seq=0)
+    assert status == 400
+    assert "from_seq" in body["error"]
+    status, body = await first(client, "nope", q="x")
+    assert (status, body["error"]) == (404, "execution nope not found")
+
+
 async def test_the_raw_log_downloads_as_text_in_order(seeded) -> None:
     client, execution_id = seeded
     response = await client.get(f"/admin/executions/{execution_id}/log.txt")
@@ -253,7 +385,7 @@ async def test_the_download_of_an_unknown_execution_is_a_404(serving_app: Quart)
 
 async def test_the_log_routes_need_the_api_key(seeded) -> None:
     client, execution_id = seeded
-    for path in ("log.txt", "log/search?q=x"):
+    for path in ("log.txt", "log/search?q=x", "log/search/first?q=x"):
         response = await client.get(
             f"/admin/executions/{execution_id}/{path}", headers={"X-API-Key": ""}
         )

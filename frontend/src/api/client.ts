@@ -35,6 +35,8 @@ import type {
   InstalledBackend,
   InboxQuery,
   LogQuery,
+  LogSearchFirst,
+  LogSearchFirstQuery,
   LogSearchQuery,
   LogSearchResult,
   MessageInput,
@@ -295,6 +297,11 @@ export function getConversation(
 
 export function searchExecutionLog(id: string, query: LogSearchQuery, signal?: AbortSignal): Promise<LogSearchResult> {
   return request('GET', `/admin/executions/${encode(id)}/log/search`, { query: { ...query }, signal })
+}
+
+/** The first match at or after `from_seq` (else the first of the log), without waiting for a count. */
+export function firstLogMatch(id: string, query: LogSearchFirstQuery, signal?: AbortSignal): Promise<LogSearchFirst> {
+  return request('GET', `/admin/executions/${encode(id)}/log/search/first`, { query: { ...query }, signal })
 }
 
 /**

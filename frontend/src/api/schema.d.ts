@@ -430,6 +430,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/executions/{execution_id}/log/search/first": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The first matching line at or after `from_seq` (else the first of the log), on its own:
+         * @description its scan stops at the match, and goes before any count under way.
+         */
+        get: operations["get_first_match"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/executions/{execution_id}/log.txt": {
         parameters: {
             query?: never;
@@ -4287,6 +4307,52 @@ export interface operations {
                          * @description The last seq the search covered.
                          */
                         searched_to: number;
+                    };
+                };
+            };
+        };
+    };
+    get_first_match: {
+        parameters: {
+            query?: {
+                q?: string;
+                /** @description `q` is a regular expression. */
+                regex?: boolean;
+                case_sensitive?: boolean;
+                /** @description Where to look from. */
+                from_seq?: number;
+                /** @description Return this many stored lines around the match too (a screenful to show it in, without asking again). */
+                around?: number;
+            };
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Seq
+                         * @description The first matching line at or after `from_seq`, else the first of the log; null when no line matches.
+                         */
+                        seq: number | null;
+                        /**
+                         * Wrapped
+                         * @description No line matches from `from_seq` on: `seq` is before it.
+                         */
+                        wrapped: boolean;
+                        /**
+                         * Lines
+                         * @description The lines around the match, when asked for.
+                         */
+                        lines: components["schemas"]["LogLineOut"][];
                     };
                 };
             };

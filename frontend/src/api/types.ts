@@ -141,6 +141,8 @@ export type DeliveryRecord = Schemas['DeliveryRecord']
 /** A search over an execution's whole stored log, and its answer: the count and a window of matches. */
 export type LogSearchQuery = QueryOf<'get_search_log'>
 export type LogSearchResult = JsonResponse<'get_search_log', 200>
+export type LogSearchFirstQuery = QueryOf<'get_first_match'>
+export type LogSearchFirst = JsonResponse<'get_first_match', 200>
 
 export type PromptPreview = JsonResponse<'post_preview_prompt', 200>
 

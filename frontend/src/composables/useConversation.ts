@@ -62,6 +62,7 @@ export function useConversation(id: string) {
         page.entries.forEach((entry) => conversation.add(entry))
         after = cursor = page.last_seq
         if (!page.more) break
+        publish() // a long conversation shows from its first page on
       }
       loaded.value = true
       if (!paused && !readAgain) {

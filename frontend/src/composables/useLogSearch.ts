@@ -1,13 +1,16 @@
 import { computed, onScopeDispose, ref, shallowRef, watch } from 'vue'
-import { searchExecutionLog } from '@/api/client'
+import { firstLogMatch, searchExecutionLog } from '@/api/client'
+import type { LogEntry } from '@/api/types'
 import { errorMessage, fieldErrorMessage } from '@/lib/errors'
 import { regexMatcher, textMatcher, type Matcher } from '@/lib/highlight'
 import { toLogLine, type LogLine } from '@/lib/logBuffer'
 
-/** Wait this long after the last keystroke before searching. */
-export const SEARCH_DEBOUNCE_MS = 250
+/** Wait this long after the last keystroke before searching (a pause between words is longer). */
+export const SEARCH_DEBOUNCE_MS = 150
 /** Matches asked for at once (a window of the server's list of matching seqs). */
 const WINDOW = 200
+/** Lines asked for around a first match: a screenful to show it in without asking again. */
+const AROUND_FIRST = 120
 /** Matches (and their lines) remembered; beyond this the memory starts over. */
 const MAX_REMEMBERED = 20_000
 
@@ -23,16 +26,27 @@ interface Terms {
  * their seqs, fetched as they are needed. The current match moves with
  * next/previous (wrapping around); a new search starts at the first match at
  * or below `topSeq()`, the line at the top of the screen, as a browser's find
- * does. For "only matching lines", `lineAt(i)` gives the i-th matching line,
- * fetched in windows by `ensure`.
+ * does. That match is asked for on its own, together with the count: the first
+ * of a new text in a long log takes a scan of every line, and the jump does not
+ * wait for it (`counting` until the count is in). For "only matching lines",
+ * `lineAt(i)` gives the i-th matching line, fetched in windows by `ensure`.
  */
-export function useLogSearch(executionId: string, topSeq: () => number, onJump: (seq: number) => void) {
+export function useLogSearch(
+  executionId: string,
+  topSeq: () => number,
+  onJump: (seq: number) => void,
+  /** Stored lines that came with an answer (those around a first match). */
+  onLines: (lines: readonly LogEntry[]) => void = () => undefined,
+) {
   const query = ref('')
   const regex = ref(false)
   const caseSensitive = ref(false)
   const total = ref<number | null>(null)
   const error = ref<string | null>(null)
+  /** Until the first answer (the first match, or the count). */
   const searching = ref(false)
+  /** Until the count is in. */
+  const counting = ref(false)
   /** The number of the current match (0-based), -1 before the first jump. */
   const index = ref(-1)
   const currentSeq = ref<number | null>(null)
@@ -89,10 +103,12 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
     return seqs.get(i) ?? null
   }
 
-  async function goTo(i: number): Promise<void> {
+  /** Makes match `i` the current one and scrolls to it (unless it is already current and `again` is false). */
+  async function goTo(i: number, again = true): Promise<void> {
     const seq = await seqAt(i)
     if (seq === null) return
     index.value = i
+    if (seq === currentSeq.value && !again) return
     currentSeq.value = seq
     onJump(seq)
   }
@@ -121,18 +137,47 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
       return
     }
     const mine = generation
+    const from = topSeq()
     searching.value = true
-    try {
-      const offset = await fetchWindow(0, false, topSeq())
-      if (offset < 0 || mine !== generation || !total.value) return
-      await goTo(offset < total.value ? offset : 0)
-    } catch (caught) {
+    counting.value = true
+    function failed(caught: unknown): void {
       if (mine !== generation) return
       total.value = null
+      currentSeq.value = null
       error.value = fieldErrorMessage(errorMessage(caught), 'q')
-    } finally {
-      if (mine === generation) searching.value = false
     }
+    // The first match from here and the count, asked for at once; whichever answers first
+    // jumps (both name the same match: the first at or after `from`, else the first of all).
+    const first = firstLogMatch(
+      executionId,
+      { ...terms, from_seq: Math.max(1, from), around: AROUND_FIRST },
+      controller.signal,
+    )
+      .then((answer) => {
+        if (mine !== generation || index.value >= 0) return
+        if (answer.seq === null) total.value = 0
+        else {
+          onLines(answer.lines)
+          currentSeq.value = answer.seq
+          onJump(answer.seq)
+        }
+      })
+      .catch(failed)
+      .finally(() => {
+        if (mine === generation) searching.value = false
+      })
+    const count = fetchWindow(0, false, from)
+      .then(async (offset) => {
+        if (offset < 0 || mine !== generation || !total.value) return
+        await goTo(offset < total.value ? offset : 0, false)
+      })
+      .catch(failed)
+      .finally(() => {
+        if (mine !== generation) return
+        searching.value = false
+        counting.value = false
+      })
+    await Promise.all([first, count])
   }
 
   /** Searches once typing pauses; a change of the options searches at once. */
@@ -171,7 +216,7 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
 
   /** Asks for the count again: a running log grows (the server scans only the new lines). */
   async function refresh(): Promise<void> {
-    if (!terms || searching.value) return
+    if (!terms || counting.value) return
     const mine = generation
     try {
       const answer = await searchExecutionLog(executionId, { ...terms, offset: 0, limit: 0 }, controller.signal)
@@ -198,6 +243,7 @@ export function useLogSearch(executionId: string, topSeq: () => number, onJump: 
     total,
     error,
     searching,
+    counting,
     index,
     currentSeq,
     version,

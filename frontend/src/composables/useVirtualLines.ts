@@ -30,9 +30,41 @@ export interface VirtualOptions {
   measureRow: () => number | null
 }
 
-export function useVirtualLines(scroller: Ref<HTMLElement | null>, count: Ref<number>, options: VirtualOptions) {
+/**
+ * What every virtual list needs of its scroll box: where it is scrolled to and how tall it
+ * is, kept up to date (`onScroll` on its scroll events; its size by a ResizeObserver, whose
+ * first call comes after the browser's own layout: measuring on mount instead would force
+ * that layout in the task that rendered the page). `onResize` runs after each size change.
+ */
+export function useScrollBox(scroller: Ref<HTMLElement | null>, onResize: () => void = () => undefined) {
   const scrollTop = ref(0)
   const viewport = ref(600)
+
+  function onScroll(): void {
+    if (scroller.value) scrollTop.value = scroller.value.scrollTop
+  }
+
+  function measureBox(): void {
+    if (scroller.value && scroller.value.clientHeight > 0) viewport.value = scroller.value.clientHeight
+  }
+
+  let observer: ResizeObserver | null = null
+  function resized(): void {
+    measureBox()
+    onResize()
+  }
+  onMounted(() => {
+    if (typeof ResizeObserver === 'undefined' || !scroller.value) return resized()
+    observer = new ResizeObserver(resized)
+    observer.observe(scroller.value)
+  })
+  onBeforeUnmount(() => observer?.disconnect())
+
+  return { scrollTop, viewport, onScroll, measureBox }
+}
+
+export function useVirtualLines(scroller: Ref<HTMLElement | null>, count: Ref<number>, options: VirtualOptions) {
+  const { scrollTop, viewport, onScroll, measureBox } = useScrollBox(scroller, measureRow)
   const rowHeight = ref(19.5)
 
   const naturalHeight = computed(() => count.value * rowHeight.value)
@@ -62,10 +94,6 @@ export function useVirtualLines(scroller: Ref<HTMLElement | null>, count: Ref<nu
       : first.value * rowHeight.value,
   )
 
-  function onScroll(): void {
-    if (scroller.value) scrollTop.value = scroller.value.scrollTop
-  }
-
   /** The scroll position that puts row `index` at the top. */
   function offsetOf(index: number): number {
     if (!scaled.value) return index * rowHeight.value
@@ -81,21 +109,16 @@ export function useVirtualLines(scroller: Ref<HTMLElement | null>, count: Ref<nu
     scrollTop.value = el.scrollTop
   }
 
-  let observer: ResizeObserver | null = null
-  /** Reads the screen's and a row's height again; done on mount, on resize, and when asked. */
-  function measure(): void {
-    if (scroller.value && scroller.value.clientHeight > 0) viewport.value = scroller.value.clientHeight
+  function measureRow(): void {
     const height = options.measureRow()
     if (height) rowHeight.value = height
   }
-  onMounted(() => {
-    measure()
-    if (typeof ResizeObserver !== 'undefined' && scroller.value) {
-      observer = new ResizeObserver(measure)
-      observer.observe(scroller.value)
-    }
-  })
-  onBeforeUnmount(() => observer?.disconnect())
+
+  /** Reads the screen's and a row's height again; done on mount, on resize, and when asked. */
+  function measure(): void {
+    measureBox()
+    measureRow()
+  }
 
   return { first, last, layerTop, contentHeight, topIndex, onScroll, scrollToIndex, measure }
 }

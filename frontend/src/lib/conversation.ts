@@ -126,10 +126,17 @@ export class Conversation {
     const key = `usage:${turn}`
     if (this.turns.has(turn)) {
       // Shown once, after the turn's latest block: the earlier report of it goes.
-      const index = this.blocks.findIndex((block) => block.key === key)
+      // Looked for from the end, where it nearly always is: a long conversation must not
+      // cost a pass over all its blocks per turn.
+      let index = this.blocks.length - 1
+      while (index >= 0 && this.blocks[index]!.key !== key) index -= 1
       if (index >= 0) {
         this.blocks.splice(index, 1)
-        for (const [id, at] of this.tools) if (at > index) this.tools.set(id, at - 1)
+        // The tool calls after it moved up by one.
+        for (let at = index; at < this.blocks.length; at += 1) {
+          const block = this.blocks[at]!
+          if (block.type === 'tool') this.tools.set(block.call.id, at)
+        }
       }
     }
     this.turns.set(turn, usage)

@@ -1,14 +1,37 @@
 /** Formatting of times, durations and numbers for display (local time zone). */
 
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
-const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
-const integerFormat = new Intl.NumberFormat()
-const costFormat = new Intl.NumberFormat(undefined, {
-  style: 'currency',
-  currency: 'USD',
-  minimumFractionDigits: 2,
-  maximumFractionDigits: 4,
-})
+/**
+ * A value made on first use. Building an Intl formatter loads its locale data (several ms
+ * each): made lazily, the formatters a page never uses cost nothing, and the others are not
+ * all built in the one task that evaluates the app's code at start-up.
+ */
+export function lazy<T>(make: () => T): () => T {
+  let value: T | undefined
+  return () => (value ??= make())
+}
+
+const dateTimeFormat = lazy(() => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }))
+const relativeFormat = lazy(() => new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }))
+const integerFormat = lazy(() => new Intl.NumberFormat())
+const costFormat = lazy(
+  () =>
+    new Intl.NumberFormat(undefined, {
+      style: 'currency',
+      currency: 'USD',
+      minimumFractionDigits: 2,
+      maximumFractionDigits: 4,
+    }),
+)
+
+/**
+ * Builds the formatters most pages show. The first Intl object of a page loads the locale
+ * data, which takes a few tens of ms at once: done while the page waits for its data, it is
+ * not added to the task that renders that data.
+ */
+export function warmUpFormatters(): void {
+  integerFormat()
+  dateTimeFormat()
+}
 
 export function parseTime(iso: string | null | undefined): Date | null {
   if (!iso) return null
@@ -18,7 +41,7 @@ export function parseTime(iso: string | null | undefined): Date | null {
 
 export function formatDateTime(iso: string | null | undefined): string {
   const date = parseTime(iso)
-  return date ? dateTimeFormat.format(date) : '—'
+  return date ? dateTimeFormat().format(date) : '—'
 }
 
 const RELATIVE_UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -36,10 +59,10 @@ export function formatRelative(iso: string | null | undefined, now: Date): strin
   const date = parseTime(iso)
   if (!date) return ''
   const seconds = Math.round((date.getTime() - now.getTime()) / 1000)
-  if (Math.abs(seconds) < 10) return relativeFormat.format(0, 'second')
+  if (Math.abs(seconds) < 10) return relativeFormat().format(0, 'second')
   for (const [unit, size] of RELATIVE_UNITS) {
     if (Math.abs(seconds) >= size || unit === 'second') {
-      return relativeFormat.format(Math.trunc(seconds / size), unit)
+      return relativeFormat().format(Math.trunc(seconds / size), unit)
     }
   }
   return ''
@@ -59,11 +82,11 @@ export function formatDuration(ms: number | null | undefined): string {
 }
 
 export function formatInteger(value: number): string {
-  return integerFormat.format(value)
+  return integerFormat().format(value)
 }
 
 export function formatCost(usd: number): string {
-  return costFormat.format(usd)
+  return costFormat().format(usd)
 }
 
 /** An argv list as one shell-like line, quoting arguments that need it. */

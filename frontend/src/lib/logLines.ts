@@ -4,6 +4,8 @@
  * showed it or as the time since the run started.
  */
 
+import { lazy } from './format'
+
 export interface LineRange {
   from: number
   to: number
@@ -25,13 +27,17 @@ export function lineHash(range: LineRange): string {
 
 export type TimestampMode = 'off' | 'absolute' | 'relative'
 
-const clock = new Intl.DateTimeFormat(undefined, {
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  fractionalSecondDigits: 3,
-  hourCycle: 'h23',
-})
+// Made when times are first shown (they are off by default).
+const clock = lazy(
+  () =>
+    new Intl.DateTimeFormat(undefined, {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      fractionalSecondDigits: 3,
+      hourCycle: 'h23',
+    }),
+)
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0')
 
@@ -51,5 +57,5 @@ export function lineTime(mode: TimestampMode, timestamp: string, start: string |
   if (mode === 'off') return null
   if (mode === 'relative' && start) return sinceStart(timestamp, start)
   const date = new Date(timestamp)
-  return Number.isNaN(date.getTime()) ? '' : clock.format(date)
+  return Number.isNaN(date.getTime()) ? '' : clock().format(date)
 }

@@ -3,12 +3,18 @@ import { vi } from 'vitest'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import App from '@/App.vue'
 import { createSession } from '@/composables/useSession'
+import { afterPaint } from '@/lib/schedule'
 import { routes } from '@/router'
 
-/** Waits until requests, lazy route components and their requests have settled. */
+/**
+ * Waits until requests, lazy components and their requests, and the parts of pages drawn
+ * a frame later (a new wait for a frame ends after all the earlier ones) have settled.
+ */
 export async function settle(): Promise<void> {
   await flushPromises()
   await vi.dynamicImportSettled()
+  await flushPromises()
+  await afterPaint()
   await flushPromises()
 }
 
