@@ -270,6 +270,10 @@ class Execution(BotReference):
     trigger_details: dict[str, Any] | None = Field(
         description="What fired it beyond its type: delivery id, pull request, schedule."
     )
+    worker: str | None = Field(
+        default=None,
+        description="The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.",
+    )
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form
     @property

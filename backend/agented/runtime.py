@@ -23,6 +23,7 @@ from .config import Settings
 from .console import console
 from .events.sse import StreamHub
 from .executions.detection import BackendDetector
+from .executions.dispatch import WorkerDispatch
 from .executions.log_search import LogSearch
 from .executions.logs import ExecutionLogService
 from .executions.mcp_access import McpAccess
@@ -100,6 +101,7 @@ class Runtime:
     monitoring: MonitoringService
     reruns: RerunService
     delivery_records: DeliveryRecordStore
+    dispatch: WorkerDispatch | None = None  # with AGENTED_EXECUTOR=workers
 
     def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
@@ -139,6 +141,13 @@ class Runtime:
                 stopping=self.stopping,
             )
             await self.execution_service.recover()
+            self.box = SecretBox(self._secret_key)
+            if settings.executor == "workers" and settings.database_url is not None:
+                self.dispatch = await WorkerDispatch.open(
+                    settings.database_url, self.execution_store, self.box
+                )
+                stack.push_async_callback(self.dispatch.close)  # once the runs are over
+                self.execution_service.set_dispatch(self.dispatch)
             stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
@@ -152,7 +161,6 @@ class Runtime:
             self.reruns = RerunService(self.execution_store, self.bot_store, self.execution_service)
             await self.retry_service.rearm()
 
-            self.box = SecretBox(self._secret_key)
             deliveries = DeliveryStore(self.database)
             self.delivery_records = DeliveryRecordStore(self.database)
             self.pr_review_store = PullRequestReviewStore(self.database)

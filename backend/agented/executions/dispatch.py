@@ -1,0 +1,191 @@
+"""The server's side of runs on workers: queue each run as a job, follow it through the database.
+
+A run becomes a Procrastinate job (`remote.RunJob`, its secrets sealed). One
+LISTEN connection hears the workers' announcements (`OUTPUT_CHANNEL`) and wakes
+the run they name; a woken run — or one whose POLL_SECONDS passed without
+news, in case an announcement was lost while the connection was down — reads
+what is new from the database: the execution (started? ended on the worker?)
+and the lines after those it has fed. The worker stores its outcome after its
+last line, so a run that reads the outcome first and the lines next has seen
+every line when it ends.
+
+Stopping a run (cancel, spend limit, shutdown) asks Procrastinate to abort its
+job: a job still queued is cancelled there and never runs; a running one's
+worker hears the abort at once (Procrastinate NOTIFYs it) and stops the CLI
+as a local run is stopped. If no outcome arrives within the grace period and
+STOP_REPORT_SECONDS more, the run ends without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import psycopg
+from procrastinate import App
+
+from ..models import Execution, LogLine
+from ..secret_box import SecretBox
+from ..storage.executions import ExecutionStore, announced
+from ..tasks import cancel_and_wait
+from .logs import PAGE_CHARS
+from .remote import OUTPUT_CHANNEL, QUEUE, RUN_TASK, RunJob, ensure_queue_schema, job_queue
+from .supervise import Ended
+
+logger = logging.getLogger(__name__)
+
+# How often a run looks at the database without being told to (a missed NOTIFY).
+POLL_SECONDS = 2.0
+# How long a stopped run waits for its worker's word beyond the CLI's grace period.
+STOP_REPORT_SECONDS = 10.0
+# Lines read from the database at a time.
+PAGE_LINES = 5000
+# Pause before the LISTEN connection is opened again after it failed.
+RECONNECT_SECONDS = 1.0
+# Connections the job queue holds: deferring and cancelling are rare and short.
+QUEUE_CONNECTIONS = 2
+
+
+class WorkerDispatch:
+    """Runs on workers, for `ExecutionService.set_dispatch`; `await WorkerDispatch.open(...)`."""
+
+    def __init__(self, url: str, store: ExecutionStore, box: SecretBox) -> None:
+        self._url = url
+        self._store = store
+        self._box = box
+        self._queue: App = job_queue(url, QUEUE_CONNECTIONS)
+        self._wakers: dict[str, asyncio.Event] = {}  # execution id -> its run's wake-up
+        self._listening = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, url: str, store: ExecutionStore, box: SecretBox) -> WorkerDispatch:
+        dispatch = cls(url, store, box)
+        await ensure_queue_schema(url)
+        await dispatch._queue.open_async()
+        dispatch._listener = asyncio.get_running_loop().create_task(
+            dispatch._listen(), name="agented-worker-output"
+        )
+        return dispatch
+
+    async def close(self) -> None:
+        await cancel_and_wait(self._listener)
+        await self._queue.close_async()
+
+    async def wait_listening(self) -> None:
+        """Until the LISTEN connection is up (for tests: from then on no NOTIFY is missed)."""
+        await self._listening.wait()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as connection:
+                    await connection.execute(f"LISTEN {OUTPUT_CHANNEL}")
+                    self._listening.set()
+                    # Runs may have missed news while the connection was down.
+                    self._wake_all()
+                    async for notification in connection.notifies():
+                        execution_id = announced(notification.payload)
+                        if execution_id is not None and (waker := self._wakers.get(execution_id)):
+                            waker.set()
+            except psycopg.Error as error:
+                logger.warning("lost the workers' output channel (%s); reconnecting", error)
+            self._listening.clear()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _wake_all(self) -> None:
+        for waker in self._wakers.values():
+            waker.set()
+
+    async def run(
+        self,
+        job: RunJob,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        waker = self._wakers[job.execution_id] = asyncio.Event()
+        try:
+            deferrer = self._queue.configure_task(RUN_TASK, queue=QUEUE)
+            job_id = await deferrer.defer_async(**job.to_job(self._box))
+            return await self._follow(job, job_id, waker, feed, stop, started)
+        finally:
+            del self._wakers[job.execution_id]
+
+    async def _follow(
+        self,
+        job: RunJob,
+        job_id: int,
+        waker: asyncio.Event,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        loop = asyncio.get_running_loop()
+        fed = job.first_seq
+        running = False
+        give_up_at: float | None = None  # once stopping: when to stop waiting for the worker
+        while True:
+            waker.clear()
+            progress = await self._store.worker_progress(job.execution_id)
+            if progress is None:  # deleted meanwhile
+                return Ended(error="the execution was deleted while it ran")
+            execution, outcome = progress
+            if not running and execution.status == "running":
+                running = True
+                started(execution)
+            fed = await self._feed_new_lines(job.execution_id, fed, feed)
+            if outcome is not None:
+                return Ended.from_json(outcome)
+            if stop.is_set() and give_up_at is None:
+                give_up_at = loop.time() + job.grace_seconds + STOP_REPORT_SECONDS
+                if await self._abort(job_id):
+                    return Ended("stopped")  # still queued: no worker will run it
+            if give_up_at is not None and loop.time() >= give_up_at:
+                logger.warning("no word from the worker of %s after stopping it", job.execution_id)
+                return Ended("stopped")
+            await self._next_news(waker, None if give_up_at is not None else stop)
+
+    async def _feed_new_lines(
+        self, execution_id: str, fed: int, feed: Callable[[list[LogLine]], None]
+    ) -> int:
+        """Feed the stored lines after seq `fed`; return the last seq fed."""
+        more = True
+        while more:
+            lines, more = await self._store.read_lines(
+                execution_id, fed, PAGE_LINES, max_chars=PAGE_CHARS
+            )
+            if not lines:
+                break
+            feed(lines)
+            fed = lines[-1].seq
+        return fed
+
+    async def _abort(self, job_id: int) -> bool:
+        """Ask the job's worker to stop it; True if it was still queued (now it never runs).
+
+        Two steps, each atomic in the database: cancelling takes a job that is still
+        queued; one that is not is running (or has just ended), and gets the abort."""
+        manager = self._queue.job_manager
+        if await manager.cancel_job_by_id_async(job_id):
+            return True
+        await manager.cancel_job_by_id_async(job_id, abort=True)
+        return False
+
+    @staticmethod
+    async def _next_news(waker: asyncio.Event, stop: asyncio.Event | None) -> None:
+        """Until an announcement, a stop request (if `stop` is given) or the next poll."""
+        waits = [asyncio.ensure_future(waker.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waits, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waits, return_exceptions=True)

@@ -1,0 +1,203 @@
+"""A worker: `python -m agented.worker` runs, on its machine, the runs a server queued for workers.
+
+For AGENTED_EXECUTOR=workers. Any number of workers, on any machine that reaches
+the server's PostgreSQL (AGENTED_DATABASE_URL) and shares its SECRET_KEY, take
+run jobs from Procrastinate's queue, at most AGENTED_MAX_CONCURRENT_RUNS at a
+time each. A worker runs the CLI as the server would (`supervise`: its own
+process group, timeout, grace), numbers and stores its output lines in batches
+through the same log writer the server uses, announcing each batch to the
+server (see `storage.executions.announcement`), and stores how the CLI ended;
+the server does everything else (outcome, retries, fallback, viewers).
+
+The CLI gets the worker's own environment (without Agented's settings) with the
+run's account variables on top. A stop — the server cancelling the run, or
+this worker shutting down (SIGINT, SIGTERM) — stops the CLI as on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .config import ConfigError, Settings, load_dotenv_file, load_settings
+from .executions.logs import ExecutionLogService
+from .executions.remote import (
+    OUTPUT_CHANNEL,
+    RUN_TASK,
+    RunJob,
+    ensure_queue_schema,
+    job_queue,
+    queues_for,
+)
+from .executions.supervise import Ended, supervise
+from .log import configure_logging
+from .paths import migrations_dir
+from .secret_box import SecretBox, SecretDecryptionError
+from .secret_key import KeyFileError, read_key_file
+from .storage import DatabaseError, MigrationError, migrate
+from .storage.executions import ExecutionStore
+from .storage.postgres import PostgresDatabase
+
+logger = logging.getLogger("agented.worker")
+
+# Connections to PostgreSQL besides the log writer's: Procrastinate's listener, job fetching
+# and acknowledging, and the claim and outcome of each run.
+QUEUE_CONNECTIONS = 4
+# How long a flush of the last lines may keep failing before the outcome is stored anyway.
+LAST_FLUSH_SECONDS = 30.0
+# How long a stopping worker lets its runs finish by themselves before stopping their CLIs.
+SHUTDOWN_WAIT_SECONDS = 0.0
+
+
+class RunWorker:
+    """Runs run jobs on this machine; `run_job` is the Procrastinate task."""
+
+    def __init__(
+        self,
+        name: str,
+        store: ExecutionStore,
+        logs: ExecutionLogService,
+        box: SecretBox,
+        environ: Mapping[str, str],
+    ) -> None:
+        self._name = name
+        self._store = store
+        self._logs = logs
+        self._box = box
+        self._environ = dict(environ)
+
+    async def run_job(self, **arguments: Any) -> None:
+        """Run one job to its end. Procrastinate cancels this task to abort the job: the run
+        is then stopped as cancel stops a local one, and its outcome stored all the same."""
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(self._run(arguments, stop))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # handled: the stop below is what an abort means here
+            stop.set()
+            await running
+
+    async def _run(self, arguments: dict[str, Any], stop: asyncio.Event) -> None:
+        execution_id = arguments["execution_id"]
+        if not await self._store.claim_for_worker(execution_id, self._name):
+            logger.info("execution %s no longer waits for a worker", execution_id)
+            return
+        logger.info("running execution %s", execution_id)
+        try:
+            job = RunJob.from_job(arguments, self._box)
+        except SecretDecryptionError:
+            error = f"worker {self._name}'s SECRET_KEY differs from the server's"
+            await self._store.record_worker_outcome(execution_id, Ended(error=error).to_json())
+            return
+        topic = self._logs.open(execution_id, last_seq=job.first_seq)
+        try:
+            ended = await supervise(
+                job.argv,
+                cwd=job.cwd,
+                # The account's variables come last: they win over the worker's own.
+                env={**self._environ, **job.env},
+                execution_id=execution_id,
+                sink=functools.partial(self._logs.append, topic),
+                before_read=self._logs.wait_for_room,
+                stop=stop,
+                time_limit=job.timeout_seconds,
+                grace=lambda: job.grace_seconds,
+                where=f"worker {self._name}",
+            )
+        except Exception as error:
+            logger.exception("execution %s failed inside the worker", execution_id)
+            ended = Ended(error=f"worker {self._name} failed running it: {error}")
+        finally:
+            await self._flush_last_lines(execution_id)
+            await self._logs.close(execution_id, b"")
+        await self._store.record_worker_outcome(execution_id, ended.to_json())
+        logger.info("execution %s ended: %s", execution_id, ended)
+
+    async def _flush_last_lines(self, execution_id: str) -> None:
+        """Store the run's last lines before its outcome (the server reads the outcome first,
+        then the lines: every line must be there by then)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LAST_FLUSH_SECONDS):
+                while True:
+                    try:
+                        await self._logs.flush()
+                        return
+                    except DatabaseError:  # logged by the log service; the database may return
+                        await asyncio.sleep(1.0)
+        logger.error("execution %s: its last lines could not be stored", execution_id)
+
+
+def _secret_key(settings: Settings) -> str:
+    """The server's SECRET_KEY: from the environment or the key file, never a new one (a
+    worker with a key of its own could not open the runs' sealed variables)."""
+    key = settings.secret_key or read_key_file(settings.secret_key_file, "secret key")
+    if key is None:
+        raise KeyFileError(
+            f"a worker needs the server's secret key: set SECRET_KEY, or copy the server's "
+            f"key file to {settings.secret_key_file}"
+        )
+    return key
+
+
+async def serve(settings: Settings, secret_key: str) -> None:
+    """Take and run jobs until stopped (SIGINT, SIGTERM)."""
+    url = settings.database_url
+    if url is None:
+        raise ConfigError("a worker needs AGENTED_DATABASE_URL: the server's PostgreSQL")
+    database = await PostgresDatabase.open(url, pool_size=1)
+    try:
+        await migrate(database, migrations_dir(database.dialect.name))
+        await ensure_queue_schema(url)
+        store = ExecutionStore(database, announce=OUTPUT_CHANNEL)
+        logs = ExecutionLogService(store)
+        await logs.start()
+        try:
+            worker = RunWorker(
+                settings.worker_name, store, logs, SecretBox(secret_key), settings.cli_environment
+            )
+            queue = job_queue(url, settings.max_concurrent_runs + QUEUE_CONNECTIONS)
+            queue.task(name=RUN_TASK)(worker.run_job)
+            queues = queues_for(settings.worker_labels)
+            logger.info(
+                "worker %s takes runs from %s, %d at a time, on %s",
+                settings.worker_name,
+                ", ".join(queues),
+                settings.max_concurrent_runs,
+                database.description,
+            )
+            async with queue.open_async():
+                await queue.run_worker_async(
+                    queues=queues,
+                    name=settings.worker_name,
+                    concurrency=settings.max_concurrent_runs,
+                    delete_jobs="always",  # the outcome lives with the execution
+                    shutdown_graceful_timeout=SHUTDOWN_WAIT_SECONDS,
+                )
+        finally:
+            await logs.stop()
+    finally:
+        await database.close()
+
+
+def main() -> int:
+    environ = load_dotenv_file()
+    try:
+        settings = load_settings(environ)
+        configure_logging(settings.log_level, settings.log_format)
+        asyncio.run(serve(settings, _secret_key(settings)))
+    except (ConfigError, KeyFileError, MigrationError, *DatabaseError) as error:  # type: ignore[misc]
+        print(f"agented worker: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""Runs on workers: a real PostgreSQL, real `python -m agented.worker` processes, the real app.
+
+Whatever engine the rest of the suite runs on, these tests run on PostgreSQL
+(workers exist only there): the app is built with AGENTED_EXECUTOR=workers on a
+database of the test's own, and each worker is a process started by the test
+with the fake CLIs on its PATH and the server's SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from quart import Quart
+
+from agented.config import ConfigError, load_settings
+from agented.paths import BACKEND_DIR
+from agented.runtime import runtime_of
+
+from ..support.bots import FAKES, make_bot
+from ..support.procs import alive
+from ..support.sse import log_seqs, stream_events
+from .test_executions import details, final, run
+
+SECRET = "worker-test-secret-key-0123456789abcdef"
+# Bounds on the waits below: a loaded 2-core machine starts a Python process in seconds.
+START_SECONDS = 60.0
+STOP_SECONDS = 20.0
+
+
+class WorkerProcess:
+    """One `python -m agented.worker`, its stderr kept in a file for the assertions."""
+
+    def __init__(self, process: subprocess.Popen[bytes], name: str, log: Path) -> None:
+        self.process = process
+        self.name = name
+        self.log = log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_SECONDS)
+
+
+StartWorker = Callable[..., WorkerProcess]
+
+
+@pytest.fixture
+def database_url(postgres_database: str) -> str:
+    return postgres_database
+
+
+@pytest.fixture
+def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
+    """Start workers on the test's database; each is stopped (SIGTERM) at the end."""
+    started: list[WorkerProcess] = []
+
+    def start(name: str, concurrency: int = 2) -> WorkerProcess:
+        log = tmp_path / f"{name}.log"
+        environ = {
+            "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_CLI_PYTHON": sys.executable,
+            "HOME": str(tmp_path),
+            "AGENTED_ENV_FILE": str(tmp_path / "no.env"),  # nothing from a developer's .env
+            "AGENTED_DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "AGENTED_WORKER_NAME": name,
+            "AGENTED_MAX_CONCURRENT_RUNS": str(concurrency),
+            "LOG_LEVEL": "INFO",
+        }
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "agented.worker"],
+                cwd=BACKEND_DIR,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+            )
+        worker = WorkerProcess(process, name, log)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+async def serving_app(make_app, database_url: str) -> AsyncIterator[Quart]:
+    app = make_app(AGENTED_DATABASE_URL=database_url, AGENTED_EXECUTOR="workers", SECRET_KEY=SECRET)
+    async with app.test_app():
+        runtime = runtime_of(app)
+        assert runtime is not None
+        assert runtime.dispatch is not None
+        async with asyncio.timeout(START_SECONDS):
+            await runtime.dispatch.wait_listening()
+        yield app
+
+
+async def wait_for_workers(database_url: str, count: int) -> None:
+    """Until `count` workers have registered with Procrastinate (so all take jobs from now)."""
+    async with asyncio.timeout(START_SECONDS):
+        while True:
+            async with await psycopg.AsyncConnection.connect(database_url) as connection:
+                cursor = await connection.execute("SELECT count(*) FROM procrastinate_workers")
+                row = await cursor.fetchone()
+            if row is not None and row[0] >= count:
+                return
+            await asyncio.sleep(0.1)  # polling a condition, with the bound above
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    """Until `condition()` holds (a process's death has no event to wait on), at most `seconds`."""
+    async with asyncio.timeout(seconds):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+
+def test_workers_need_postgresql() -> None:
+    with pytest.raises(ConfigError, match="AGENTED_EXECUTOR=workers needs AGENTED_DATABASE_URL"):
+        load_settings({"AGENTED_EXECUTOR": "workers"})
+
+
+async def test_a_run_on_a_worker_streams_every_line_live_in_order_and_names_its_worker(
+    client, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    start_worker("worker-a")
+    go_on = tmp_path / "go-on"
+    bot = await make_bot(
+        client,
+        f"fake: lines 5\nfake: wait-for {go_on}\nfake: lines 295 rate=3000",
+        backend_type="codex",
+    )
+    execution_id = await run(client, bot)
+    # The CLI waits for the file until the viewer has seen its first lines: they came live.
+    first = await stream_events(client, execution_id, stop_after_seq=5)
+    assert log_seqs(first)[:5] == [1, 2, 3, 4, 5]
+    running = await details(client, execution_id)
+    assert running["status"] == "running"
+    assert running["worker"] == "worker-a"
+    go_on.touch()
+    events = await stream_events(client, execution_id, last_event_id=5)
+    assert log_seqs(events) == list(range(6, 301))
+    assert final(events)["status"] == "success"
+    assert final(events)["exit_code"] == 0
+    stored = await details(client, execution_id, limit=1000)
+    assert [line["seq"] for line in stored["logs"]] == list(range(1, 301))
+    contents = [line["content"].split(" t=")[0] for line in stored["logs"]]
+    assert contents == [f"line {i}" for i in range(1, 6)] + [f"line {i}" for i in range(1, 296)]
+    assert stored["status"] == "success"
+    assert stored["worker"] == "worker-a"
+
+
+async def test_two_workers_share_ten_runs_and_each_run_runs_exactly_once(
+    client, start_worker: StartWorker, database_url: str
+) -> None:
+    workers = [start_worker("worker-a"), start_worker("worker-b")]
+    await wait_for_workers(database_url, 2)
+    bot = await make_bot(
+        client,
+        "fake: lines 20 rate=1000\nfake: sleep 1",
+        backend_type="codex",
+        allow_concurrent_runs=True,
+    )
+    ids = [await run(client, bot) for _ in range(10)]
+    for execution_id in ids:
+        events = await stream_events(client, execution_id)
+        assert final(events)["status"] == "success"
+    ran_on: dict[str, int] = {}
+    for execution_id in ids:
+        stored = await details(client, execution_id, limit=100)
+        assert [line["seq"] for line in stored["logs"]] == list(range(1, 21))
+        ran_on[stored["worker"]] = ran_on.get(stored["worker"], 0) + 1
+    assert set(ran_on) == {"worker-a", "worker-b"}
+    logs = "".join(worker.output() for worker in workers)
+    for execution_id in ids:
+        assert logs.count(f"running execution {execution_id}") == 1
+
+
+async def test_cancel_reaches_the_worker_within_a_second_and_kills_the_process_group(
+    client, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    start_worker("worker-a")
+    pidfile = tmp_path / "grandchild.pid"
+    bot = await make_bot(
+        client,
+        f"fake: grandchild {pidfile}\nfake: lines 1 rate=10\nfake: sleep 60",
+        backend_type="codex",
+    )
+    execution_id = await run(client, bot)
+    await stream_events(client, execution_id, stop_after_seq=1)
+    grandchild = int(pidfile.read_text())
+    assert alive(grandchild)
+    asked = time.monotonic()
+    response = await client.post(f"/admin/executions/{execution_id}/cancel")
+    assert response.status_code == 202
+    await wait_until(lambda: not alive(grandchild), 5.0)
+    assert time.monotonic() - asked < 1.0
+    events = await stream_events(client, execution_id)
+    assert final(events)["status"] == "cancelled"
+    assert (await details(client, execution_id))["worker"] == "worker-a"
+
+
+async def test_a_run_cancelled_before_any_worker_took_it_never_runs(
+    client, start_worker: StartWorker, database_url: str
+) -> None:
+    bot = await make_bot(client, "fake: lines 2", backend_type="codex")
+    execution_id = await run(client, bot)
+    await client.post(f"/admin/executions/{execution_id}/cancel")
+    events = await stream_events(client, execution_id)
+    assert final(events)["status"] == "cancelled"
+    worker = start_worker("worker-a")
+    await wait_for_workers(database_url, 1)
+    stored = await details(client, execution_id)
+    assert stored["worker"] is None
+    assert stored["logs"] == []
+    assert f"running execution {execution_id}" not in worker.output()
