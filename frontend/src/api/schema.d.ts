@@ -1126,6 +1126,12 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
+             * Worker
+             * @description The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.
+             * @default null
+             */
+            worker: string | null;
+            /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
              */
@@ -4074,6 +4080,12 @@ export interface operations {
                         trigger_details: {
                             [key: string]: unknown;
                         } | null;
+                        /**
+                         * Worker
+                         * @description The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.
+                         * @default null
+                         */
+                        worker: string | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**

@@ -97,6 +97,7 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     rerun_of: null,
     input_summary: 'Review it',
     trigger_details: null,
+    worker: null,
     ...overrides,
   }
 }
