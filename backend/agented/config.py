@@ -372,6 +372,13 @@ class Settings:
         "",
         "Comma-separated labels of a worker: it also takes the runs queued for each label",
     )
+    worker_heartbeat_seconds: int = _setting(
+        "AGENTED_WORKER_HEARTBEAT_SECONDS",
+        _int_at_least(1, maximum=3600),
+        "10",
+        "How often a worker tells the database it is alive; the server ends the runs of a "
+        "worker silent for three times that as `interrupted` (set it alike on both)",
+    )
     webhook_dedup_seconds: int = _setting(
         "AGENTED_WEBHOOK_DEDUP_SECONDS",
         _int_at_least(1),

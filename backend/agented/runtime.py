@@ -144,7 +144,10 @@ class Runtime:
             self.box = SecretBox(self._secret_key)
             if settings.executor == "workers" and settings.database_url is not None:
                 self.dispatch = await WorkerDispatch.open(
-                    settings.database_url, self.execution_store, self.box
+                    settings.database_url,
+                    self.execution_store,
+                    self.box,
+                    heartbeat_seconds=settings.worker_heartbeat_seconds,
                 )
                 stack.push_async_callback(self.dispatch.close)  # once the runs are over
                 self.execution_service.set_dispatch(self.dispatch)

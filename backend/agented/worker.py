@@ -29,6 +29,7 @@ from .executions.logs import ExecutionLogService
 from .executions.remote import (
     OUTPUT_CHANNEL,
     RUN_TASK,
+    STALLED_HEARTBEATS,
     RunJob,
     ensure_queue_schema,
     job_queue,
@@ -180,6 +181,8 @@ async def serve(settings: Settings, secret_key: str) -> None:
                     concurrency=settings.max_concurrent_runs,
                     delete_jobs="always",  # the outcome lives with the execution
                     shutdown_graceful_timeout=SHUTDOWN_WAIT_SECONDS,
+                    update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                    stalled_worker_timeout=STALLED_HEARTBEATS * settings.worker_heartbeat_seconds,
                 )
         finally:
             await logs.stop()

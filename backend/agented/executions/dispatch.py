@@ -14,6 +14,12 @@ job: a job still queued is cancelled there and never runs; a running one's
 worker hears the abort at once (Procrastinate NOTIFYs it) and stops the CLI
 as a local run is stopped. If no outcome arrives within the grace period and
 STOP_REPORT_SECONDS more, the run ends without one.
+
+A worker that dies (kill -9, machine lost) stops heartbeating. A run that had
+no news for a whole poll looks at its job: once its worker missed
+STALLED_HEARTBEATS heartbeats, or the job ended without an outcome, the run ends
+`interrupted` with every line the worker had stored, and the job is removed, so
+nobody runs it again.
 """
 
 from __future__ import annotations
@@ -25,13 +31,23 @@ from collections.abc import Callable
 
 import psycopg
 from procrastinate import App
+from procrastinate.exceptions import ProcrastinateException
+from procrastinate.jobs import Status
 
 from ..models import Execution, LogLine
 from ..secret_box import SecretBox
 from ..storage.executions import ExecutionStore, announced
 from ..tasks import cancel_and_wait
 from .logs import PAGE_CHARS
-from .remote import OUTPUT_CHANNEL, QUEUE, RUN_TASK, RunJob, ensure_queue_schema, job_queue
+from .remote import (
+    OUTPUT_CHANNEL,
+    QUEUE,
+    RUN_TASK,
+    STALLED_HEARTBEATS,
+    RunJob,
+    ensure_queue_schema,
+    job_queue,
+)
 from .supervise import Ended
 
 logger = logging.getLogger(__name__)
@@ -46,23 +62,37 @@ PAGE_LINES = 5000
 RECONNECT_SECONDS = 1.0
 # Connections the job queue holds: deferring and cancelling are rare and short.
 QUEUE_CONNECTIONS = 2
+# Whether the job's worker is alive: the job's state, and whether its worker heartbeats.
+_LIVENESS = """
+SELECT jobs.status::text AS status,
+       COALESCE(workers.last_heartbeat >= now() - make_interval(secs => %(stalled)s), false)
+           AS heartbeating
+FROM procrastinate_jobs AS jobs
+LEFT JOIN procrastinate_workers AS workers ON workers.id = jobs.worker_id
+WHERE jobs.id = %(job_id)s
+"""
 
 
 class WorkerDispatch:
     """Runs on workers, for `ExecutionService.set_dispatch`; `await WorkerDispatch.open(...)`."""
 
-    def __init__(self, url: str, store: ExecutionStore, box: SecretBox) -> None:
+    def __init__(
+        self, url: str, store: ExecutionStore, box: SecretBox, *, heartbeat_seconds: float
+    ) -> None:
         self._url = url
         self._store = store
         self._box = box
+        self._stalled_seconds = STALLED_HEARTBEATS * heartbeat_seconds
         self._queue: App = job_queue(url, QUEUE_CONNECTIONS)
         self._wakers: dict[str, asyncio.Event] = {}  # execution id -> its run's wake-up
         self._listening = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, store: ExecutionStore, box: SecretBox) -> WorkerDispatch:
-        dispatch = cls(url, store, box)
+    async def open(
+        cls, url: str, store: ExecutionStore, box: SecretBox, *, heartbeat_seconds: float
+    ) -> WorkerDispatch:
+        dispatch = cls(url, store, box, heartbeat_seconds=heartbeat_seconds)
         await ensure_queue_schema(url)
         await dispatch._queue.open_async()
         dispatch._listener = asyncio.get_running_loop().create_task(
@@ -128,6 +158,7 @@ class WorkerDispatch:
         loop = asyncio.get_running_loop()
         fed = job.first_seq
         running = False
+        lost = False  # its worker died: read once more, then end the run
         give_up_at: float | None = None  # once stopping: when to stop waiting for the worker
         while True:
             waker.clear()
@@ -141,6 +172,13 @@ class WorkerDispatch:
             fed = await self._feed_new_lines(job.execution_id, fed, feed)
             if outcome is not None:
                 return Ended.from_json(outcome)
+            if lost:  # (an outcome stored just before its job ended was read above)
+                logger.warning("execution %s: its worker was lost", job.execution_id)
+                with contextlib.suppress(ProcrastinateException):  # it may be gone already
+                    await self._queue.job_manager.finish_job_by_id_async(
+                        job_id, Status.FAILED, delete_job=True
+                    )
+                return Ended("lost")
             if stop.is_set() and give_up_at is None:
                 give_up_at = loop.time() + job.grace_seconds + STOP_REPORT_SECONDS
                 if await self._abort(job_id):
@@ -148,7 +186,22 @@ class WorkerDispatch:
             if give_up_at is not None and loop.time() >= give_up_at:
                 logger.warning("no word from the worker of %s after stopping it", job.execution_id)
                 return Ended("stopped")
-            await self._next_news(waker, None if give_up_at is not None else stop)
+            woken = await self._next_news(waker, None if give_up_at is not None else stop)
+            # Silence for a whole poll: is anyone still running it?
+            lost = not woken and await self._worker_lost(job_id)
+
+    async def _worker_lost(self, job_id: int) -> bool:
+        """Whether the job's worker is gone without a word: it stopped heartbeating, or the
+        job ended (or vanished) without the worker storing an outcome."""
+        rows = await self._queue.connector.execute_query_all_async(
+            query=_LIVENESS, job_id=job_id, stalled=self._stalled_seconds
+        )
+        if not rows:
+            return True
+        status, heartbeating = rows[0]["status"], rows[0]["heartbeating"]
+        if status == "todo":
+            return False  # no worker took it yet
+        return status != "doing" or not heartbeating
 
     async def _feed_new_lines(
         self, execution_id: str, fed: int, feed: Callable[[list[LogLine]], None]
@@ -177,13 +230,17 @@ class WorkerDispatch:
         return False
 
     @staticmethod
-    async def _next_news(waker: asyncio.Event, stop: asyncio.Event | None) -> None:
-        """Until an announcement, a stop request (if `stop` is given) or the next poll."""
+    async def _next_news(waker: asyncio.Event, stop: asyncio.Event | None) -> bool:
+        """Until an announcement, a stop request (if `stop` is given) or the next poll;
+        False if the poll came first."""
         waits = [asyncio.ensure_future(waker.wait())]
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
         try:
-            await asyncio.wait(waits, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waits, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            return bool(done)
         finally:
             for wait in waits:
                 wait.cancel()

@@ -27,6 +27,8 @@ RUN_TASK = "agented.run"
 # Every worker takes the common queue; one with labels also takes `QUEUE:label` for each.
 QUEUE = "agented-runs"
 OUTPUT_CHANNEL = "agented_output"
+# A worker that missed this many heartbeats is taken for dead: its runs end `interrupted`.
+STALLED_HEARTBEATS = 3
 # Held while Procrastinate's schema is created, so a server and workers starting together
 # do not both create it.
 SCHEMA_LOCK = 0x61676E746571  # "agnteq"

@@ -692,9 +692,10 @@ class ExecutionService:
         if ended.error is not None:
             return Outcome("failed", exit_code, ended.error, usage, session)
         reason: str | None = ended.reason
-        if reason == "stopped":
-            if run.stop_reason is None:  # nobody here asked: its worker was shut down
-                message = f"worker {run.execution.worker} stopped while it was running"
+        if reason in ("stopped", "lost"):
+            if run.stop_reason is None:  # nobody here asked: its worker shut down, or died
+                what = "was lost (no heartbeat)" if reason == "lost" else "stopped"
+                message = f"worker {run.execution.worker} {what} while it was running"
                 return Outcome("interrupted", exit_code, message, usage, session)
             reason = run.stop_reason
         if reason == "timeout":

@@ -25,7 +25,8 @@ from .process import BeforeRead, CliProcess, LineSink
 # How long the last output may take to arrive once the CLI was stopped or exited.
 DRAIN_SECONDS = 5.0
 
-EndReason = Literal["timeout", "stopped"]
+# "lost": the worker running it stopped heartbeating (the server's verdict, never a worker's).
+EndReason = Literal["timeout", "stopped", "lost"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ with the fake CLIs on its PATH and the server's SECRET_KEY.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from quart import Quart
 from agented.config import ConfigError, load_settings
 from agented.paths import BACKEND_DIR
 from agented.runtime import runtime_of
+from agented.tasks import cancel_and_wait
 
 from ..support.bots import FAKES, make_bot
 from ..support.procs import alive
@@ -31,9 +33,13 @@ from ..support.sse import log_seqs, stream_events
 from .test_executions import details, final, run
 
 SECRET = "worker-test-secret-key-0123456789abcdef"
+# Both sides take a worker silent for three heartbeats for dead: 6 s here instead of 30.
+HEARTBEAT = 2
 # Bounds on the waits below: a loaded 2-core machine starts a Python process in seconds.
 START_SECONDS = 60.0
 STOP_SECONDS = 20.0
+# A dead worker's runs end within this (3 heartbeats of 2 s, a poll, a loaded machine).
+STALLED_WITHIN = 20.0
 
 
 class WorkerProcess:
@@ -81,6 +87,7 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
             "SECRET_KEY": SECRET,
             "AGENTED_WORKER_NAME": name,
             "AGENTED_MAX_CONCURRENT_RUNS": str(concurrency),
+            "AGENTED_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT),
             "LOG_LEVEL": "INFO",
         }
         with log.open("wb") as stderr:
@@ -103,7 +110,12 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
 
 @pytest.fixture
 async def serving_app(make_app, database_url: str) -> AsyncIterator[Quart]:
-    app = make_app(AGENTED_DATABASE_URL=database_url, AGENTED_EXECUTOR="workers", SECRET_KEY=SECRET)
+    app = make_app(
+        AGENTED_DATABASE_URL=database_url,
+        AGENTED_EXECUTOR="workers",
+        AGENTED_WORKER_HEARTBEAT_SECONDS=HEARTBEAT,
+        SECRET_KEY=SECRET,
+    )
     async with app.test_app():
         runtime = runtime_of(app)
         assert runtime is not None
@@ -113,14 +125,23 @@ async def serving_app(make_app, database_url: str) -> AsyncIterator[Quart]:
         yield app
 
 
+async def count_rows(database_url: str, table: str) -> int:
+    async with await psycopg.AsyncConnection.connect(database_url) as connection:
+        cursor = await connection.execute(f"SELECT count(*) FROM {table}")
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def job_count(database_url: str) -> int:
+    return await count_rows(database_url, "procrastinate_jobs")
+
+
 async def wait_for_workers(database_url: str, count: int) -> None:
     """Until `count` workers have registered with Procrastinate (so all take jobs from now)."""
     async with asyncio.timeout(START_SECONDS):
         while True:
-            async with await psycopg.AsyncConnection.connect(database_url) as connection:
-                cursor = await connection.execute("SELECT count(*) FROM procrastinate_workers")
-                row = await cursor.fetchone()
-            if row is not None and row[0] >= count:
+            if await count_rows(database_url, "procrastinate_workers") >= count:
                 return
             await asyncio.sleep(0.1)  # polling a condition, with the bound above
 
@@ -233,3 +254,47 @@ async def test_a_run_cancelled_before_any_worker_took_it_never_runs(
     assert stored["worker"] is None
     assert stored["logs"] == []
     assert f"running execution {execution_id}" not in worker.output()
+
+
+async def test_lines_still_arrive_when_the_notifications_are_missed(
+    serving_app: Quart, client, start_worker: StartWorker
+) -> None:
+    runtime = runtime_of(serving_app)
+    assert runtime is not None
+    assert runtime.dispatch is not None
+    await cancel_and_wait(runtime.dispatch._listener)  # no NOTIFY reaches the server any more
+    start_worker("worker-a")
+    bot = await make_bot(client, "fake: lines 50 rate=500", backend_type="codex")
+    execution_id = await run(client, bot)
+    events = await stream_events(client, execution_id)
+    assert log_seqs(events) == list(range(1, 51))
+    assert final(events)["status"] == "success"
+
+
+async def test_a_killed_worker_s_run_ends_interrupted_with_the_lines_it_stored(
+    client, start_worker: StartWorker, tmp_path: Path, database_url: str
+) -> None:
+    worker = start_worker("worker-a")
+    pidfile = tmp_path / "grandchild.pid"
+    bot = await make_bot(
+        client,
+        f"fake: grandchild {pidfile}\nfake: lines 3 rate=100\nfake: sleep 60",
+        backend_type="codex",
+    )
+    execution_id = await run(client, bot)
+    await stream_events(client, execution_id, stop_after_seq=3)
+    cli_group = os.getpgid(int(pidfile.read_text()))
+    try:
+        worker.process.kill()
+        worker.process.wait(STOP_SECONDS)
+        # Three missed heartbeats, then at most a poll: well inside the bound.
+        async with asyncio.timeout(STALLED_WITHIN):
+            events = await stream_events(client, execution_id, last_event_id=3)
+        assert final(events)["status"] == "interrupted"
+        stored = await details(client, execution_id)
+        assert [line["seq"] for line in stored["logs"]] == [1, 2, 3]
+        assert "worker worker-a was lost" in stored["error_message"]
+        assert await job_count(database_url) == 0  # nobody can take it again
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cli_group, signal.SIGKILL)  # what the dead worker left running
