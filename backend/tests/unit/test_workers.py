@@ -298,3 +298,29 @@ async def test_a_killed_worker_s_run_ends_interrupted_with_the_lines_it_stored(
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(cli_group, signal.SIGKILL)  # what the dead worker left running
+
+
+async def test_a_run_on_a_worker_times_out_as_a_local_one_does(
+    client, start_worker: StartWorker
+) -> None:
+    start_worker("worker-a")
+    bot = await make_bot(
+        client, "fake: lines 1\nfake: sleep 60", backend_type="codex", timeout_seconds=2
+    )
+    events = await stream_events(client, await run(client, bot))
+    assert log_seqs(events) == [1]
+    assert final(events)["status"] == "timeout"
+    assert final(events)["error_message"] == "timed out after 2 s"
+
+
+async def test_a_rate_limited_run_on_a_worker_arms_a_retry_as_a_local_one_does(
+    client, start_worker: StartWorker
+) -> None:
+    start_worker("worker-a")
+    bot = await make_bot(client, "fake: rate-limit claude-text", backend_type="claude")
+    execution_id = await run(client, bot)
+    events = await stream_events(client, execution_id)
+    assert final(events)["status"] == "failed"
+    assert final(events)["error_message"].startswith("rate limited")
+    retries = (await (await client.get("/admin/retries")).get_json())["retries"]
+    assert [retry["execution_id"] for retry in retries] == [execution_id]
