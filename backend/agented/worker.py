@@ -49,6 +49,9 @@ logger = logging.getLogger("agented.worker")
 # Connections to PostgreSQL besides the log writer's: Procrastinate's listener, job fetching
 # and acknowledging, and the claim and outcome of each run.
 QUEUE_CONNECTIONS = 4
+# How often the lines of every run here are stored (one transaction and one NOTIFY per run
+# with news): a viewer is that much behind the CLI, plus the server's read.
+FLUSH_SECONDS = 0.05
 # How long a flush of the last lines may keep failing before the outcome is stored anyway.
 LAST_FLUSH_SECONDS = 30.0
 # How long a stopping worker lets its runs finish by themselves before stopping their CLIs.
@@ -158,7 +161,7 @@ async def serve(settings: Settings, secret_key: str) -> None:
         await migrate(database, migrations_dir(database.dialect.name))
         await ensure_queue_schema(url)
         store = ExecutionStore(database, announce=OUTPUT_CHANNEL)
-        logs = ExecutionLogService(store)
+        logs = ExecutionLogService(store, flush_interval=FLUSH_SECONDS)
         await logs.start()
         try:
             worker = RunWorker(
