@@ -140,7 +140,6 @@ class Runtime:
                 environ=settings.cli_environment,
                 stopping=self.stopping,
             )
-            await self.execution_service.recover()
             self.box = SecretBox(self._secret_key)
             if settings.executor == "workers" and settings.database_url is not None:
                 self.dispatch = await WorkerDispatch.open(
@@ -151,6 +150,8 @@ class Runtime:
                 )
                 stack.push_async_callback(self.dispatch.close)  # once the runs are over
                 self.execution_service.set_dispatch(self.dispatch)
+            else:
+                await self.execution_service.recover()
             stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
@@ -200,6 +201,8 @@ class Runtime:
             )
             await self.account_service.check_secrets()
             self.execution_service.set_accounts(self.account_service)
+            if self.dispatch is not None:  # now that a run's end finds retries and accounts
+                await self.execution_service.resume_on_workers(self.bot_store.get)
             window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
                 self.bot_store,

@@ -20,6 +20,9 @@ no news for a whole poll looks at its job: once its worker missed
 STALLED_HEARTBEATS heartbeats, or the job ended without an outcome, the run ends
 `interrupted` with every line the worker had stored, and the job is removed, so
 nobody runs it again.
+
+A server that stops leaves the runs on workers running: the next start follows
+them again (`resume`), from the lines stored meanwhile.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ PAGE_LINES = 5000
 RECONNECT_SECONDS = 1.0
 # Connections the job queue holds: deferring and cancelling are rare and short.
 QUEUE_CONNECTIONS = 2
+# The job of an execution still queued or running (to follow it again after a restart).
+_JOB_OF = """
+SELECT id FROM procrastinate_jobs
+WHERE args ->> 'execution_id' = %(execution_id)s AND status IN ('todo', 'doing')
+ORDER BY id DESC LIMIT 1
+"""
 # Whether the job's worker is alive: the job's state, and whether its worker heartbeats.
 _LIVENESS = """
 SELECT jobs.status::text AS status,
@@ -138,57 +147,91 @@ class WorkerDispatch:
         stop: asyncio.Event,
         started: Callable[[Execution], None],
     ) -> Ended:
-        waker = self._wakers[job.execution_id] = asyncio.Event()
-        try:
-            deferrer = self._queue.configure_task(RUN_TASK, queue=QUEUE)
-            job_id = await deferrer.defer_async(**job.to_job(self._box))
-            return await self._follow(job, job_id, waker, feed, stop, started)
-        finally:
-            del self._wakers[job.execution_id]
+        deferrer = self._queue.configure_task(RUN_TASK, queue=QUEUE)
+        job_id = await deferrer.defer_async(**job.to_job(self._box))
+        return await self._follow(
+            job.execution_id, job_id, job.first_seq, job.grace_seconds, feed, stop, started
+        )
+
+    async def resume(
+        self,
+        execution_id: str,
+        fed: int,
+        grace_seconds: float,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        rows = await self._queue.connector.execute_query_all_async(
+            query=_JOB_OF, execution_id=execution_id
+        )
+        job_id = rows[0]["id"] if rows else None  # None: gone, the run ends once that is clear
+        return await self._follow(execution_id, job_id, fed, grace_seconds, feed, stop, started)
 
     async def _follow(
         self,
-        job: RunJob,
-        job_id: int,
+        execution_id: str,
+        job_id: int | None,
+        fed: int,
+        grace_seconds: float,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        """Feed the run's lines after seq `fed` as they come, until its worker's outcome."""
+        waker = self._wakers[execution_id] = asyncio.Event()
+        try:
+            return await self._follow_woken(
+                execution_id, job_id, fed, grace_seconds, waker, feed, stop, started
+            )
+        finally:
+            del self._wakers[execution_id]
+
+    async def _follow_woken(
+        self,
+        execution_id: str,
+        job_id: int | None,
+        fed: int,
+        grace_seconds: float,
         waker: asyncio.Event,
         feed: Callable[[list[LogLine]], None],
         stop: asyncio.Event,
         started: Callable[[Execution], None],
     ) -> Ended:
         loop = asyncio.get_running_loop()
-        fed = job.first_seq
         running = False
         lost = False  # its worker died: read once more, then end the run
         give_up_at: float | None = None  # once stopping: when to stop waiting for the worker
         while True:
             waker.clear()
-            progress = await self._store.worker_progress(job.execution_id)
+            progress = await self._store.worker_progress(execution_id)
             if progress is None:  # deleted meanwhile
                 return Ended(error="the execution was deleted while it ran")
             execution, outcome = progress
             if not running and execution.status == "running":
                 running = True
                 started(execution)
-            fed = await self._feed_new_lines(job.execution_id, fed, feed)
+            fed = await self._feed_new_lines(execution_id, fed, feed)
             if outcome is not None:
                 return Ended.from_json(outcome)
             if lost:  # (an outcome stored just before its job ended was read above)
-                logger.warning("execution %s: its worker was lost", job.execution_id)
-                with contextlib.suppress(ProcrastinateException):  # it may be gone already
-                    await self._queue.job_manager.finish_job_by_id_async(
-                        job_id, Status.FAILED, delete_job=True
-                    )
+                logger.warning("execution %s: its worker was lost", execution_id)
+                if job_id is not None:
+                    with contextlib.suppress(ProcrastinateException):  # it may be gone already
+                        await self._queue.job_manager.finish_job_by_id_async(
+                            job_id, Status.FAILED, delete_job=True
+                        )
                 return Ended("lost")
             if stop.is_set() and give_up_at is None:
-                give_up_at = loop.time() + job.grace_seconds + STOP_REPORT_SECONDS
-                if await self._abort(job_id):
+                give_up_at = loop.time() + grace_seconds + STOP_REPORT_SECONDS
+                if job_id is not None and await self._abort(job_id):
                     return Ended("stopped")  # still queued: no worker will run it
             if give_up_at is not None and loop.time() >= give_up_at:
-                logger.warning("no word from the worker of %s after stopping it", job.execution_id)
+                logger.warning("no word from the worker of %s after stopping it", execution_id)
                 return Ended("stopped")
             woken = await self._next_news(waker, None if give_up_at is not None else stop)
             # Silence for a whole poll: is anyone still running it?
-            lost = not woken and await self._worker_lost(job_id)
+            lost = not woken and (job_id is None or await self._worker_lost(job_id))
 
     async def _worker_lost(self, job_id: int) -> bool:
         """Whether the job's worker is gone without a word: it stopped heartbeating, or the

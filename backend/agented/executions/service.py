@@ -51,7 +51,7 @@ from ..models import (
 )
 from ..stopping import Stopping
 from ..storage.database import DatabaseError
-from ..storage.executions import ExecutionStore, Outcome
+from ..storage.executions import INTERRUPTED_BY_CRASH, ExecutionStore, Outcome
 from .backends import RESUMABLE, CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .inputs import summarize
@@ -96,6 +96,18 @@ class RunDispatch(Protocol):
         execution once a worker took it; `stop` set asks the worker to stop the CLI."""
         ...
 
+    async def resume(
+        self,
+        execution_id: str,
+        fed: int,
+        grace_seconds: float,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        """As `run`, for a run queued before a restart: its lines after seq `fed` on."""
+        ...
+
 
 class PromptMessages(Protocol):
     """Where the run of a bot that acts as an agent gets its agent's messages (`{messages}`)."""
@@ -122,6 +134,8 @@ class _Run:
     rate_limit: RateLimit | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    resumed: bool = False  # a worker's run this server follows again after a restart
+    detached: bool = False  # the server stops; the run goes on on its worker
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -507,16 +521,46 @@ class ExecutionService:
         return run.execution
 
     async def shutdown(self) -> None:
-        """Stop every run (recorded as `interrupted`) and wait for them to be written down.
+        """Stop every run (recorded as `interrupted`) and wait for them to be written down;
+        runs on workers go on there instead, for the next start to follow again.
 
         Called once `stopping` is set, so no new run can start meanwhile.
         """
         runs = list(self._runs.values())
         for run in runs:
-            run.request_stop("interrupted")
+            if self._dispatch is not None and run.task is not None:
+                run.detached = True
+                run.task.cancel()
+            else:
+                run.request_stop("interrupted")
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def resume_on_workers(self, bots: Callable[[str], Awaitable[Bot | None]]) -> None:
+        """After a restart, follow again what workers run (or have yet to take) for us: the
+        streams go on from the lines stored meanwhile. A run whose bot is gone ends
+        `interrupted` (as it would on the server)."""
+        for execution in await self._executions.active():
+            bot = None if execution.bot_id is None else await bots(execution.bot_id)
+            if bot is None:
+                await self._executions.finish(
+                    execution.id, Outcome("interrupted", error_message=INTERRUPTED_BY_CRASH)
+                )
+                continue
+            run_bot = bot.model_copy(update={"backend_type": execution.backend_type})
+            context = await self._executions.input_of(execution.id) or {}
+            topic = self._topic_of(execution)
+            topic.set_status(status_event(execution))
+            run = _Run(execution, run_bot, bot, execution.command, context, topic, {})
+            run.resumed = True
+            if not bot.allow_concurrent_runs:
+                self._claims[bot.id] = execution.id
+            self._runs[execution.id] = run
+            run.task = asyncio.get_running_loop().create_task(
+                self._execute(run), name=f"agented-run-{execution.id}"
+            )
+            logger.info("following execution %s on its worker again", execution.id)
 
     async def recover(self) -> None:
         """Mark what a crashed predecessor left active as `interrupted`; stop its CLIs."""
@@ -555,7 +599,10 @@ class ExecutionService:
                 self._mcp.forget(run.execution.id)  # its settings files and their token
             if holds_slot:
                 self._release_slot()
-            await self._finish(run, outcome)
+            if run.detached:
+                self._forget(run)
+            else:
+                await self._finish(run, outcome)
 
     def _started(self, run: _Run, execution: Execution) -> None:
         run.execution = execution
@@ -660,6 +707,17 @@ class ExecutionService:
             ):
                 sink(stream, [line.content for line in group], timestamp)
 
+        started = functools.partial(self._started, run)
+        if run.resumed:
+            ended = await dispatch.resume(
+                run.execution.id,
+                run.topic.last_seq,
+                run.bot.sigterm_grace_seconds,
+                feed,
+                run.stop_requested,
+                started,
+            )
+            return self._outcome(run, ended, observer)
         job = RunJob(
             execution_id=run.execution.id,
             argv=run.argv,
@@ -669,7 +727,6 @@ class ExecutionService:
             first_seq=run.topic.last_seq,
             env=run.overlay,
         )
-        started = functools.partial(self._started, run)
         ended = await dispatch.run(job, feed, run.stop_requested, started)
         return self._outcome(run, ended, observer)
 
@@ -758,10 +815,7 @@ class ExecutionService:
                     run.execution.duration_ms,
                 )
             finally:
-                # Released before a fallback starts: that run is this bot's next one.
-                self._runs.pop(run.execution.id, None)
-                if self._claims.get(run.bot.id) == run.execution.id:
-                    del self._claims[run.bot.id]
+                self._forget(run)  # before a fallback starts: that run is this bot's next one
             await self._mark_account_limited(run)
             if run.rate_limit is not None:
                 await self._after_rate_limit(run)
@@ -769,6 +823,12 @@ class ExecutionService:
                     await self._logs.flush()
         finally:
             await self._logs.close(run.execution.id, complete_event(run.execution))
+
+    def _forget(self, run: _Run) -> None:
+        """The run is no longer this server's: no longer active, nor its bot's claim."""
+        self._runs.pop(run.execution.id, None)
+        if self._claims.get(run.bot.id) == run.execution.id:
+            del self._claims[run.bot.id]
 
     async def _after_rate_limit(self, run: _Run) -> None:
         """Go on on the next account of the bot's chain; without a chain, arm a retry."""

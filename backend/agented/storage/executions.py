@@ -548,6 +548,17 @@ class ExecutionStore:
 
         return await self._db.read(select)
 
+    async def active(self) -> list[Execution]:
+        """The executions queued or running, oldest first."""
+
+        def query(connection: Connection) -> list[Execution]:
+            rows = connection.execute(
+                "SELECT * FROM executions WHERE status IN ('queued', 'running') ORDER BY seq"
+            ).fetchall()
+            return [_ROWS.from_row(row) for row in rows]
+
+        return await self._db.read(query)
+
     async def record_process(self, execution_id: str, group: int, started: str | None) -> None:
         await self._db.write(
             lambda connection: connection.execute(

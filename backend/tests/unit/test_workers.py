@@ -108,20 +108,32 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
         worker.stop()
 
 
-@pytest.fixture
-async def serving_app(make_app, database_url: str) -> AsyncIterator[Quart]:
-    app = make_app(
+def workers_app(make_app, database_url: str) -> Quart:
+    """An app whose runs go to workers on the test's database."""
+    app: Quart = make_app(
         AGENTED_DATABASE_URL=database_url,
         AGENTED_EXECUTOR="workers",
         AGENTED_WORKER_HEARTBEAT_SECONDS=HEARTBEAT,
         SECRET_KEY=SECRET,
     )
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Quart) -> AsyncIterator[Quart]:
+    """The app serving, its ear on the workers' output channel."""
     async with app.test_app():
         runtime = runtime_of(app)
         assert runtime is not None
         assert runtime.dispatch is not None
         async with asyncio.timeout(START_SECONDS):
             await runtime.dispatch.wait_listening()
+        yield app
+
+
+@pytest.fixture
+async def serving_app(make_app, database_url: str) -> AsyncIterator[Quart]:
+    async with serving(workers_app(make_app, database_url)) as app:
         yield app
 
 
@@ -324,3 +336,30 @@ async def test_a_rate_limited_run_on_a_worker_arms_a_retry_as_a_local_one_does(
     assert final(events)["error_message"].startswith("rate limited")
     retries = (await (await client.get("/admin/retries")).get_json())["retries"]
     assert [retry["execution_id"] for retry in retries] == [execution_id]
+
+
+async def test_a_server_restart_leaves_the_worker_running_and_the_stream_resumes(
+    make_app, database_url: str, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    start_worker("worker-a")
+    go_on = tmp_path / "go-on"
+    async with serving(workers_app(make_app, database_url)) as first:
+        client = first.test_client()
+        bot = await make_bot(
+            client,
+            f"fake: lines 5\nfake: wait-for {go_on}\nfake: lines 5",
+            backend_type="codex",
+        )
+        execution_id = await run(client, bot)
+        first_lines = await stream_events(client, execution_id, stop_after_seq=5)
+        assert log_seqs(first_lines) == [1, 2, 3, 4, 5]
+    # The server stopped; its run goes on on the worker, which now prints the rest.
+    go_on.touch()
+    async with serving(workers_app(make_app, database_url)) as second:
+        client = second.test_client()
+        events = await stream_events(client, execution_id, last_event_id=5)
+        assert log_seqs(events) == [6, 7, 8, 9, 10]
+        assert final(events)["status"] == "success"
+        stored = await details(client, execution_id, limit=100)
+        assert [line["seq"] for line in stored["logs"]] == list(range(1, 11))
+        assert stored["worker"] == "worker-a"
