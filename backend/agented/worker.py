@@ -10,8 +10,9 @@ server (see `storage.executions.announcement`), and stores how the CLI ended;
 the server does everything else (outcome, retries, fallback, viewers).
 
 The CLI gets the worker's own environment (without Agented's settings) with the
-run's account variables on top. A stop — the server cancelling the run, or
-this worker shutting down (SIGINT, SIGTERM) — stops the CLI as on the server.
+run's account variables on top. A stop — the server cancelling the run, this
+worker shutting down (SIGINT, SIGTERM), or the database out of reach for as long
+as the server takes to give up on the worker — stops the CLI as on the server.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from .log import configure_logging
 from .paths import migrations_dir
 from .secret_box import SecretBox, SecretDecryptionError
 from .secret_key import KeyFileError, read_key_file
-from .storage import DatabaseError, MigrationError, migrate
+from .storage import Database, DatabaseError, MigrationError, migrate
 from .storage.executions import ExecutionStore
 from .storage.postgres import PostgresDatabase
+from .tasks import cancel_and_wait
 
 logger = logging.getLogger("agented.worker")
 
@@ -74,11 +76,22 @@ class RunWorker:
         self._logs = logs
         self._box = box
         self._environ = dict(environ)
+        self._stops: set[asyncio.Event] = set()  # one per run in progress
+
+    @property
+    def running(self) -> int:
+        return len(self._stops)
+
+    def stop_all(self) -> None:
+        """Stop every run here, as an abort does."""
+        for stop in self._stops:
+            stop.set()
 
     async def run_job(self, **arguments: Any) -> None:
         """Run one job to its end. Procrastinate cancels this task to abort the job: the run
         is then stopped as cancel stops a local one, and its outcome stored all the same."""
         stop = asyncio.Event()
+        self._stops.add(stop)
         running = asyncio.ensure_future(self._run(arguments, stop))
         try:
             await asyncio.shield(running)
@@ -88,6 +101,8 @@ class RunWorker:
                 task.uncancel()  # handled: the stop below is what an abort means here
             stop.set()
             await running
+        finally:
+            self._stops.discard(stop)
 
     async def _run(self, arguments: dict[str, Any], stop: asyncio.Event) -> None:
         execution_id = arguments["execution_id"]
@@ -139,6 +154,29 @@ class RunWorker:
         logger.error("execution %s: its last lines could not be stored", execution_id)
 
 
+async def watch_database(database: Database, worker: RunWorker, heartbeat: float) -> None:
+    """Stop every CLI here once the database has not answered for as long as the server
+    takes to give up on this worker (STALLED_HEARTBEATS heartbeats): by then the server
+    has ended its runs, and nobody could see their output or stop them any more."""
+    loop = asyncio.get_running_loop()
+    answered = loop.time()
+    while True:
+        await asyncio.sleep(heartbeat)
+        try:
+            async with asyncio.timeout(heartbeat):
+                await database.ping()
+            answered = loop.time()
+        except (TimeoutError, *DatabaseError):  # type: ignore[misc]  # a tuple of classes
+            silent = loop.time() - answered
+            if silent >= STALLED_HEARTBEATS * heartbeat and worker.running:
+                logger.error(
+                    "the database has not answered for %.0f s: stopping the %d run(s) here",
+                    silent,
+                    worker.running,
+                )
+                worker.stop_all()
+
+
 def _secret_key(settings: Settings) -> str:
     """The server's SECRET_KEY: from the environment or the key file, never a new one (a
     worker with a key of its own could not open the runs' sealed variables)."""
@@ -156,41 +194,41 @@ async def serve(settings: Settings, secret_key: str) -> None:
     url = settings.database_url
     if url is None:
         raise ConfigError("a worker needs AGENTED_DATABASE_URL: the server's PostgreSQL")
-    database = await PostgresDatabase.open(url, pool_size=1)
-    try:
+    heartbeat = settings.worker_heartbeat_seconds
+    async with contextlib.AsyncExitStack() as stack:
+        database = await PostgresDatabase.open(url, pool_size=1)
+        stack.push_async_callback(database.close)
         await migrate(database, migrations_dir(database.dialect.name))
         await ensure_queue_schema(url)
         store = ExecutionStore(database, announce=OUTPUT_CHANNEL)
         logs = ExecutionLogService(store, flush_interval=FLUSH_SECONDS)
         await logs.start()
-        try:
-            worker = RunWorker(
-                settings.worker_name, store, logs, SecretBox(secret_key), settings.cli_environment
-            )
-            queue = job_queue(url, settings.max_concurrent_runs + QUEUE_CONNECTIONS)
-            queue.task(name=RUN_TASK)(worker.run_job)
-            queues = queues_for(settings.worker_labels)
-            logger.info(
-                "worker %s takes runs from %s, %d at a time, on %s",
-                settings.worker_name,
-                ", ".join(queues),
-                settings.max_concurrent_runs,
-                database.description,
-            )
-            async with queue.open_async():
-                await queue.run_worker_async(
-                    queues=queues,
-                    name=settings.worker_name,
-                    concurrency=settings.max_concurrent_runs,
-                    delete_jobs="always",  # the outcome lives with the execution
-                    shutdown_graceful_timeout=SHUTDOWN_WAIT_SECONDS,
-                    update_heartbeat_interval=settings.worker_heartbeat_seconds,
-                    stalled_worker_timeout=STALLED_HEARTBEATS * settings.worker_heartbeat_seconds,
-                )
-        finally:
-            await logs.stop()
-    finally:
-        await database.close()
+        stack.push_async_callback(logs.stop)
+        worker = RunWorker(
+            settings.worker_name, store, logs, SecretBox(secret_key), settings.cli_environment
+        )
+        watchdog = asyncio.ensure_future(watch_database(database, worker, heartbeat))
+        stack.push_async_callback(cancel_and_wait, watchdog)
+        queue = job_queue(url, settings.max_concurrent_runs + QUEUE_CONNECTIONS)
+        queue.task(name=RUN_TASK)(worker.run_job)
+        await stack.enter_async_context(queue.open_async())
+        queues = queues_for(settings.worker_labels)
+        logger.info(
+            "worker %s takes runs from %s, %d at a time, on %s",
+            settings.worker_name,
+            ", ".join(queues),
+            settings.max_concurrent_runs,
+            database.description,
+        )
+        await queue.run_worker_async(
+            queues=queues,
+            name=settings.worker_name,
+            concurrency=settings.max_concurrent_runs,
+            delete_jobs="always",  # the outcome lives with the execution
+            shutdown_graceful_timeout=SHUTDOWN_WAIT_SECONDS,
+            update_heartbeat_interval=heartbeat,
+            stalled_worker_timeout=STALLED_HEARTBEATS * heartbeat,
+        )
 
 
 def main() -> int:

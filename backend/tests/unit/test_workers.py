@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -29,6 +30,7 @@ from agented.tasks import cancel_and_wait
 
 from ..support.bots import FAKES, make_bot
 from ..support.procs import alive
+from ..support.severable_proxy import SeverableProxy
 from ..support.sse import log_seqs, stream_events
 from .test_executions import details, final, run
 
@@ -76,14 +78,14 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
     """Start workers on the test's database; each is stopped (SIGTERM) at the end."""
     started: list[WorkerProcess] = []
 
-    def start(name: str, concurrency: int = 2) -> WorkerProcess:
+    def start(name: str, concurrency: int = 2, url: str | None = None) -> WorkerProcess:
         log = tmp_path / f"{name}.log"
         environ = {
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
             "FAKE_CLI_PYTHON": sys.executable,
             "HOME": str(tmp_path),
             "AGENTED_ENV_FILE": str(tmp_path / "no.env"),  # nothing from a developer's .env
-            "AGENTED_DATABASE_URL": database_url,
+            "AGENTED_DATABASE_URL": url or database_url,
             "SECRET_KEY": SECRET,
             "AGENTED_WORKER_NAME": name,
             "AGENTED_MAX_CONCURRENT_RUNS": str(concurrency),
@@ -363,3 +365,31 @@ async def test_a_server_restart_leaves_the_worker_running_and_the_stream_resumes
         stored = await details(client, execution_id, limit=100)
         assert [line["seq"] for line in stored["logs"]] == list(range(1, 11))
         assert stored["worker"] == "worker-a"
+
+
+async def test_a_worker_that_loses_the_database_stops_its_cli_and_the_run_ends_interrupted(
+    client, start_worker: StartWorker, tmp_path: Path, database_url: str
+) -> None:
+    port = urlsplit(database_url).port
+    proxy = SeverableProxy(port or 5432)
+    worker = start_worker("worker-a", url=database_url.replace(f":{port}/", f":{proxy.port}/"))
+    try:
+        pidfile = tmp_path / "grandchild.pid"
+        bot = await make_bot(
+            client,
+            f"fake: grandchild {pidfile}\nfake: lines 1 rate=10\nfake: sleep 60",
+            backend_type="codex",
+        )
+        execution_id = await run(client, bot)
+        await stream_events(client, execution_id, stop_after_seq=1)
+        grandchild = int(pidfile.read_text())
+        proxy.sever()  # the worker's network is gone: no error, just silence
+        # Three heartbeats of silence, then SIGTERM: the CLI does not run on unobserved.
+        await wait_until(lambda: not alive(grandchild), STALLED_WITHIN)
+        events = await stream_events(client, execution_id, last_event_id=1)
+        assert final(events)["status"] == "interrupted"
+        assert "worker worker-a was lost" in final(events)["error_message"]
+        assert "the database has not answered" in worker.output()
+    finally:
+        worker.process.kill()  # it cannot say goodbye to a database it cannot reach
+        proxy.close()
