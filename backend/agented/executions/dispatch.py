@@ -264,10 +264,10 @@ class WorkerDispatch:
     async def _abort(self, job_id: int) -> bool:
         """Ask the job's worker to stop it; True if it was still queued (now it never runs).
 
-        Two steps, each atomic in the database: cancelling takes a job that is still
+        Two steps, each atomic in the database: cancelling deletes a job that is still
         queued; one that is not is running (or has just ended), and gets the abort."""
         manager = self._queue.job_manager
-        if await manager.cancel_job_by_id_async(job_id):
+        if await manager.cancel_job_by_id_async(job_id, delete_job=True):
             return True
         await manager.cancel_job_by_id_async(job_id, abort=True)
         return False

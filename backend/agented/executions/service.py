@@ -696,9 +696,8 @@ class ExecutionService:
     async def _run_on_worker(
         self, dispatch: RunDispatch, run: _Run, observer: OutputObserver
     ) -> Outcome:
-        """Queue the run for a worker; its lines and its end come back through the database."""
-        with contextlib.suppress(Exception):  # logged by the log service
-            await self._logs.flush()  # what the server wrote so far comes before the worker's
+        """Queue the run for a worker (or, `resumed`, follow it again); its lines and its end
+        come back through the database."""
         sink = self._sink(run, observer, stored=True)
 
         def feed(lines: list[LogLine]) -> None:
@@ -708,26 +707,24 @@ class ExecutionService:
                 sink(stream, [line.content for line in group], timestamp)
 
         started = functools.partial(self._started, run)
+        grace = run.bot.sigterm_grace_seconds
         if run.resumed:
             ended = await dispatch.resume(
-                run.execution.id,
-                run.topic.last_seq,
-                run.bot.sigterm_grace_seconds,
-                feed,
-                run.stop_requested,
-                started,
+                run.execution.id, run.topic.last_seq, grace, feed, run.stop_requested, started
             )
-            return self._outcome(run, ended, observer)
-        job = RunJob(
-            execution_id=run.execution.id,
-            argv=run.argv,
-            cwd=run.bot.paths[0] if run.bot.paths else None,
-            timeout_seconds=run.bot.timeout_seconds,
-            grace_seconds=run.bot.sigterm_grace_seconds,
-            first_seq=run.topic.last_seq,
-            env=run.overlay,
-        )
-        ended = await dispatch.run(job, feed, run.stop_requested, started)
+        else:
+            with contextlib.suppress(Exception):  # logged by the log service
+                await self._logs.flush()  # what the server wrote comes before the worker's
+            job = RunJob(
+                execution_id=run.execution.id,
+                argv=run.argv,
+                cwd=run.bot.paths[0] if run.bot.paths else None,
+                timeout_seconds=run.bot.timeout_seconds,
+                grace_seconds=grace,
+                first_seq=run.topic.last_seq,
+                env=run.overlay,
+            )
+            ended = await dispatch.run(job, feed, run.stop_requested, started)
         return self._outcome(run, ended, observer)
 
     def _check_budgets(self, run: _Run, observer: OutputObserver) -> None:
@@ -751,8 +748,13 @@ class ExecutionService:
         reason: str | None = ended.reason
         if reason in ("stopped", "lost"):
             if run.stop_reason is None:  # nobody here asked: its worker shut down, or died
-                what = "was lost (no heartbeat)" if reason == "lost" else "stopped"
-                message = f"worker {run.execution.worker} {what} while it was running"
+                worker = run.execution.worker
+                if reason == "stopped":
+                    message = f"worker {worker} stopped while it was running"
+                elif worker is not None:
+                    message = f"worker {worker} was lost (no heartbeat) while it was running"
+                else:
+                    message = "lost before any worker took it (its job is gone)"
                 return Outcome("interrupted", exit_code, message, usage, session)
             reason = run.stop_reason
         if reason == "timeout":

@@ -262,6 +262,7 @@ async def test_a_run_cancelled_before_any_worker_took_it_never_runs(
     await client.post(f"/admin/executions/{execution_id}/cancel")
     events = await stream_events(client, execution_id)
     assert final(events)["status"] == "cancelled"
+    assert await job_count(database_url) == 0  # its job is gone, sealed variables and all
     worker = start_worker("worker-a")
     await wait_for_workers(database_url, 1)
     stored = await details(client, execution_id)
