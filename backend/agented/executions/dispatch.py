@@ -204,6 +204,10 @@ class WorkerDispatch:
         give_up_at: float | None = None  # once stopping: when to stop waiting for the worker
         while True:
             waker.clear()
+            if stop.is_set() and give_up_at is None:  # first: a cancel is felt at once
+                give_up_at = loop.time() + grace_seconds + STOP_REPORT_SECONDS
+                if job_id is not None and await self._abort(job_id):
+                    return Ended("stopped")  # still queued: no worker will run it
             progress = await self._store.worker_progress(execution_id)
             if progress is None:  # deleted meanwhile
                 return Ended(error="the execution was deleted while it ran")
@@ -222,10 +226,6 @@ class WorkerDispatch:
                             job_id, Status.FAILED, delete_job=True
                         )
                 return Ended("lost")
-            if stop.is_set() and give_up_at is None:
-                give_up_at = loop.time() + grace_seconds + STOP_REPORT_SECONDS
-                if job_id is not None and await self._abort(job_id):
-                    return Ended("stopped")  # still queued: no worker will run it
             if give_up_at is not None and loop.time() >= give_up_at:
                 logger.warning("no word from the worker of %s after stopping it", execution_id)
                 return Ended("stopped")
