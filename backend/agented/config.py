@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from .models import WORKER_LABEL_PATTERN
 from .paths import BACKEND_DIR, REPO_DIR
 
 T = TypeVar("T")
@@ -102,7 +103,7 @@ def _worker_name(value: str) -> str:
 def _labels(value: str) -> tuple[str, ...]:
     labels = _words(value)
     for label in labels:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", label):
+        if not re.fullmatch(WORKER_LABEL_PATTERN, label):
             raise ValueError(
                 f"labels are lowercase letters, digits, - and _ (up to 40), got {label!r}"
             )

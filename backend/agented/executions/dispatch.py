@@ -44,12 +44,12 @@ from ..tasks import cancel_and_wait
 from .logs import PAGE_CHARS
 from .remote import (
     OUTPUT_CHANNEL,
-    QUEUE,
     RUN_TASK,
     STALLED_HEARTBEATS,
     RunJob,
     ensure_queue_schema,
     job_queue,
+    queue_for,
 )
 from .supervise import Ended
 
@@ -147,7 +147,7 @@ class WorkerDispatch:
         stop: asyncio.Event,
         started: Callable[[Execution], None],
     ) -> Ended:
-        deferrer = self._queue.configure_task(RUN_TASK, queue=QUEUE)
+        deferrer = self._queue.configure_task(RUN_TASK, queue=queue_for(job.label))
         job_id = await deferrer.defer_async(**job.to_job(self._box))
         return await self._follow(
             job.execution_id, job_id, job.first_seq, job.grace_seconds, feed, stop, started

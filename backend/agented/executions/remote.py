@@ -34,16 +34,22 @@ STALLED_HEARTBEATS = 3
 SCHEMA_LOCK = 0x61676E746571  # "agnteq"
 
 
+def queue_for(label: str | None) -> str:
+    """The queue of the runs that need a worker with `label` (None: any worker)."""
+    return QUEUE if label is None else f"{QUEUE}:{label}"
+
+
 def queues_for(labels: Sequence[str]) -> list[str]:
     """The queues a worker with `labels` takes runs from."""
-    return [QUEUE, *(f"{QUEUE}:{label}" for label in labels)]
+    return [queue_for(None), *(queue_for(label) for label in labels)]
 
 
 @dataclass(frozen=True, slots=True)
 class RunJob:
     """One run as a worker gets it: the CLI's argv, directory and extra environment (the
     account's variables, on top of the worker's own), its time limits, and the seq its
-    first output line follows (lines the server wrote before, such as notes, come first)."""
+    first output line follows (lines the server wrote before, such as notes, come first);
+    and, for the server, the queue it goes in."""
 
     execution_id: str
     argv: list[str]
@@ -52,6 +58,7 @@ class RunJob:
     grace_seconds: float
     first_seq: int
     env: Mapping[str, str] = field(default_factory=dict)
+    label: str | None = None  # the label its worker needs (which queue it goes in)
 
     def to_job(self, box: SecretBox) -> dict[str, Any]:
         """The job's arguments (stored as JSON in the job table): the environment sealed."""

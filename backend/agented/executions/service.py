@@ -723,6 +723,7 @@ class ExecutionService:
                 grace_seconds=grace,
                 first_seq=run.topic.last_seq,
                 env=run.overlay,
+                label=run.bot.worker_label,
             )
             ended = await dispatch.run(job, feed, run.stop_requested, started)
         return self._outcome(run, ended, observer)

@@ -78,7 +78,9 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
     """Start workers on the test's database; each is stopped (SIGTERM) at the end."""
     started: list[WorkerProcess] = []
 
-    def start(name: str, concurrency: int = 2, url: str | None = None) -> WorkerProcess:
+    def start(
+        name: str, concurrency: int = 2, url: str | None = None, labels: str = ""
+    ) -> WorkerProcess:
         log = tmp_path / f"{name}.log"
         environ = {
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
@@ -88,6 +90,7 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
             "AGENTED_DATABASE_URL": url or database_url,
             "SECRET_KEY": SECRET,
             "AGENTED_WORKER_NAME": name,
+            "AGENTED_WORKER_LABELS": labels,
             "AGENTED_MAX_CONCURRENT_RUNS": str(concurrency),
             "AGENTED_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT),
             "LOG_LEVEL": "INFO",
@@ -394,3 +397,30 @@ async def test_a_worker_that_loses_the_database_stops_its_cli_and_the_run_ends_i
     finally:
         worker.process.kill()  # it cannot say goodbye to a database it cannot reach
         proxy.close()
+
+
+async def test_a_bot_that_needs_a_worker_label_runs_only_on_a_worker_with_it(
+    client, start_worker: StartWorker
+) -> None:
+    labelled = await make_bot(client, "fake: lines 2", backend_type="codex", worker_label="gpu")
+    anyone = await make_bot(client, "fake: lines 2", backend_type="codex")
+    waiting = await run(client, labelled)
+    start_worker("worker-a")  # no labels
+    # Jobs are taken oldest first: a worker that took the run queued later skipped the first.
+    later = await run(client, anyone)
+    assert final(await stream_events(client, later))["status"] == "success"
+    still = await details(client, waiting)
+    assert still["status"] == "queued"
+    assert still["worker"] is None
+    start_worker("worker-b", labels="gpu,linux")
+    assert final(await stream_events(client, waiting))["status"] == "success"
+    assert (await details(client, waiting))["worker"] == "worker-b"
+
+
+async def test_a_worker_label_is_lowercase_letters_digits_dash_and_underscore(client) -> None:
+    response = await client.post(
+        "/admin/triggers",
+        json={"name": "labelled", "prompt_template": "x", "worker_label": "GPU big"},
+    )
+    assert response.status_code == 400
+    assert "worker_label" in (await response.get_json())["error"]

@@ -934,6 +934,12 @@ export interface components {
              */
             allow_concurrent_runs: boolean;
             /**
+             * Worker Label
+             * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+             * @default null
+             */
+            worker_label: string | null;
+            /**
              * Match Field Path
              * @default null
              */
@@ -1960,6 +1966,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -2119,6 +2130,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -2318,6 +2335,12 @@ export interface operations {
                          */
                         allow_concurrent_runs: boolean;
                         /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
+                        /**
                          * Match Field Path
                          * @default null
                          */
@@ -2500,6 +2523,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -2659,6 +2687,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -4768,6 +4802,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -4927,6 +4966,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -5126,6 +5171,12 @@ export interface operations {
                          */
                         allow_concurrent_runs: boolean;
                         /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
+                        /**
                          * Match Field Path
                          * @default null
                          */
@@ -5308,6 +5359,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -5467,6 +5523,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
