@@ -471,7 +471,8 @@ class ExecutionService:
             and run_bot.backend_type in RESUMABLE
         ):
             resume = previous.session_id
-        mcp = self._mcp if bot.agent_id is not None else None
+        # The MCP endpoint's settings files live on this machine: not for a worker's CLI.
+        mcp = self._mcp if bot.agent_id is not None and self._dispatch is None else None
         try:
             argv = build_command(
                 run_bot.backend_type,
