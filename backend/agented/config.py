@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from .models import WORKER_LABEL_PATTERN
 from .paths import BACKEND_DIR, REPO_DIR
 
 T = TypeVar("T")
@@ -87,6 +90,24 @@ def _database_url(value: str) -> str | None:
             f"{urlsplit(url).scheme or 'scheme-less'!r} one"
         )
     return url
+
+
+def _worker_name(value: str) -> str:
+    """A worker's name as it shows on its executions; empty: this machine's host name."""
+    name = value.strip() or socket.gethostname()
+    if len(name) > 100 or not name.isprintable():
+        raise ValueError(f"must be printable and at most 100 characters, got {name!r}")
+    return name
+
+
+def _labels(value: str) -> tuple[str, ...]:
+    labels = _words(value)
+    for label in labels:
+        if not re.fullmatch(WORKER_LABEL_PATTERN, label):
+            raise ValueError(
+                f"labels are lowercase letters, digits, - and _ (up to 40), got {label!r}"
+            )
+    return labels
 
 
 def _optional_text(value: str) -> str | None:
@@ -333,6 +354,32 @@ class Settings:
         "4",
         "How many CLIs may run at once; further runs wait as `queued`",
     )
+    executor: str = _setting(
+        "AGENTED_EXECUTOR",
+        _choice("local", "workers"),
+        "local",
+        "Where runs' CLIs run: `local` (this server) or `workers` (`python -m agented.worker` "
+        "processes reaching AGENTED_DATABASE_URL)",
+    )
+    worker_name: str = _setting(
+        "AGENTED_WORKER_NAME",
+        _worker_name,
+        "",
+        "A worker's name, shown on the executions it runs (empty: the host name)",
+    )
+    worker_labels: tuple[str, ...] = _setting(
+        "AGENTED_WORKER_LABELS",
+        _labels,
+        "",
+        "Comma-separated labels of a worker: it also takes the runs queued for each label",
+    )
+    worker_heartbeat_seconds: int = _setting(
+        "AGENTED_WORKER_HEARTBEAT_SECONDS",
+        _int_at_least(1, maximum=3600),
+        "10",
+        "How often a worker tells the database it is alive; the server ends the runs of a "
+        "worker silent for three times that as `interrupted` (set it alike on both)",
+    )
     webhook_dedup_seconds: int = _setting(
         "AGENTED_WEBHOOK_DEDUP_SECONDS",
         _int_at_least(1),
@@ -422,7 +469,18 @@ def load_settings(
             values[attribute] = setting.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{setting.name} {error}") from None
-    return Settings(**values, cli_environment=MappingProxyType(_cli_environment(environ)))
+    settings = Settings(**values, cli_environment=MappingProxyType(_cli_environment(environ)))
+    _check_together(settings)
+    return settings
+
+
+def _check_together(settings: Settings) -> None:
+    """What no single setting's parser can see: settings that need one another."""
+    if settings.executor == "workers" and settings.database_url is None:
+        raise ConfigError(
+            "AGENTED_EXECUTOR=workers needs AGENTED_DATABASE_URL: workers take their runs "
+            "from PostgreSQL (SQLite cannot be shared between machines)"
+        )
 
 
 def _cli_environment(environ: Mapping[str, str]) -> dict[str, str]:

@@ -107,6 +107,9 @@ ScheduleDay = Annotated[int, Field(ge=0, le=28)]
 CronExpression = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 RecordId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# A worker label (AGENTED_WORKER_LABELS) as a bot asks for it: lowercase, short, no commas.
+WORKER_LABEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+WorkerLabel = Annotated[str, StringConstraints(pattern=WORKER_LABEL_PATTERN)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 # A message's body: enough for a review or a patch, small enough that an inbox of
 # them stays cheap to hold in a stream's tail and to render into a prompt.
@@ -162,6 +165,11 @@ class BotSettings(SpendLimits):
     timeout_seconds: Annotated[int, Field(ge=1, le=86_400)] = 600
     sigterm_grace_seconds: Annotated[int, Field(ge=0, le=3600)] = 10
     allow_concurrent_runs: bool = False
+    worker_label: WorkerLabel | None = Field(
+        default=None,
+        description="With AGENTED_EXECUTOR=workers: only workers with this label "
+        "(AGENTED_WORKER_LABELS) run it; None: any worker.",
+    )
     # webhook trigger
     match_field_path: FieldPath | None = None
     match_field_value: Annotated[str, StringConstraints(max_length=1000)] | None = None
@@ -269,6 +277,10 @@ class Execution(BotReference):
     )
     trigger_details: dict[str, Any] | None = Field(
         description="What fired it beyond its type: delivery id, pull request, schedule."
+    )
+    worker: str | None = Field(
+        default=None,
+        description="The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.",
     )
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form

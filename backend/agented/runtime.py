@@ -24,6 +24,7 @@ from .config import Settings
 from .console import console
 from .events.sse import StreamHub
 from .executions.detection import BackendDetector
+from .executions.dispatch import WorkerDispatch
 from .executions.log_search import LogSearch
 from .executions.logs import ExecutionLogService
 from .executions.mcp_access import McpAccess
@@ -105,6 +106,7 @@ class Runtime:
     monitoring: MonitoringService
     reruns: RerunService
     delivery_records: DeliveryRecordStore
+    dispatch: WorkerDispatch | None = None  # with AGENTED_EXECUTOR=workers
 
     def __init__(self, settings: Settings, secret_key: str, on_start: OnStart) -> None:
         self._settings = settings
@@ -142,7 +144,18 @@ class Runtime:
                 environ=settings.cli_environment,
                 stopping=self.stopping,
             )
-            await self.execution_service.recover()
+            self.box = SecretBox(self._secret_key)
+            if settings.executor == "workers" and settings.database_url is not None:
+                self.dispatch = await WorkerDispatch.open(
+                    settings.database_url,
+                    self.execution_store,
+                    self.box,
+                    heartbeat_seconds=settings.worker_heartbeat_seconds,
+                )
+                stack.push_async_callback(self.dispatch.close)  # once the runs are over
+                self.execution_service.set_dispatch(self.dispatch)
+            else:
+                await self.execution_service.recover()
             stack.push_async_callback(self._interrupt_runs)
 
             self.scheduler = SchedulerService()
@@ -159,7 +172,6 @@ class Runtime:
             self.reruns = RerunService(self.execution_store, self.bot_store, self.execution_service)
             await self.retry_service.rearm()
 
-            self.box = SecretBox(self._secret_key)
             deliveries = DeliveryStore(self.database)
             self.delivery_records = DeliveryRecordStore(self.database)
             self.pr_review_store = PullRequestReviewStore(self.database)
@@ -196,6 +208,8 @@ class Runtime:
             )
             await self.account_service.check_secrets()
             self.execution_service.set_accounts(self.account_service)
+            if self.dispatch is not None:  # now that a run's end finds retries and accounts
+                await self.execution_service.resume_on_workers(self.bot_store.get)
             window = settings.webhook_dedup_seconds
             self.webhooks = WebhookService(
                 self.bot_store,

@@ -99,26 +99,34 @@ class ExecutionLogService:
     def topic(self, execution_id: str) -> Topic | None:
         return self._topics.get(execution_id)
 
-    def append(self, topic: Topic, stream: str, lines: list[str], timestamp: float) -> None:
+    def append(
+        self, topic: Topic, stream: str, lines: list[str], timestamp: float, *, stored: bool = False
+    ) -> None:
         """Number, publish and queue for persistence lines that arrived together.
 
         A line that holds part of the agent's conversation is published with its
         `conversation` event first (see `conversation_event`), in the same entry.
+        Lines already `stored` (a worker wrote them, with these very seqs) are only
+        published.
         """
         stamp = iso_from_unix(timestamp)
         backend = self._backends.get(topic.key)
-        rows = self._pending.setdefault(topic.key, [])
+        rows = [] if stored else self._pending.setdefault(topic.key, [])
         seq = topic.last_seq
         size = 0
         for content in lines:
             seq += 1
-            rows.append((seq, stream, content, timestamp))
             event = encode_log(seq, stream, content, stamp)
             if backend is not None:
                 event = conversation_event(backend, seq, content) + event
-            size += line_cost(content, event)
             topic.append(seq, event)
+            if not stored:
+                rows.append((seq, stream, content, timestamp))
+                size += line_cost(content, event)
         self.lines_ingested += len(lines)
+        if stored:
+            topic.mark_persisted(seq)
+            return
         self._held_rows += len(lines)
         self._held_bytes += size
         self._queued_rows += len(lines)

@@ -8,6 +8,10 @@ it gets one), runs the CLI through `CliProcess`, and records how it ended.
 Cancel, timeout and shutdown all stop the CLI and everything it started,
 whether or not it left the CLI's process group (see `containment`).
 
+With AGENTED_EXECUTOR=workers the CLI runs on a worker instead (`dispatch`):
+its lines come back through the database and feed the same sink, and its end
+goes through the same outcome, so retries, fallback and viewers cannot tell.
+
 Before a run starts, its placer (`placement`) says on which account it goes,
 with which spend budgets, or until when it must wait: such a run is recorded
 `waiting` and handed to the park handler (the retry service), which wakes it
@@ -22,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
-import shutil
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,11 +39,19 @@ from typing import Any, Protocol
 from ..errors import BotBusy, BotDisabled, InvalidCommand, RunRefused, ShuttingDown, StorageFull
 from ..events.encoding import encode_event
 from ..events.topic import Topic
-from ..models import RATE_LIMITED_PREFIX, Bot, Execution, TriggerType, iso, new_id, utc_now
+from ..models import (
+    RATE_LIMITED_PREFIX,
+    Bot,
+    Execution,
+    LogLine,
+    TriggerType,
+    iso,
+    new_id,
+    utc_now,
+)
 from ..stopping import Stopping
 from ..storage.database import DatabaseError
-from ..storage.executions import ExecutionStore, Outcome
-from ..tasks import cancel_and_wait
+from ..storage.executions import INTERRUPTED_BY_CRASH, ExecutionStore, Outcome
 from .backends import RESUMABLE, CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .inputs import summarize
@@ -47,7 +59,9 @@ from .logs import ExecutionLogService
 from .mcp_access import McpAccess
 from .output import OutputObserver
 from .placement import Budget, Placement, RunPlacer, Wait
-from .process import CliProcess
+from .process import CliProcess, LineSink
+from .remote import RunJob
+from .supervise import Ended, supervise
 from .templates import render, uses
 from .verdicts import RateLimit
 
@@ -68,6 +82,33 @@ RateLimitHandler = Callable[[Execution, Bot, RateLimit, dict[str, Any]], Awaitab
 ParkHandler = Callable[[Execution, Bot, Wait, dict[str, Any]], Awaitable[object]]
 
 
+class RunDispatch(Protocol):
+    """Where runs go with AGENTED_EXECUTOR=workers (see `dispatch`)."""
+
+    async def run(
+        self,
+        job: RunJob,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        """Have a worker run `job`: `feed` gets its stored lines in order, `started` the
+        execution once a worker took it; `stop` set asks the worker to stop the CLI."""
+        ...
+
+    async def resume(
+        self,
+        execution_id: str,
+        fed: int,
+        grace_seconds: float,
+        feed: Callable[[list[LogLine]], None],
+        stop: asyncio.Event,
+        started: Callable[[Execution], None],
+    ) -> Ended:
+        """As `run`, for a run queued before a restart: its lines after seq `fed` on."""
+        ...
+
+
 class PromptMessages(Protocol):
     """Where the run of a bot that acts as an agent gets its agent's messages (`{messages}`)."""
 
@@ -86,13 +127,15 @@ class _Run:
     argv: list[str]
     context: dict[str, Any]
     topic: Topic
-    env: Mapping[str, str]  # the CLI's environment, with the account's overlay if any
+    overlay: Mapping[str, str]  # the account's variables, over the CLI's environment
     budgets: tuple[Budget, ...] = ()
     budget_reason: str | None = None  # the spend limit it crossed
     stop_reason: str | None = None
     rate_limit: RateLimit | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    resumed: bool = False  # a worker's run this server follows again after a restart
+    detached: bool = False  # the server stops; the run goes on on its worker
 
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is None:
@@ -148,6 +191,7 @@ class ExecutionService:
         self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
         self._accounts: RunPlacer | None = None  # set once accounts exist
         self._mcp: McpAccess | None = None  # set when the server knows its own address
+        self._dispatch: RunDispatch | None = None  # set when runs go to workers
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
         self._environ = dict(environ)
@@ -172,6 +216,10 @@ class ExecutionService:
 
     def set_accounts(self, accounts: RunPlacer) -> None:
         self._accounts = accounts
+
+    def set_dispatch(self, dispatch: RunDispatch) -> None:
+        """Send every run to workers from now on instead of spawning its CLI here."""
+        self._dispatch = dispatch
 
     def set_mcp_access(self, access: McpAccess) -> None:
         """Point the runs of agents' bots at the MCP endpoint from now on."""
@@ -423,7 +471,8 @@ class ExecutionService:
             and run_bot.backend_type in RESUMABLE
         ):
             resume = previous.session_id
-        mcp = self._mcp if bot.agent_id is not None else None
+        # The MCP endpoint's settings files live on this machine: not for a worker's CLI.
+        mcp = self._mcp if bot.agent_id is not None and self._dispatch is None else None
         try:
             argv = build_command(
                 run_bot.backend_type,
@@ -455,9 +504,9 @@ class ExecutionService:
             note = f"continues {previous.id} (on {await self._name_of(previous.account_id)})"
             note += f"; runs on {await self._name_of(placement.account_id)}"
             self._note(topic, note + (f", resuming session {resume}" if resume else ""))
-        # The overlay comes last: an account's variables win over the server's.
-        env = {**self._environ, **placement.overlay}
-        run = _Run(execution, run_bot, bot, argv, context, topic, env, placement.budgets)
+        run = _Run(
+            execution, run_bot, bot, argv, context, topic, placement.overlay, placement.budgets
+        )
         self._runs[execution.id] = run
         run.task = asyncio.get_running_loop().create_task(
             self._execute(run), name=f"agented-run-{execution.id}"
@@ -473,16 +522,46 @@ class ExecutionService:
         return run.execution
 
     async def shutdown(self) -> None:
-        """Stop every run (recorded as `interrupted`) and wait for them to be written down.
+        """Stop every run (recorded as `interrupted`) and wait for them to be written down;
+        runs on workers go on there instead, for the next start to follow again.
 
         Called once `stopping` is set, so no new run can start meanwhile.
         """
         runs = list(self._runs.values())
         for run in runs:
-            run.request_stop("interrupted")
+            if self._dispatch is not None and run.task is not None:
+                run.detached = True
+                run.task.cancel()
+            else:
+                run.request_stop("interrupted")
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def resume_on_workers(self, bots: Callable[[str], Awaitable[Bot | None]]) -> None:
+        """After a restart, follow again what workers run (or have yet to take) for us: the
+        streams go on from the lines stored meanwhile. A run whose bot is gone ends
+        `interrupted` (as it would on the server)."""
+        for execution in await self._executions.active():
+            bot = None if execution.bot_id is None else await bots(execution.bot_id)
+            if bot is None:
+                await self._executions.finish(
+                    execution.id, Outcome("interrupted", error_message=INTERRUPTED_BY_CRASH)
+                )
+                continue
+            run_bot = bot.model_copy(update={"backend_type": execution.backend_type})
+            context = await self._executions.input_of(execution.id) or {}
+            topic = self._topic_of(execution)
+            topic.set_status(status_event(execution))
+            run = _Run(execution, run_bot, bot, execution.command, context, topic, {})
+            run.resumed = True
+            if not bot.allow_concurrent_runs:
+                self._claims[bot.id] = execution.id
+            self._runs[execution.id] = run
+            run.task = asyncio.get_running_loop().create_task(
+                self._execute(run), name=f"agented-run-{execution.id}"
+            )
+            logger.info("following execution %s on its worker again", execution.id)
 
     async def recover(self) -> None:
         """Mark what a crashed predecessor left active as `interrupted`; stop its CLIs."""
@@ -503,16 +582,11 @@ class ExecutionService:
         observer = OutputObserver(run.bot.backend_type)
         holds_slot = False
         try:
-            holds_slot = await self._acquire_slot(run)
-            if holds_slot:
+            if self._dispatch is not None:  # workers have slots of their own
+                outcome = await self._run_on_worker(self._dispatch, run, observer)
+            elif holds_slot := await self._acquire_slot(run):
                 run.execution = await self._executions.mark_running(run.execution.id)
-                run.topic.set_status(status_event(run.execution))
-                logger.info(
-                    "execution %s of bot %r started (%s)",
-                    run.execution.id,
-                    run.bot.name,
-                    run.execution.trigger_type,
-                )
+                self._started(run, run.execution)
                 outcome = await self._run_cli(run, observer)
             else:
                 reason = run.stop_reason or "cancelled"
@@ -526,7 +600,21 @@ class ExecutionService:
                 self._mcp.forget(run.execution.id)  # its settings files and their token
             if holds_slot:
                 self._release_slot()
-            await self._finish(run, outcome)
+            if run.detached:
+                self._forget(run)
+            else:
+                await self._finish(run, outcome)
+
+    def _started(self, run: _Run, execution: Execution) -> None:
+        run.execution = execution
+        run.topic.set_status(status_event(execution))
+        logger.info(
+            "execution %s of bot %r started (%s)%s",
+            execution.id,
+            run.bot.name,
+            execution.trigger_type,
+            f" on worker {execution.worker}" if execution.worker else "",
+        )
 
     async def _acquire_slot(self, run: _Run) -> bool:
         """Wait for a run slot; False if the run was stopped while it waited."""
@@ -555,71 +643,91 @@ class ExecutionService:
                 return
         self._running -= 1
 
-    async def _run_cli(self, run: _Run, observer: OutputObserver) -> Outcome:
-        program = run.argv[0]
-        if shutil.which(program, path=run.env.get("PATH")) is None:
-            return Outcome(
-                "failed", error_message=f"{program}: command not found on the server's PATH"
-            )
-        environ = run.env  # the server's CLI environment with the run's account on top
-        if self._mcp is not None and run.bot.agent_id is not None:
-            # The token exists from here on, only while the CLI can use it.
-            extra = self._mcp.prepare(
-                run.bot.backend_type, run.execution.id, run.bot.agent_id, environ
-            )
-            environ = {**environ, **extra}
-        try:
-            process = await CliProcess.spawn(
-                run.argv,
-                cwd=run.bot.paths[0] if run.bot.paths else None,
-                env=environ,
-                execution_id=run.execution.id,
-            )
-        except OSError as error:
-            return Outcome(
-                "failed", error_message=f"{program}: cannot start: {error.strerror or error}"
-            )
-        await self._executions.record_process(
-            run.execution.id, process.pid, process_start_time(process.pid)
-        )
-
+    def _sink(self, run: _Run, observer: OutputObserver, *, stored: bool) -> LineSink:
+        """Where a run's output lines go, wherever it runs: the observer (usage, session,
+        rate limits), the live topic and the database (unless a worker `stored` them),
+        and the spend limits once usage arrives."""
         checked = observer.usage
 
         def sink(stream: str, lines: list[str], timestamp: float) -> None:
             nonlocal checked
             for line in lines:
                 observer.feed(stream, line)
-            self._logs.append(run.topic, stream, lines, timestamp)
+            self._logs.append(run.topic, stream, lines, timestamp, stored=stored)
             if run.budgets and observer.usage is not checked:  # usage arrived: check the limits
                 checked = observer.usage
                 self._check_budgets(run, observer)
 
-        pump = asyncio.ensure_future(process.pump(sink, self._logs.wait_for_room))
-        exited = asyncio.ensure_future(process.wait())
-        stop = asyncio.ensure_future(run.stop_requested.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {exited, stop}, timeout=run.bot.timeout_seconds, return_when=asyncio.FIRST_COMPLETED
+        return sink
+
+    def _grace(self, run: _Run) -> float:
+        """Seconds the CLI gets between SIGTERM and SIGKILL; a shutdown waits less."""
+        grace: float = run.bot.sigterm_grace_seconds
+        return min(grace, SHUTDOWN_GRACE_CAP) if run.stop_reason == "interrupted" else grace
+
+    async def _run_cli(self, run: _Run, observer: OutputObserver) -> Outcome:
+        # The overlay comes last: an account's variables win over the server's.
+        environ = {**self._environ, **run.overlay}
+        if self._mcp is not None and run.bot.agent_id is not None:
+            # The token exists from here on, only while the CLI can use it.
+            extra = self._mcp.prepare(
+                run.bot.backend_type, run.execution.id, run.bot.agent_id, environ
             )
-            if exited not in done:
-                reason = run.stop_reason or "timeout"
-                grace: float = run.bot.sigterm_grace_seconds
-                if reason == "interrupted":
-                    grace = min(grace, SHUTDOWN_GRACE_CAP)
-                await process.stop(grace)
-            else:
-                reason = None
-            # Helpers left behind (e.g. MCP servers), also those that left the group.
-            await process.signal_all(signal.SIGKILL)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await asyncio.shield(pump)
-        finally:
-            stop.cancel()
-            exited.cancel()
-            await cancel_and_wait(pump)
-            exit_code = await process.release()
-        return self._outcome(run, reason, exit_code, observer)
+            environ = {**environ, **extra}
+
+        async def record(process: CliProcess) -> None:
+            started = process_start_time(process.pid)
+            await self._executions.record_process(run.execution.id, process.pid, started)
+
+        ended = await supervise(
+            run.argv,
+            cwd=run.bot.paths[0] if run.bot.paths else None,
+            env=environ,
+            execution_id=run.execution.id,
+            sink=self._sink(run, observer, stored=False),
+            before_read=self._logs.wait_for_room,
+            stop=run.stop_requested,
+            time_limit=run.bot.timeout_seconds,
+            grace=lambda: self._grace(run),
+            where="the server",
+            on_spawn=record,
+        )
+        return self._outcome(run, ended, observer)
+
+    async def _run_on_worker(
+        self, dispatch: RunDispatch, run: _Run, observer: OutputObserver
+    ) -> Outcome:
+        """Queue the run for a worker (or, `resumed`, follow it again); its lines and its end
+        come back through the database."""
+        sink = self._sink(run, observer, stored=True)
+
+        def feed(lines: list[LogLine]) -> None:
+            for (stream, timestamp), group in itertools.groupby(
+                lines, key=lambda line: (line.stream, line.timestamp)
+            ):
+                sink(stream, [line.content for line in group], timestamp)
+
+        started = functools.partial(self._started, run)
+        grace = run.bot.sigterm_grace_seconds
+        if run.resumed:
+            ended = await dispatch.resume(
+                run.execution.id, run.topic.last_seq, grace, feed, run.stop_requested, started
+            )
+        else:
+            with contextlib.suppress(Exception):  # logged by the log service
+                await self._logs.flush()  # what the server wrote comes before the worker's
+            job = RunJob(
+                execution_id=run.execution.id,
+                argv=run.argv,
+                cwd=run.bot.paths[0] if run.bot.paths else None,
+                timeout_seconds=run.bot.timeout_seconds,
+                grace_seconds=grace,
+                first_seq=run.topic.last_seq,
+                env=run.overlay,
+                label=run.bot.worker_label,
+            )
+            ended = await dispatch.run(job, feed, run.stop_requested, started)
+        return self._outcome(run, ended, observer)
 
     def _check_budgets(self, run: _Run, observer: OutputObserver) -> None:
         """Stop the run, as cancel does, once its usage takes a budget to its limit."""
@@ -633,11 +741,24 @@ class ExecutionService:
                 return
 
     @staticmethod
-    def _outcome(
-        run: _Run, reason: str | None, exit_code: int | None, observer: OutputObserver
-    ) -> Outcome:
+    def _outcome(run: _Run, ended: Ended, observer: OutputObserver) -> Outcome:
         usage = observer.usage.as_dict() if observer.usage else None
         session = observer.session_id
+        exit_code = ended.exit_code
+        if ended.error is not None:
+            return Outcome("failed", exit_code, ended.error, usage, session)
+        reason: str | None = ended.reason
+        if reason in ("stopped", "lost"):
+            if run.stop_reason is None:  # nobody here asked: its worker shut down, or died
+                worker = run.execution.worker
+                if reason == "stopped":
+                    message = f"worker {worker} stopped while it was running"
+                elif worker is not None:
+                    message = f"worker {worker} was lost (no heartbeat) while it was running"
+                else:
+                    message = "lost before any worker took it (its job is gone)"
+                return Outcome("interrupted", exit_code, message, usage, session)
+            reason = run.stop_reason
         if reason == "timeout":
             message = f"timed out after {run.bot.timeout_seconds} s"
             return Outcome("timeout", exit_code, message, usage, session)
@@ -648,6 +769,7 @@ class ExecutionService:
             return Outcome(reason, exit_code, STOP_MESSAGES[reason], usage, session)
         if exit_code == 0:
             return Outcome("success", exit_code, None, usage, session)
+        assert exit_code is not None  # it exited by itself
         run.rate_limit = observer.rate_limit(exit_code)
         if run.rate_limit is not None:
             message = f"{RATE_LIMITED_PREFIX}{run.rate_limit.reason}"
@@ -697,10 +819,7 @@ class ExecutionService:
                     run.execution.duration_ms,
                 )
             finally:
-                # Released before a fallback starts: that run is this bot's next one.
-                self._runs.pop(run.execution.id, None)
-                if self._claims.get(run.bot.id) == run.execution.id:
-                    del self._claims[run.bot.id]
+                self._forget(run)  # before a fallback starts: that run is this bot's next one
             await self._mark_account_limited(run)
             if run.rate_limit is not None:
                 await self._after_rate_limit(run)
@@ -708,6 +827,12 @@ class ExecutionService:
                     await self._logs.flush()
         finally:
             await self._logs.close(run.execution.id, complete_event(run.execution))
+
+    def _forget(self, run: _Run) -> None:
+        """The run is no longer this server's: no longer active, nor its bot's claim."""
+        self._runs.pop(run.execution.id, None)
+        if self._claims.get(run.bot.id) == run.execution.id:
+            del self._claims[run.bot.id]
 
     async def _after_rate_limit(self, run: _Run) -> None:
         """Go on on the next account of the bot's chain; without a chain, arm a retry."""

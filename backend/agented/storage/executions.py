@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,9 +77,29 @@ class Outcome:
     session_id: str | None = None
 
 
+def announcement(execution_id: str, seq: int) -> str:
+    """The NOTIFY payload saying an execution has news: lines stored up to `seq`, a start,
+    an end. A few dozen bytes, far under PostgreSQL's 8,000-byte payload limit."""
+    return json.dumps({"execution": execution_id, "seq": seq})
+
+
+def announced(payload: str) -> str | None:
+    """The execution an announcement names; None for a payload that is not one."""
+    try:
+        execution_id = json.loads(payload)["execution"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return execution_id if isinstance(execution_id, str) else None
+
+
 class ExecutionStore:
-    def __init__(self, database: Database) -> None:
+    """Executions and their lines. A store with an `announce` channel (a worker's, on
+    PostgreSQL) NOTIFYs it in the same transaction as each change a server waits for, so
+    the notification arrives once the change is visible, never before."""
+
+    def __init__(self, database: Database, *, announce: str | None = None) -> None:
         self._db = database
+        self._announce = announce
         dialect = self._dialect = database.dialect
         self._cost = f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0)"
         # Tokens as spend limits count them: input plus output (see executions/spend.py).
@@ -324,8 +345,55 @@ class ExecutionStore:
         def insert(connection: Connection) -> None:
             for execution_id, lines in batches.items():
                 _insert_lines(connection, execution_id, lines)
+                self._announce_to(connection, execution_id, lines[-1][0])
 
         await self._db.write(insert)
+
+    def _announce_to(self, connection: Connection, execution_id: str, seq: int) -> None:
+        if self._announce is not None:
+            connection.execute(
+                "SELECT pg_notify(?, ?)", (self._announce, announcement(execution_id, seq))
+            )
+
+    async def claim_for_worker(self, execution_id: str, worker: str) -> bool:
+        """Mark a queued execution running on `worker`; False if it no longer waits for one
+        (cancelled, or ended by a server restart meanwhile)."""
+
+        def update(connection: Connection) -> bool:
+            claimed = connection.execute(
+                "UPDATE executions SET status = 'running', started_at = ?, worker = ?"
+                " WHERE id = ? AND status = 'queued' RETURNING log_lines",
+                (iso(utc_now()), worker, execution_id),
+            ).fetchone()
+            if claimed is not None:
+                self._announce_to(connection, execution_id, claimed[0])
+            return claimed is not None
+
+        return await self._db.write(update)
+
+    async def record_worker_outcome(self, execution_id: str, outcome: str) -> None:
+        """Store how the CLI ended on its worker (JSON), for the server to finish the run."""
+
+        def update(connection: Connection) -> None:
+            row = connection.execute(
+                "UPDATE executions SET worker_outcome = ? WHERE id = ? RETURNING log_lines",
+                (outcome, execution_id),
+            ).fetchone()
+            if row is not None:
+                self._announce_to(connection, execution_id, row[0])
+
+        await self._db.write(update)
+
+    async def worker_progress(self, execution_id: str) -> tuple[Execution, str | None] | None:
+        """An execution, and how its CLI ended on its worker (JSON) once it has."""
+
+        def query(connection: Connection) -> tuple[Execution, str | None] | None:
+            row = connection.execute(
+                "SELECT * FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            return None if row is None else (_ROWS.from_row(row), row["worker_outcome"])
+
+        return await self._db.read(query)
 
     async def read_lines(
         self,
@@ -496,6 +564,17 @@ class ExecutionStore:
 
         return await self._db.read(select)
 
+    async def active(self) -> list[Execution]:
+        """The executions queued or running, oldest first."""
+
+        def query(connection: Connection) -> list[Execution]:
+            rows = connection.execute(
+                "SELECT * FROM executions WHERE status IN ('queued', 'running') ORDER BY seq"
+            ).fetchall()
+            return [_ROWS.from_row(row) for row in rows]
+
+        return await self._db.read(query)
+
     async def record_process(self, execution_id: str, group: int, started: str | None) -> None:
         await self._db.write(
             lambda connection: connection.execute(
@@ -567,6 +646,10 @@ def _insert_lines(connection: Connection, execution_id: str, lines: list[LogRow]
         ("execution_id", "seq", "stream", "content", "timestamp"),
         [(execution_id, *line) for line in lines],
     )
+    _count_lines(connection, execution_id, lines)
+
+
+def _count_lines(connection: Connection, execution_id: str, lines: list[LogRow]) -> None:
     connection.execute(
         "UPDATE executions SET log_lines = ? WHERE id = ? AND log_lines < ?",
         (lines[-1][0], execution_id, lines[-1][0]),

@@ -954,6 +954,12 @@ export interface components {
              */
             allow_concurrent_runs: boolean;
             /**
+             * Worker Label
+             * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+             * @default null
+             */
+            worker_label: string | null;
+            /**
              * Match Field Path
              * @default null
              */
@@ -1145,6 +1151,12 @@ export interface components {
             trigger_details: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Worker
+             * @description The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.
+             * @default null
+             */
+            worker: string | null;
             /**
              * Trigger Id
              * @description The same as `bot_id` (its former name).
@@ -1974,6 +1986,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -2133,6 +2150,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -2332,6 +2355,12 @@ export interface operations {
                          */
                         allow_concurrent_runs: boolean;
                         /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
+                        /**
                          * Match Field Path
                          * @default null
                          */
@@ -2514,6 +2543,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -2673,6 +2707,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -4094,6 +4134,12 @@ export interface operations {
                         trigger_details: {
                             [key: string]: unknown;
                         } | null;
+                        /**
+                         * Worker
+                         * @description The worker that ran it (AGENTED_EXECUTOR=workers); None: this server.
+                         * @default null
+                         */
+                        worker: string | null;
                         /** Logs */
                         logs: components["schemas"]["LogLineOut"][];
                         /**
@@ -4822,6 +4868,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -4981,6 +5032,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null
@@ -5180,6 +5237,12 @@ export interface operations {
                          */
                         allow_concurrent_runs: boolean;
                         /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
+                        /**
                          * Match Field Path
                          * @default null
                          */
@@ -5362,6 +5425,11 @@ export interface operations {
                      */
                     allow_concurrent_runs?: boolean | null;
                     /**
+                     * Worker Label
+                     * @default null
+                     */
+                    worker_label?: string | null;
+                    /**
                      * Match Field Path
                      * @default null
                      */
@@ -5521,6 +5589,12 @@ export interface operations {
                          * @default false
                          */
                         allow_concurrent_runs: boolean;
+                        /**
+                         * Worker Label
+                         * @description With AGENTED_EXECUTOR=workers: only workers with this label (AGENTED_WORKER_LABELS) run it; None: any worker.
+                         * @default null
+                         */
+                        worker_label: string | null;
                         /**
                          * Match Field Path
                          * @default null

@@ -17,6 +17,7 @@ export function makeBot(overrides: Partial<Bot> = {}): Bot {
     sigterm_grace_seconds: 5,
     command: null,
     allow_concurrent_runs: false,
+    worker_label: null,
     schedule_type: null,
     schedule_time: null,
     schedule_day: null,
@@ -97,6 +98,7 @@ export function makeExecution(overrides: Partial<Execution> = {}): Execution {
     rerun_of: null,
     input_summary: 'Review it',
     trigger_details: null,
+    worker: null,
     ...overrides,
   }
 }
