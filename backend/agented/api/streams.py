@@ -29,7 +29,7 @@ from ..executions.stream import ExecutionStream
 from ..http.asgi import ASGIApp, Receive, Send
 from ..http.paths import INBOX_STREAM_PATH, STREAM_PATH, opens_with_stream_token
 from ..http.responses import error_response, send_json
-from ..http.state import request_state
+from ..http.state import STATE_KEY, request_state
 from ..models import iso_from_unix
 from ..runtime import Runtime, runtime_of
 from ..security.policy import POLICY_KEY, SecurityPolicy
@@ -94,12 +94,22 @@ class StreamRoutes:
         self._app = app
         self._inner = inner
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: an open stream holds no frame of this layer.
         route = _route(scope)
         if route is None:
-            await self._inner(scope, receive, send)
-            return
-        opened = await self._open(scope, send, *route)
+            return self._inner(scope, receive, send)
+        return self._stream(scope, receive, send, *route)
+
+    async def _stream(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        find_source: FindSource,
+        record_id: str,
+    ) -> None:
+        opened = await self._open(scope, send, find_source, record_id)
         if opened is None:
             return
         hub, source, cursor = opened
@@ -136,8 +146,9 @@ class StreamRoutes:
         if isinstance(source, str):
             await refuse(404, source)
             return None
-        headers = [*stream_headers(request_id), *extra]
+        headers = (*stream_headers(request_id), *extra)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
+        del scope[STATE_KEY]  # read: not kept for as long as the stream is open
         return services.streams, source, cursor
 
 

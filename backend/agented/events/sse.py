@@ -3,16 +3,22 @@
 Streams are served as raw ASGI, beside Quart rather than through it: Quart's
 per-chunk path and per-request tasks would cost most of the CPU and memory
 budget with a thousand viewers (see the README's performance section). Each
-viewer writes everything it owes in one chunk, waits on a single Event that
-its topic, the shared ticker, shutdown and a disconnect all set, and is
-dropped if one write waits on the client for over SEND_TIMEOUT seconds; it can
-resume with Last-Event-ID.
+viewer writes everything it owes in one chunk, waits on a single Wakeup that
+its topic, the shared ticker and shutdown set, and is dropped if one write
+waits on the client for over SEND_TIMEOUT seconds; it can resume with
+Last-Event-ID.
+
+An open stream costs memory for as long as it is open, so it holds as little as
+it can: one coroutine frame for the whole live loop, no task of its own waiting
+on `receive()` for the client to leave. The shared ticker asks each viewer's
+`receive` without waiting instead, when it visits the viewer for its heartbeat:
+a client that left is noticed within a heartbeat period (its writes meanwhile go
+nowhere, and cost little).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -59,6 +65,7 @@ class StreamSource(Protocol):
 @dataclass(eq=False, slots=True)
 class Viewer:
     task: asyncio.Task[Any] | None
+    receive: Receive
     wakeup: Wakeup = field(default_factory=Wakeup)
     heartbeat_due: bool = False
     gone: bool = False
@@ -118,30 +125,67 @@ class StreamHub:
                 if started is not None and now - started > SEND_TIMEOUT and viewer.task:
                     viewer.stalled = True
                     viewer.task.cancel()
+                    continue
+                if client_left(viewer.receive):
+                    viewer.gone = True
                 else:
                     viewer.heartbeat_due = True
-                    viewer.wakeup.set()
+                viewer.wakeup.set()
             turn += 1
 
     async def serve(self, source: StreamSource, cursor: int, send: Send, receive: Receive) -> bool:
         """Write `source`'s events after `cursor` until it ends, the client leaves or we stop.
 
         False when the client stopped reading and was dropped: then nothing more may
-        be written to it (a write would wait for it forever).
+        be written to it (a write would wait for it forever). The live loop is inline
+        here rather than in a coroutine of its own: one frame less per open stream.
         """
-        viewer = Viewer(asyncio.current_task())
+        viewer = Viewer(asyncio.current_task(), receive)
         bucket = self._buckets[self._next_bucket]
         self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
         bucket.add(viewer)
-        watcher = asyncio.get_running_loop().create_task(_watch_disconnect(receive, viewer))
+        wakeup = viewer.wakeup
         topic = source.live()
         if topic is not None:
-            topic.watch(viewer.wakeup)
+            topic.watch(wakeup)
         try:
             if topic is None:
                 await self._serve_history(source, cursor, send, viewer)
-            else:
-                await self._serve_live(source, topic, cursor, send, viewer)
+                return True
+            status_version = -1
+            while True:
+                wakeup.clear()
+                if viewer.gone:
+                    return True
+                if self._stopping.is_set():
+                    await _write(send, viewer, SHUTDOWN_EVENT)
+                    return True
+                parts: list[bytes] = []
+                if topic.status_version != status_version:
+                    status_version = topic.status_version
+                    parts.append(topic.status)
+                taken = topic.read_after(cursor, MAX_CHUNK_BYTES)
+                if taken is None:
+                    chunk, cursor = await source.replay(cursor)
+                else:
+                    chunk, cursor = taken
+                parts.append(chunk)
+                caught_up = cursor >= topic.last_seq
+                if caught_up and topic.final is not None:
+                    parts.append(topic.final)
+                    await _write(send, viewer, b"".join(parts))
+                    return True
+                payload = b"".join(parts)
+                if payload:
+                    await _write(send, viewer, payload)
+                    viewer.heartbeat_due = False
+                    if not caught_up:
+                        continue
+                elif viewer.heartbeat_due:
+                    viewer.heartbeat_due = False
+                    await _write(send, viewer, HEARTBEAT)
+                if not wakeup.is_set():
+                    await wakeup.wait()
         except asyncio.CancelledError:
             if not viewer.stalled:
                 raise
@@ -150,10 +194,8 @@ class StreamHub:
             return False
         finally:
             if topic is not None:
-                topic.unwatch(viewer.wakeup)
+                topic.unwatch(wakeup)
             bucket.discard(viewer)
-            watcher.cancel()
-        return True
 
     async def _serve_history(
         self, source: StreamSource, cursor: int, send: Send, viewer: Viewer
@@ -170,43 +212,6 @@ class StreamHub:
                 return
             await _write(send, viewer, chunk)
 
-    async def _serve_live(
-        self, source: StreamSource, topic: Topic, cursor: int, send: Send, viewer: Viewer
-    ) -> None:
-        status_version = -1
-        while True:
-            viewer.wakeup.clear()
-            if viewer.gone:
-                return
-            if self._stopping.is_set():
-                await _write(send, viewer, SHUTDOWN_EVENT)
-                return
-            parts: list[bytes] = []
-            if topic.status_version != status_version:
-                status_version = topic.status_version
-                parts.append(topic.status)
-            taken = topic.read_after(cursor, MAX_CHUNK_BYTES)
-            if taken is None:
-                chunk, cursor = await source.replay(cursor)
-            else:
-                chunk, cursor = taken
-            parts.append(chunk)
-            caught_up = cursor >= topic.last_seq
-            if caught_up and topic.final is not None:
-                parts.append(topic.final)
-                await _write(send, viewer, b"".join(parts))
-                return
-            payload = b"".join(parts)
-            if payload:
-                await _write(send, viewer, payload)
-                viewer.heartbeat_due = False
-                if not caught_up:
-                    continue
-            elif viewer.heartbeat_due:
-                viewer.heartbeat_due = False
-                await _write(send, viewer, HEARTBEAT)
-            await viewer.wakeup.wait()
-
 
 async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
     viewer.writing_since = time.monotonic()  # the ticker drops viewers stuck here too long
@@ -214,18 +219,34 @@ async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
     viewer.writing_since = None
 
 
-async def _watch_disconnect(receive: Receive, viewer: Viewer) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        viewer.gone = True
-        viewer.wakeup.set()
+def client_left(receive: Receive) -> bool:
+    """Whether the client has disconnected, asked without waiting for it.
+
+    The server queues `http.disconnect` when the client goes; a `receive()` that
+    has a message ready completes without suspending, one that would wait is
+    abandoned (closing it takes its waiter back out of the server's queue), so no
+    task waits on `receive()` for each open stream. Anything else queued (the
+    body of a GET, if any) is read and ignored.
+    """
+    while True:
+        pending = receive().__await__()
+        try:
+            pending.send(None)
+        except StopIteration as done:
+            if done.value["type"] == "http.disconnect":
+                return True
+            continue
+        pending.close()
+        return False
 
 
-def stream_headers(request_id: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"content-type", b"text/event-stream; charset=utf-8"),
-        (b"cache-control", b"no-cache"),
-        (b"x-accel-buffering", b"no"),
-        (b"x-request-id", request_id.encode()),
-    ]
+STREAM_HEADERS = (
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
+
+
+def stream_headers(request_id: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The response headers of a stream (shared tuples: the server keeps them while it is open)."""
+    return (*STREAM_HEADERS, (b"x-request-id", request_id.encode()))

@@ -55,6 +55,13 @@ class Client:
     def disconnect(self) -> None:
         self._inbox.put_nowait({"type": "http.disconnect"})
 
+    def send_request_body(self) -> None:
+        self._inbox.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+
+    @property
+    def unread(self) -> int:
+        return self._inbox.qsize()
+
     async def next_chunk(self) -> bytes:
         async with asyncio.timeout(10):
             while not self.received.is_set():
@@ -122,20 +129,38 @@ async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
     assert client.chunks[-1] == SHUTDOWN_EVENT
 
 
-async def test_disconnect_frees_the_viewer_at_once() -> None:
-    hub = StreamHub(Stopping())
+async def test_a_viewer_whose_client_left_is_freed_at_the_tickers_next_visit() -> None:
+    hub = StreamHub(Stopping(), heartbeat_seconds=0.01)
+    hub.start()
     topic = Topic("t")
     topic.set_status(b"[s]")
     client = Client()
     task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
-    await client.next_chunk()
-    assert hub.viewer_count == 1
+    try:
+        await client.next_chunk()
+        assert hub.viewer_count == 1
+        client.disconnect()
+        assert await asyncio.wait_for(task, 10) is True
+        assert hub.viewer_count == 0
+        written = len(client.chunks)
+        publish(topic, 1, 3)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert len(client.chunks) == written, "nothing is written after the viewer was freed"
+        assert not topic.has_viewers
+    finally:
+        hub.stop()
+
+
+async def test_asking_whether_the_client_left_takes_no_message_while_it_is_there() -> None:
+    client = Client()
+    assert sse.client_left(client.receive) is False
+    assert sse.client_left(client.receive) is False
+    client.send_request_body()
     client.disconnect()
-    await asyncio.wait_for(task, 10)
-    assert hub.viewer_count == 0
-    publish(topic, 1, 3)
-    await asyncio.sleep(0)
-    assert client.chunks == [b"[s]"], "nothing is written after the client left"
+    assert client.unread == 2, "an abandoned question left no waiter to take a message"
+    assert sse.client_left(client.receive) is True, "a queued request body is read past"
+    assert client.unread == 0
 
 
 async def test_stalled_viewer_is_dropped_without_holding_up_others(
