@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from ..http.asgi import Receive, Send
@@ -62,15 +62,19 @@ class StreamSource(Protocol):
         ...
 
 
-@dataclass(eq=False, slots=True)
-class Viewer:
-    task: asyncio.Task[Any] | None
-    receive: Receive
-    wakeup: Wakeup = field(default_factory=Wakeup)
-    heartbeat_due: bool = False
-    gone: bool = False
-    writing_since: float | None = None
-    stalled: bool = False
+class Viewer(Wakeup):
+    """One open stream: its own wake-up (one object, not two), and what the ticker checks."""
+
+    __slots__ = ("gone", "heartbeat_due", "receive", "stalled", "task", "writing_since")
+
+    def __init__(self, task: asyncio.Task[Any] | None, receive: Receive) -> None:
+        super().__init__()
+        self.task = task
+        self.receive = receive
+        self.heartbeat_due = False
+        self.gone = False
+        self.writing_since: float | None = None
+        self.stalled = False
 
 
 class StreamHub:
@@ -113,7 +117,7 @@ class StreamHub:
         self.stop()
         for bucket in self._buckets:
             for viewer in bucket:
-                viewer.wakeup.set()
+                viewer.set()
 
     async def _tick(self) -> None:
         turn = 0
@@ -130,36 +134,46 @@ class StreamHub:
                     viewer.gone = True
                 else:
                     viewer.heartbeat_due = True
-                viewer.wakeup.set()
+                viewer.set()
             turn += 1
 
-    async def serve(self, source: StreamSource, cursor: int, send: Send, receive: Receive) -> bool:
-        """Write `source`'s events after `cursor` until it ends, the client leaves or we stop.
+    async def serve(
+        self, opening: Awaitable[tuple[StreamSource, int] | None], send: Send, receive: Receive
+    ) -> None:
+        """Serve one stream, from opening it to ending its response.
 
-        False when the client stopped reading and was dropped: then nothing more may
-        be written to it (a write would wait for it forever). The live loop is inline
-        here rather than in a coroutine of its own: one frame less per open stream.
+        `opening` checks the request and starts the response, giving the source and
+        the cursor to write after, or None when it answered with an error. Then the
+        source's events after the cursor are written until it ends, the client leaves
+        or we stop, and the response is ended. A client dropped for not reading gets
+        nothing more (a write would wait for it forever). The opening and the live
+        loop run here rather than in coroutines of their own: an open stream holds
+        this one frame.
         """
+        opened = await opening
+        del opening  # a finished coroutine: not kept for as long as the stream is open
+        if opened is None:
+            return
+        source, cursor = opened
+        del opened
         viewer = Viewer(asyncio.current_task(), receive)
         bucket = self._buckets[self._next_bucket]
         self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
         bucket.add(viewer)
-        wakeup = viewer.wakeup
         topic = source.live()
         if topic is not None:
-            topic.watch(wakeup)
+            topic.watch(viewer)
         try:
             if topic is None:
                 await self._serve_history(source, cursor, send, viewer)
-                return True
             status_version = -1
-            while True:
-                wakeup.clear()
+            while topic is not None:
+                viewer.clear()
                 if viewer.gone:
-                    return True
+                    break
                 if self._stopping.is_set():
                     await _write(send, viewer, SHUTDOWN_EVENT)
-                    return True
+                    break
                 parts: list[bytes] = []
                 if topic.status_version != status_version:
                     status_version = topic.status_version
@@ -174,7 +188,7 @@ class StreamHub:
                 if caught_up and topic.final is not None:
                     parts.append(topic.final)
                     await _write(send, viewer, b"".join(parts))
-                    return True
+                    break
                 payload = b"".join(parts)
                 if payload:
                     await _write(send, viewer, payload)
@@ -184,18 +198,19 @@ class StreamHub:
                 elif viewer.heartbeat_due:
                     viewer.heartbeat_due = False
                     await _write(send, viewer, HEARTBEAT)
-                if not wakeup.is_set():
-                    await wakeup.wait()
+                if not viewer.is_set():
+                    await viewer.wait()
         except asyncio.CancelledError:
             if not viewer.stalled:
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             logger.info("dropped a stream viewer that stopped reading")
-            return False
+            return
         finally:
             if topic is not None:
-                topic.unwatch(wakeup)
+                topic.unwatch(viewer)
             bucket.discard(viewer)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _serve_history(
         self, source: StreamSource, cursor: int, send: Send, viewer: Viewer
