@@ -134,7 +134,10 @@ class StreamRoutes:
         state = request_state(scope)
         headers = (*stream_headers(state.request_id), *state.response_headers)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        del scope[STATE_KEY]  # read: not kept for as long as the stream is open
+        # Read: not kept for as long as the stream is open. (The request headers go too;
+        # the access log's format in hypercorn.toml names none of them.)
+        del scope[STATE_KEY]
+        scope["headers"] = ()
         return source, cursor
 
 
