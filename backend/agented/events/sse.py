@@ -9,11 +9,12 @@ waits on the client for over SEND_TIMEOUT seconds; it can resume with
 Last-Event-ID.
 
 An open stream costs memory for as long as it is open, so it holds as little as
-it can: one coroutine frame for the whole live loop, no task of its own waiting
-on `receive()` for the client to leave. The shared ticker asks each viewer's
-`receive` without waiting instead, when it visits the viewer for its heartbeat:
-a client that left is noticed within a heartbeat period (its writes meanwhile go
-nowhere, and cost little).
+it can: one coroutine frame for the whole live loop, and no task of its own
+waiting on `receive()` for the client to leave. Its viewer drives that one
+`receive()` by hand instead (a Task would do the same, with a task object, its
+coroutine and its registration on top): it steps the coroutine until it waits
+on a future, and steps it again when that future is done, so a disconnect
+still frees the viewer at once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Generator
 from typing import Any, Protocol
 
 from ..http.asgi import Receive, Send
@@ -63,9 +64,18 @@ class StreamSource(Protocol):
 
 
 class Viewer(Wakeup):
-    """One open stream: its own wake-up (one object, not two), and what the ticker checks."""
+    """One open stream: its own wake-up (one object, not two), what the ticker checks, and
+    the `receive()` it follows for the client leaving."""
 
-    __slots__ = ("gone", "heartbeat_due", "receive", "stalled", "task", "writing_since")
+    __slots__ = (
+        "_listening",
+        "gone",
+        "heartbeat_due",
+        "receive",
+        "stalled",
+        "task",
+        "writing_since",
+    )
 
     def __init__(self, task: asyncio.Task[Any] | None, receive: Receive) -> None:
         super().__init__()
@@ -75,15 +85,58 @@ class Viewer(Wakeup):
         self.gone = False
         self.writing_since: float | None = None
         self.stalled = False
+        self._listening: Generator[Any, None, dict[str, Any]] | None = None
+
+    def listen(self, _done: object = None) -> None:
+        """Follow `receive()` until the client leaves: then `gone`, and woken.
+
+        Steps the pending `receive()` until it waits on a future, and is called
+        again when that future is done; messages other than `http.disconnect`
+        (a GET's empty body) are read past. Also the future's callback.
+        """
+        while not self.gone:
+            pending = self._listening
+            if pending is None:
+                pending = self._listening = self.receive().__await__()
+            try:
+                waiting_on = pending.send(None)
+            except StopIteration as done:
+                self._listening = None
+                if done.value["type"] == "http.disconnect":
+                    self._leave()
+                continue
+            except (Exception, asyncio.CancelledError):
+                # The server's receive failed (or its future was cancelled): there is no
+                # connection left to follow, so none to write to either.
+                self._listening = None
+                self._leave()
+                return
+            if isinstance(waiting_on, asyncio.Future):
+                waiting_on.add_done_callback(self.listen)
+            else:  # a bare yield (a sleep(0)): step again on the next loop turn
+                asyncio.get_running_loop().call_soon(self.listen)
+            return
+
+    def stop_listening(self) -> None:
+        """Abandon the pending `receive()` (closing it takes its waiter out of the server's
+        queue; its future's callback then finds nothing to step)."""
+        pending, self._listening = self._listening, None
+        self.gone = True
+        if pending is not None:
+            pending.close()
+
+    def _leave(self) -> None:
+        self.gone = True
+        self.set()
 
 
 class StreamHub:
     """Every open stream: one ticker for heartbeats and stalled clients; all end on `stopping`.
 
     Viewers are spread over BUCKETS groups and the ticker visits one group per
-    tick, so with ten thousand streams the heartbeats (and the checks for clients
-    that stopped reading or left) are spread over the interval instead of waking
-    every stream at once: 67 of them every 0.1 s, a few milliseconds of writes.
+    tick, so with ten thousand streams the heartbeats (and the check for clients
+    that stopped reading) are spread over the interval instead of waking every
+    stream at once: 67 of them every 0.1 s, a few milliseconds of writes.
     Checking for stalls there, rather than arming a timeout around every write,
     keeps the per-write path cheap.
     """
@@ -130,12 +183,9 @@ class StreamHub:
                 if started is not None and now - started > SEND_TIMEOUT and viewer.task:
                     viewer.stalled = True
                     viewer.task.cancel()
-                    continue
-                if client_left(viewer.receive):
-                    viewer.gone = True
                 else:
                     viewer.heartbeat_due = True
-                viewer.set()
+                    viewer.set()
             turn += 1
 
     async def serve(
@@ -158,6 +208,7 @@ class StreamHub:
         source, cursor = opened
         del opened
         viewer = Viewer(asyncio.current_task(), receive)
+        viewer.listen()
         bucket = self._buckets[self._next_bucket]
         self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
         bucket.add(viewer)
@@ -211,6 +262,7 @@ class StreamHub:
             if topic is not None:
                 topic.unwatch(viewer)
             bucket.discard(viewer)
+            viewer.stop_listening()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _serve_history(
@@ -233,27 +285,6 @@ async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
     viewer.writing_since = time.monotonic()  # the ticker drops viewers stuck here too long
     await send({"type": "http.response.body", "body": data, "more_body": True})
     viewer.writing_since = None
-
-
-def client_left(receive: Receive) -> bool:
-    """Whether the client has disconnected, asked without waiting for it.
-
-    The server queues `http.disconnect` when the client goes; a `receive()` that
-    has a message ready completes without suspending, one that would wait is
-    abandoned (closing it takes its waiter back out of the server's queue), so no
-    task waits on `receive()` for each open stream. Anything else queued (the
-    body of a GET, if any) is read and ignored.
-    """
-    while True:
-        pending = receive().__await__()
-        try:
-            pending.send(None)
-        except StopIteration as done:
-            if done.value["type"] == "http.disconnect":
-                return True
-            continue
-        pending.close()
-        return False
 
 
 STREAM_HEADERS = (

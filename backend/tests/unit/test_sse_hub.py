@@ -145,38 +145,39 @@ async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
     assert client.chunks[-1] == SHUTDOWN_EVENT
 
 
-async def test_a_viewer_whose_client_left_is_freed_at_the_tickers_next_visit() -> None:
-    hub = StreamHub(Stopping(), heartbeat_seconds=0.01)
-    hub.start()
+async def test_disconnect_frees_the_viewer_at_once() -> None:
+    hub = StreamHub(Stopping())  # no ticker: the viewer itself follows receive()
     topic = Topic("t")
     topic.set_status(b"[s]")
     client = Client()
     task = serve(hub, Source(topic, {}), 0, client)
-    try:
-        await client.next_chunk()
-        assert hub.viewer_count == 1
-        client.disconnect()
-        await asyncio.wait_for(task, 10)
-        assert hub.viewer_count == 0
-        written = len(client.chunks)
-        publish(topic, 1, 3)
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert len(client.chunks) == written, "nothing is written after the viewer was freed"
-        assert not topic.has_viewers
-    finally:
-        hub.stop()
-
-
-async def test_asking_whether_the_client_left_takes_no_message_while_it_is_there() -> None:
-    client = Client()
-    assert sse.client_left(client.receive) is False
-    assert sse.client_left(client.receive) is False
-    client.send_request_body()
+    await client.next_chunk()
+    assert hub.viewer_count == 1
     client.disconnect()
-    assert client.unread == 2, "an abandoned question left no waiter to take a message"
-    assert sse.client_left(client.receive) is True, "a queued request body is read past"
-    assert client.unread == 0
+    await asyncio.wait_for(task, 10)
+    assert hub.viewer_count == 0
+    assert not topic.has_viewers
+    publish(topic, 1, 3)
+    await asyncio.sleep(0)
+    assert client.chunks == [b"[s]"], "nothing is written after the client left"
+
+
+async def test_a_request_body_is_read_past_and_a_finished_stream_leaves_no_reader_behind() -> None:
+    hub = StreamHub(Stopping())
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    client = Client()
+    client.send_request_body()
+    task = serve(hub, Source(topic, {}), 0, client)
+    assert await client.next_chunk() == b"[s]"
+    assert client.unread == 0, "the body was read"
+    assert hub.viewer_count == 1, "and did not end the stream"
+    topic.close(b"[complete]")
+    await asyncio.wait_for(task, 10)
+    assert client.ended
+    client.disconnect()
+    await asyncio.sleep(0)
+    assert client.unread == 1, "nothing still waits on receive() once the stream ended"
 
 
 async def test_stalled_viewer_is_dropped_without_holding_up_others(
