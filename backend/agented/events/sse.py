@@ -207,12 +207,12 @@ class StreamHub:
             return
         source, cursor = opened
         del opened
+        topic = source.live()
         viewer = Viewer(asyncio.current_task(), receive)
         viewer.listen()
         bucket = self._buckets[self._next_bucket]
         self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
         bucket.add(viewer)
-        topic = source.live()
         if topic is not None:
             topic.watch(viewer)
         try:
