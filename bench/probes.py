@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
 
+import uvloop
 from httpio import Dechunker, HttpError, key_header, request_json
 
 LIVENESS_PATH = "/health/liveness"
@@ -80,6 +84,51 @@ class LivenessProbe:
             elapsed = time.monotonic() - started
             self.latencies_ms.append(elapsed * 1000)
             await asyncio.sleep(max(0.0, self.interval - elapsed))
+
+
+def _probe_child(conn: Connection, probe: LivenessProbe) -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the parent reports and cleans up
+        uvloop.run(_probe_child_main(conn, probe))
+
+
+async def _probe_child_main(conn: Connection, probe: LivenessProbe) -> None:
+    probe.start()
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to stop
+    conn.send(await probe.stop())
+
+
+class ProbeProcess:
+    """A LivenessProbe run by a child process of its own (multiprocessing, spawn).
+
+    Beside thousands of subscribers in this process, a probe on the same event loop
+    would also time the client's own bursts of parsing; in its own process it times
+    the server.
+    """
+
+    def __init__(self, probe: LivenessProbe) -> None:
+        self._conn, child_conn = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=_probe_child, args=(child_conn, probe), daemon=True, name="probe"
+        )
+        self._process.start()
+        child_conn.close()
+
+    async def stop(self) -> dict[str, Any]:
+        def finish() -> dict[str, Any]:
+            self._conn.send("stop")
+            if not self._conn.poll(60.0):
+                raise TimeoutError("the probe process sent no result within 60 s")
+            result: dict[str, Any] = self._conn.recv()
+            return result
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, finish)
+        finally:
+            self._process.join(timeout=10)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(timeout=10)
+            self._conn.close()
 
 
 @dataclass

@@ -48,7 +48,8 @@ def free_port() -> int:
 
 
 class BenchServer:
-    """`gc_probe`: load bench/gc_probe/sitecustomize.py, which logs long garbage collections."""
+    """`gc_probe`: load bench/gc_probe/sitecustomize.py, which logs long garbage collections;
+    `env`: more environment variables for the server."""
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class BenchServer:
         pythonpath: str = "",
         *,
         gc_probe: bool = True,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.app = app
@@ -77,6 +79,7 @@ class BenchServer:
         }
         if self._gc_log is not None:
             self._env["AGENTED_BENCH_GC_LOG"] = str(self._gc_log)
+        self._env.update(env or {})
         self._output: collections.deque[str] = collections.deque(maxlen=OUTPUT_LINES_KEPT)
         self._ready = threading.Event()
         self._process: subprocess.Popen[str] | None = None

@@ -79,6 +79,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="do not load bench/gc_probe into the servers (it reports long GC pauses)",
     )
     parser.add_argument(
+        "--subscribers",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="fanout_10000 with N subscribers instead (to find the largest fan-out that meets "
+        "its targets)",
+    )
+    parser.add_argument(
         "--client-processes",
         type=int,
         default=1,
@@ -144,6 +152,7 @@ def main(argv: list[str]) -> int:
         client_processes=args.client_processes,
         quiet_wait=quiet_wait,
         gc_probe=not args.no_gc_probe,
+        big_fanout=args.subscribers,
     )
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     results: dict[str, Any] = {}

@@ -17,6 +17,7 @@ stops the runtime (the SDK's task group must be left by the task that entered it
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -135,10 +136,14 @@ class McpRoutes:
         self.manager: StreamableHTTPSessionManager | None = None  # while serving
         self._lifetime = AsyncExitStack()
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: requests passed on (an open SSE stream among them) hold
+        # no frame of this layer.
         if scope["type"] != "http" or not is_mcp_path(scope["path"]):
-            await self._inner(scope, receive, send)
-            return
+            return self._inner(scope, receive, send)
+        return self._serve(scope, receive, send)
+
+    async def _serve(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         state = request_state(scope)
         runtime, manager = runtime_of(self._app), self.manager
         if runtime is None or manager is None or runtime.stopping.is_set():

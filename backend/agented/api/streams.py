@@ -24,12 +24,12 @@ from quart import Blueprint, Quart, Response, current_app, jsonify
 from quart_schema import document_response, validate_request
 
 from ..agents.inbox import InboxStream
-from ..events.sse import StreamHub, StreamSource, stream_headers
+from ..events.sse import StreamSource, stream_headers
 from ..executions.stream import ExecutionStream
 from ..http.asgi import ASGIApp, Receive, Send
 from ..http.paths import INBOX_STREAM_PATH, STREAM_PATH, opens_with_stream_token
 from ..http.responses import error_response, send_json
-from ..http.state import request_state
+from ..http.state import STATE_KEY, request_state
 from ..models import iso_from_unix
 from ..runtime import Runtime, runtime_of
 from ..security.policy import POLICY_KEY, SecurityPolicy
@@ -94,51 +94,63 @@ class StreamRoutes:
         self._app = app
         self._inner = inner
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: an open stream holds the hub's one frame, none of this layer.
         route = _route(scope)
         if route is None:
-            await self._inner(scope, receive, send)
-            return
-        opened = await self._open(scope, send, *route)
-        if opened is None:
-            return
-        hub, source, cursor = opened
-        if await hub.serve(source, cursor, send, receive):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return self._inner(scope, receive, send)
+        services = runtime_of(self._app)
+        if services is None:
+            return _refuse(scope, send, 503, NOT_SERVING)
+        return services.streams.serve(self._open(scope, send, services, *route), send, receive)
 
+    @staticmethod
     async def _open(
-        self, scope: dict[str, Any], send: Send, find_source: FindSource, record_id: str
-    ) -> tuple[StreamHub, StreamSource, int] | None:
+        scope: dict[str, Any],
+        send: Send,
+        services: Runtime,
+        find_source: FindSource,
+        record_id: str,
+    ) -> tuple[StreamSource, int] | None:
         """Check the request and start the response; None if it was answered with an error.
 
         A separate coroutine, so that what it needed is freed before the (long) stream.
         """
-        state = request_state(scope)
-        request_id, extra = state.request_id, state.response_headers
-
-        async def refuse(status: int, message: str, **headers: str) -> None:
-            await send_json(send, status, {"error": message}, request_id, extra, **headers)
-
         if scope["method"] != "GET":
-            await refuse(
-                405, f"method {scope['method']} is not allowed on {scope['path']}", allow="GET"
-            )
+            message = f"method {scope['method']} is not allowed on {scope['path']}"
+            await _refuse(scope, send, 405, message, allow="GET")
             return None
         cursor = _resume_cursor(scope)
         if cursor is None:
-            await refuse(400, "Last-Event-ID must be a non-negative integer")
+            await _refuse(scope, send, 400, "Last-Event-ID must be a non-negative integer")
             return None
-        services = runtime_of(self._app)
-        if services is None or services.stopping.is_set():
-            await refuse(503, "the server is not serving")
+        if services.stopping.is_set():
+            await _refuse(scope, send, 503, NOT_SERVING)
             return None
         source = await find_source(services, record_id)
         if isinstance(source, str):
-            await refuse(404, source)
+            await _refuse(scope, send, 404, source)
             return None
-        headers = [*stream_headers(request_id), *extra]
+        state = request_state(scope)
+        headers = (*stream_headers(state.request_id), *state.response_headers)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        return services.streams, source, cursor
+        # Read: not kept for as long as the stream is open. (The request headers go too;
+        # the access log's format in hypercorn.toml names none of them.)
+        del scope[STATE_KEY]
+        scope["headers"] = ()
+        return source, cursor
+
+
+NOT_SERVING = "the server is not serving"
+
+
+async def _refuse(
+    scope: dict[str, Any], send: Send, status: int, message: str, **headers: str
+) -> None:
+    state = request_state(scope)
+    await send_json(
+        send, status, {"error": message}, state.request_id, state.response_headers, **headers
+    )
 
 
 blueprint = Blueprint("stream_tokens", __name__, url_prefix="/admin")

@@ -3,19 +3,26 @@
 Streams are served as raw ASGI, beside Quart rather than through it: Quart's
 per-chunk path and per-request tasks would cost most of the CPU and memory
 budget with a thousand viewers (see the README's performance section). Each
-viewer writes everything it owes in one chunk, waits on a single Event that
-its topic, the shared ticker, shutdown and a disconnect all set, and is
-dropped if one write waits on the client for over SEND_TIMEOUT seconds; it can
-resume with Last-Event-ID.
+viewer writes everything it owes in one chunk, waits on a single Wakeup that
+its topic, the shared ticker and shutdown set, and is dropped if one write
+waits on the client for over SEND_TIMEOUT seconds; it can resume with
+Last-Event-ID.
+
+An open stream costs memory for as long as it is open, so it holds as little as
+it can: one coroutine frame for the whole live loop, and no task of its own
+waiting on `receive()` for the client to leave. Its viewer drives that one
+`receive()` by hand instead (a Task would do the same, with a task object, its
+coroutine and its registration on top): it steps the coroutine until it waits
+on a future, and steps it again when that future is done, so a disconnect
+still frees the viewer at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Generator
 from typing import Any, Protocol
 
 from ..http.asgi import Receive, Send
@@ -56,14 +63,71 @@ class StreamSource(Protocol):
         ...
 
 
-@dataclass(eq=False, slots=True)
-class Viewer:
-    task: asyncio.Task[Any] | None
-    wakeup: Wakeup = field(default_factory=Wakeup)
-    heartbeat_due: bool = False
-    gone: bool = False
-    writing_since: float | None = None
-    stalled: bool = False
+class Viewer(Wakeup):
+    """One open stream: its own wake-up (one object, not two), what the ticker checks, and
+    the `receive()` it follows for the client leaving."""
+
+    __slots__ = (
+        "_listening",
+        "gone",
+        "heartbeat_due",
+        "receive",
+        "stalled",
+        "task",
+        "writing_since",
+    )
+
+    def __init__(self, task: asyncio.Task[Any] | None, receive: Receive) -> None:
+        super().__init__()
+        self.task = task
+        self.receive = receive
+        self.heartbeat_due = False
+        self.gone = False
+        self.writing_since: float | None = None
+        self.stalled = False
+        self._listening: Generator[Any, None, dict[str, Any]] | None = None
+
+    def listen(self, _done: object = None) -> None:
+        """Follow `receive()` until the client leaves: then `gone`, and woken.
+
+        Steps the pending `receive()` until it waits on a future, and is called
+        again when that future is done; messages other than `http.disconnect`
+        (a GET's empty body) are read past. Also the future's callback.
+        """
+        while not self.gone:
+            pending = self._listening
+            if pending is None:
+                pending = self._listening = self.receive().__await__()
+            try:
+                waiting_on = pending.send(None)
+            except StopIteration as done:
+                self._listening = None
+                if done.value["type"] == "http.disconnect":
+                    self._leave()
+                continue
+            except (Exception, asyncio.CancelledError):
+                # The server's receive failed (or its future was cancelled): there is no
+                # connection left to follow, so none to write to either.
+                self._listening = None
+                self._leave()
+                return
+            if isinstance(waiting_on, asyncio.Future):
+                waiting_on.add_done_callback(self.listen)
+            else:  # a bare yield (a sleep(0)): step again on the next loop turn
+                asyncio.get_running_loop().call_soon(self.listen)
+            return
+
+    def stop_listening(self) -> None:
+        """Abandon the pending `receive()` (closing it takes its waiter out of the server's
+        queue; its future's callback then finds nothing to step)."""
+        pending, self._listening = self._listening, None
+        self.gone = True
+        if pending is not None:
+            pending.close()
+
+    def _leave(self) -> None:
+        self.gone = True
+        self.set()
 
 
 class StreamHub:
@@ -72,11 +136,12 @@ class StreamHub:
     Viewers are spread over BUCKETS groups and the ticker visits one group per
     tick, so with ten thousand streams the heartbeats (and the check for clients
     that stopped reading) are spread over the interval instead of waking every
-    stream at once. Checking for stalls there, rather than arming a timeout
-    around every write, keeps the per-write path cheap.
+    stream at once: 67 of them every 0.1 s, a few milliseconds of writes.
+    Checking for stalls there, rather than arming a timeout around every write,
+    keeps the per-write path cheap.
     """
 
-    BUCKETS = 15
+    BUCKETS = 150
 
     def __init__(self, stopping: Stopping, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self._buckets: list[set[Viewer]] = [set() for _ in range(self.BUCKETS)]
@@ -106,7 +171,7 @@ class StreamHub:
         self.stop()
         for bucket in self._buckets:
             for viewer in bucket:
-                viewer.wakeup.set()
+                viewer.set()
 
     async def _tick(self) -> None:
         turn = 0
@@ -120,40 +185,85 @@ class StreamHub:
                     viewer.task.cancel()
                 else:
                     viewer.heartbeat_due = True
-                    viewer.wakeup.set()
+                    viewer.set()
             turn += 1
 
-    async def serve(self, source: StreamSource, cursor: int, send: Send, receive: Receive) -> bool:
-        """Write `source`'s events after `cursor` until it ends, the client leaves or we stop.
+    async def serve(
+        self, opening: Awaitable[tuple[StreamSource, int] | None], send: Send, receive: Receive
+    ) -> None:
+        """Serve one stream, from opening it to ending its response.
 
-        False when the client stopped reading and was dropped: then nothing more may
-        be written to it (a write would wait for it forever).
+        `opening` checks the request and starts the response, giving the source and
+        the cursor to write after, or None when it answered with an error. Then the
+        source's events after the cursor are written until it ends, the client leaves
+        or we stop, and the response is ended. A client dropped for not reading gets
+        nothing more (a write would wait for it forever). The opening and the live
+        loop run here rather than in coroutines of their own: an open stream holds
+        this one frame.
         """
-        viewer = Viewer(asyncio.current_task())
+        opened = await opening
+        del opening  # a finished coroutine: not kept for as long as the stream is open
+        if opened is None:
+            return
+        source, cursor = opened
+        del opened
+        topic = source.live()
+        viewer = Viewer(asyncio.current_task(), receive)
+        viewer.listen()
         bucket = self._buckets[self._next_bucket]
         self._next_bucket = (self._next_bucket + 1) % self.BUCKETS
         bucket.add(viewer)
-        watcher = asyncio.get_running_loop().create_task(_watch_disconnect(receive, viewer))
-        topic = source.live()
         if topic is not None:
-            topic.watch(viewer.wakeup)
+            topic.watch(viewer)
         try:
             if topic is None:
                 await self._serve_history(source, cursor, send, viewer)
-            else:
-                await self._serve_live(source, topic, cursor, send, viewer)
+            status_version = -1
+            while topic is not None:
+                viewer.clear()
+                if viewer.gone:
+                    break
+                if self._stopping.is_set():
+                    await _write(send, viewer, SHUTDOWN_EVENT)
+                    break
+                parts: list[bytes] = []
+                if topic.status_version != status_version:
+                    status_version = topic.status_version
+                    parts.append(topic.status)
+                taken = topic.read_after(cursor, MAX_CHUNK_BYTES)
+                if taken is None:
+                    chunk, cursor = await source.replay(cursor)
+                else:
+                    chunk, cursor = taken
+                parts.append(chunk)
+                caught_up = cursor >= topic.last_seq
+                if caught_up and topic.final is not None:
+                    parts.append(topic.final)
+                    await _write(send, viewer, b"".join(parts))
+                    break
+                payload = b"".join(parts)
+                if payload:
+                    await _write(send, viewer, payload)
+                    viewer.heartbeat_due = False
+                    if not caught_up:
+                        continue
+                elif viewer.heartbeat_due:
+                    viewer.heartbeat_due = False
+                    await _write(send, viewer, HEARTBEAT)
+                if not viewer.is_set():
+                    await viewer.wait()
         except asyncio.CancelledError:
             if not viewer.stalled:
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             logger.info("dropped a stream viewer that stopped reading")
-            return False
+            return
         finally:
             if topic is not None:
-                topic.unwatch(viewer.wakeup)
+                topic.unwatch(viewer)
             bucket.discard(viewer)
-            watcher.cancel()
-        return True
+            viewer.stop_listening()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _serve_history(
         self, source: StreamSource, cursor: int, send: Send, viewer: Viewer
@@ -170,43 +280,6 @@ class StreamHub:
                 return
             await _write(send, viewer, chunk)
 
-    async def _serve_live(
-        self, source: StreamSource, topic: Topic, cursor: int, send: Send, viewer: Viewer
-    ) -> None:
-        status_version = -1
-        while True:
-            viewer.wakeup.clear()
-            if viewer.gone:
-                return
-            if self._stopping.is_set():
-                await _write(send, viewer, SHUTDOWN_EVENT)
-                return
-            parts: list[bytes] = []
-            if topic.status_version != status_version:
-                status_version = topic.status_version
-                parts.append(topic.status)
-            taken = topic.read_after(cursor, MAX_CHUNK_BYTES)
-            if taken is None:
-                chunk, cursor = await source.replay(cursor)
-            else:
-                chunk, cursor = taken
-            parts.append(chunk)
-            caught_up = cursor >= topic.last_seq
-            if caught_up and topic.final is not None:
-                parts.append(topic.final)
-                await _write(send, viewer, b"".join(parts))
-                return
-            payload = b"".join(parts)
-            if payload:
-                await _write(send, viewer, payload)
-                viewer.heartbeat_due = False
-                if not caught_up:
-                    continue
-            elif viewer.heartbeat_due:
-                viewer.heartbeat_due = False
-                await _write(send, viewer, HEARTBEAT)
-            await viewer.wakeup.wait()
-
 
 async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
     viewer.writing_since = time.monotonic()  # the ticker drops viewers stuck here too long
@@ -214,18 +287,13 @@ async def _write(send: Send, viewer: Viewer, data: bytes) -> None:
     viewer.writing_since = None
 
 
-async def _watch_disconnect(receive: Receive, viewer: Viewer) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        viewer.gone = True
-        viewer.wakeup.set()
+STREAM_HEADERS = (
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
 
 
-def stream_headers(request_id: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"content-type", b"text/event-stream; charset=utf-8"),
-        (b"cache-control", b"no-cache"),
-        (b"x-accel-buffering", b"no"),
-        (b"x-request-id", request_id.encode()),
-    ]
+def stream_headers(request_id: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The response headers of a stream (shared tuples: the server keeps them while it is open)."""
+    return (*STREAM_HEADERS, (b"x-request-id", request_id.encode()))

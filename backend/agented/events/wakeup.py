@@ -2,7 +2,9 @@
 
 asyncio.Event keeps a deque of waiters (about half a kilobyte even when empty);
 each stream has exactly one waiter, so a slot for one future is enough. With
-ten thousand open streams that difference is most of the memory budget.
+ten thousand open streams that difference is most of the memory budget. `wait`
+hands out the future itself rather than a coroutine awaiting it, so a waiting
+stream holds no extra coroutine frame either.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ class Wakeup:
     def set(self) -> None:
         self._set = True
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def clear(self) -> None:
         self._set = False
@@ -29,12 +33,11 @@ class Wakeup:
     def is_set(self) -> bool:
         return self._set
 
-    async def wait(self) -> None:
-        """Return once set (at once if it already is); only one coroutine may wait."""
+    def wait(self) -> asyncio.Future[None]:
+        """A future done once set (done already if it is); only one coroutine may wait."""
+        waiter = asyncio.get_running_loop().create_future()
         if self._set:
-            return
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
+            waiter.set_result(None)
+        else:
+            self._waiter = waiter
+        return waiter

@@ -12,6 +12,7 @@ router will dispatch to: deny by default.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from ..http.asgi import ASGIApp, Headers
@@ -46,27 +47,25 @@ class SecurityMiddleware:
             *hsts,
         )
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        # Not a coroutine itself, so that a request passed on (an open SSE stream among
+        # them, for hours) holds no frame of this layer; the checks run in a plain function,
+        # so nothing they looked at stays alive either.
         if scope["type"] != "http":
-            await self._inner(scope, receive, send)
-            return
-        # The checks run in a plain function, so nothing they looked at stays alive for as
-        # long as a (possibly hours-long) stream does.
+            return self._inner(scope, receive, send)
         request_id, extra, kind, answer = self._screen(scope)
         if answer is not None:
-            await self._answer(send, request_id, extra, answer)
-            return
+            return self._answer(send, request_id, extra, answer)
         if kind == "stream":
             # Streams add the headers themselves: no extra call on every chunk they write.
-            await self._inner(scope, receive, send)
-            return
+            return self._inner(scope, receive, send)
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self._inner(scope, receive, send_with_headers)
+        return self._inner(scope, receive, send_with_headers)
 
     def _screen(self, scope: dict[str, Any]) -> tuple[str, Headers, RouteKind, Answer | None]:
         """The request id, the response headers, the route's kind, and a refusal if any."""

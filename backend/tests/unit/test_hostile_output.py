@@ -149,12 +149,13 @@ async def test_a_replay_of_huge_lines_lets_other_coroutines_run_between_pages(
         await asyncio.Event().wait()
         return {}
 
+    async def opening() -> tuple[ExecutionStream, int]:
+        return ExecutionStream("e1", logs, repository), 0
+
     other = asyncio.ensure_future(other_work())
     hub = StreamHub(Stopping())
     try:
-        await asyncio.wait_for(
-            hub.serve(ExecutionStream("e1", logs, repository), 0, send, receive), 30
-        )
+        await asyncio.wait_for(hub.serve(opening(), send, receive), 30)
     finally:
         stop.set()
         await other

@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import io
 import logging
+import sys
 from typing import Any
 
 import pytest
 from quart import Quart, request
 
 from agented.log import build_handler
-from agented.runtime import runtime_of
+from agented.runtime import SWITCH_INTERVAL, runtime_of
 
 from ..support.bots import BOTS, make_bot, put_fakes_on_path
 
@@ -60,6 +61,14 @@ async def test_readiness_is_503_before_serving(make_app) -> None:
     response = await make_app().test_client().get("/health/readiness")
     assert response.status_code == 503
     assert (await response.get_json())["error"] == "server is not serving"
+
+
+async def test_database_threads_wait_briefly_for_the_gil_only_while_serving(make_app) -> None:
+    before = sys.getswitchinterval()
+    app = make_app()
+    async with app.test_app():
+        assert sys.getswitchinterval() == SWITCH_INTERVAL < before
+    assert sys.getswitchinterval() == before, "the process's own setting is given back"
 
 
 async def test_unknown_api_path_is_json_404(client) -> None:

@@ -41,11 +41,16 @@ class Client:
         self.chunks: list[bytes] = []
         self.received = asyncio.Event()
         self.stalled = False
+        self.ended = False  # the response was ended (its last, empty body message)
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.stalled:
             await asyncio.Event().wait()
+        if not message["more_body"]:
+            assert message["body"] == b""
+            self.ended = True
+            return
         self.chunks.append(message["body"])
         self.received.set()
 
@@ -55,12 +60,28 @@ class Client:
     def disconnect(self) -> None:
         self._inbox.put_nowait({"type": "http.disconnect"})
 
+    def send_request_body(self) -> None:
+        self._inbox.put_nowait({"type": "http.request", "body": b"", "more_body": False})
+
+    @property
+    def unread(self) -> int:
+        return self._inbox.qsize()
+
     async def next_chunk(self) -> bytes:
         async with asyncio.timeout(10):
             while not self.received.is_set():
                 await self.received.wait()
         self.received.clear()
         return self.chunks[-1]
+
+
+async def opened(source: Source, cursor: int) -> tuple[Source, int]:
+    """What the stream route's opening gives the hub once it has started the response."""
+    return source, cursor
+
+
+def serve(hub: StreamHub, source: Source, cursor: int, client: Client) -> asyncio.Task[None]:
+    return asyncio.ensure_future(hub.serve(opened(source, cursor), client.send, client.receive))
 
 
 def publish(topic: Topic, first: int, last: int) -> dict[int, bytes]:
@@ -74,8 +95,9 @@ async def test_finished_history_is_replayed_between_status_and_complete() -> Non
     hub = StreamHub(Stopping())
     client = Client()
     stored = {seq: b"<%d>" % seq for seq in range(1, 8)}
-    await hub.serve(Source(None, stored), 2, client.send, client.receive)
+    await serve(hub, Source(None, stored), 2, client)
     assert b"".join(client.chunks) == b"[status]<3><4><5><6><7>[complete]"
+    assert client.ended, "the response is ended after `complete`"
     assert hub.viewer_count == 0
 
 
@@ -85,13 +107,14 @@ async def test_live_viewer_catches_up_in_one_write_then_follows_and_completes() 
     topic.set_status(b"[running]")
     publish(topic, 1, 5)
     client = Client()
-    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    task = serve(hub, Source(topic, {}), 0, client)
     assert await client.next_chunk() == b"[running]<1><2><3><4><5>"
     publish(topic, 6, 9)
     assert await client.next_chunk() == b"<6><7><8><9>"
     topic.close(b"[complete]")
     await asyncio.wait_for(task, 10)
     assert client.chunks[-1] == b"[complete]"
+    assert client.ended
 
 
 async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> None:
@@ -101,7 +124,7 @@ async def test_viewer_that_fell_out_of_the_tail_reads_the_database_first() -> No
     topic.mark_persisted(10)
     topic.close(b"[complete]")
     client = Client()
-    await hub.serve(Source(topic, stored), 0, client.send, client.receive)
+    await serve(hub, Source(topic, stored), 0, client)
     assert b"".join(client.chunks) == b"".join(stored.values()) + b"[complete]"
 
 
@@ -112,7 +135,7 @@ async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
     topic = Topic("t")
     topic.set_status(b"[s]")
     client = Client()
-    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    task = serve(hub, Source(topic, {}), 0, client)
     try:
         assert await client.next_chunk() == b"[s]"
         assert await client.next_chunk() == HEARTBEAT
@@ -123,19 +146,38 @@ async def test_idle_viewer_gets_heartbeats_from_the_shared_ticker() -> None:
 
 
 async def test_disconnect_frees_the_viewer_at_once() -> None:
-    hub = StreamHub(Stopping())
+    hub = StreamHub(Stopping())  # no ticker: the viewer itself follows receive()
     topic = Topic("t")
     topic.set_status(b"[s]")
     client = Client()
-    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, client.send, client.receive))
+    task = serve(hub, Source(topic, {}), 0, client)
     await client.next_chunk()
     assert hub.viewer_count == 1
     client.disconnect()
     await asyncio.wait_for(task, 10)
     assert hub.viewer_count == 0
+    assert not topic.has_viewers
     publish(topic, 1, 3)
     await asyncio.sleep(0)
     assert client.chunks == [b"[s]"], "nothing is written after the client left"
+
+
+async def test_a_request_body_is_read_past_and_a_finished_stream_leaves_no_reader_behind() -> None:
+    hub = StreamHub(Stopping())
+    topic = Topic("t")
+    topic.set_status(b"[s]")
+    client = Client()
+    client.send_request_body()
+    task = serve(hub, Source(topic, {}), 0, client)
+    assert await client.next_chunk() == b"[s]"
+    assert client.unread == 0, "the body was read"
+    assert hub.viewer_count == 1, "and did not end the stream"
+    topic.close(b"[complete]")
+    await asyncio.wait_for(task, 10)
+    assert client.ended
+    client.disconnect()
+    await asyncio.sleep(0)
+    assert client.unread == 1, "nothing still waits on receive() once the stream ended"
 
 
 async def test_stalled_viewer_is_dropped_without_holding_up_others(
@@ -150,19 +192,17 @@ async def test_stalled_viewer_is_dropped_without_holding_up_others(
     topic.set_status(b"[s]")
     stalled, healthy = Client(), Client()
     stalled.stalled = True
-    stalled_task = asyncio.ensure_future(
-        hub.serve(Source(topic, {}), 0, stalled.send, stalled.receive)
-    )
-    healthy_task = asyncio.ensure_future(
-        hub.serve(Source(topic, {}), 0, healthy.send, healthy.receive)
-    )
+    stalled_task = serve(hub, Source(topic, {}), 0, stalled)
+    healthy_task = serve(hub, Source(topic, {}), 0, healthy)
     await healthy.next_chunk()
     publish(topic, 1, 3)
     assert await healthy.next_chunk() == b"<1><2><3>"
-    assert await asyncio.wait_for(stalled_task, 10) is False, "dropped: write nothing more"
+    await asyncio.wait_for(stalled_task, 10)
+    assert not stalled.ended, "dropped: nothing more is written, not even the response's end"
     assert hub.viewer_count == 1
     topic.close(b"[complete]")
-    assert await asyncio.wait_for(healthy_task, 10) is True
+    await asyncio.wait_for(healthy_task, 10)
+    assert healthy.ended
     hub.stop()
 
 
@@ -177,7 +217,7 @@ async def test_a_live_viewer_behind_on_huge_events_writes_one_bounded_chunk_at_a
         topic.append(seq, payload)
     topic.close(b"[complete]")
     client = Client()
-    await hub.serve(Source(topic, events), 0, client.send, client.receive)
+    await serve(hub, Source(topic, events), 0, client)
     assert client.chunks == [
         events[1] + events[2],
         events[3] + events[4],
@@ -210,7 +250,7 @@ async def test_events_arriving_while_a_busy_fan_out_cools_down_go_out_in_one_wri
         clock.now += writes_take
         await client.send(message)
 
-    task = asyncio.ensure_future(hub.serve(Source(topic, {}), 0, slow_send, client.receive))
+    task = asyncio.ensure_future(hub.serve(opened(Source(topic, {}), 0), slow_send, client.receive))
     assert await client.next_chunk() == b"[s]"
     publish(topic, 1, 1)
     assert await client.next_chunk() == b"<1>", "the first event after a quiet spell goes at once"
