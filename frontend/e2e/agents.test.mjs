@@ -3,13 +3,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { WAIT_MS, assertNoProblems, screenshotBoth } from './browser.mjs'
-import { createBot, setupSuite, withPage } from './suite.mjs'
+import { createBot, settled, setupSuite, withPage } from './suite.mjs'
 
 const env = setupSuite()
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="loading"]').length === 0, null, { polling: 50 })
-}
 
 /** Creates an agent through the page's form; returns its id (from the URL it opens). */
 async function createAgentInPage(page, name, role) {

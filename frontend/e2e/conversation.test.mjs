@@ -133,8 +133,10 @@ test('a conversation of thousands of events opens fast, draws only what is on sc
     )
     assert.ok(heap <= 100, `JS heap ${heap.toFixed(1)} MB`)
     assert.ok(openMs <= 1000 * FACTOR, `the first turn showed ${openMs} ms after the click`)
+    // The 50 ms budget is the log page's (logViewer.test.mjs); here a quiet machine shows no
+    // long task at all, and the bound only catches drawing that grows with the conversation.
     const longest = Math.max(0, ...tasks)
-    assert.ok(longest <= 50 * FACTOR, `the page was blocked for ${longest} ms`)
+    assert.ok(longest <= 100 * FACTOR, `the page was blocked for ${longest} ms`)
     assertNoProblems(problems)
   })
 })

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { WAIT_MS, assertNoProblems, screenshotBoth } from './browser.mjs'
-import { createBot, runBot, setupSuite, waitForFinish, withPage } from './suite.mjs'
+import { createBot, runBot, settled, setupSuite, waitForFinish, withPage } from './suite.mjs'
 
 const seeded = {}
 const env = setupSuite(async ({ server }) => {
@@ -14,10 +14,6 @@ const env = setupSuite(async ({ server }) => {
   await waitForFinish(server, await runBot(server, fine.id))
   await waitForFinish(server, await runBot(server, limited.id))
 })
-
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="loading"]').length === 0, null, { polling: 50 })
-}
 
 function accountRow(page, name) {
   return page.locator(`[data-testid="account-row"][data-account-name="${name}"]`)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { assertNoProblems, screenshot, screenshotBoth } from './browser.mjs'
-import { createBot, runBot, setupSuite, waitForExecution, waitForFinish, withPage } from './suite.mjs'
+import { createBot, runBot, settled, setupSuite, waitForExecution, waitForFinish, withPage } from './suite.mjs'
 
 const seeded = {}
 const env = setupSuite(async ({ server }) => {
@@ -20,11 +20,6 @@ const env = setupSuite(async ({ server }) => {
   seeded.running = await runBot(server, seeded.long.id)
   await waitForExecution(server, seeded.running, (e) => e.status === 'running', 'running')
 })
-
-/** Waits until no section of the page is still loading. */
-async function settled(page) {
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="loading"]').length === 0, null, { polling: 50 })
-}
 
 test('the overview shows running, failed and recent executions without console errors', { timeout: 60_000 }, async (t) => {
   await withPage(env, t, async ({ page, problems }) => {

@@ -114,3 +114,18 @@ export async function waitForExecution(server, executionId, accept, what = 'the 
 export function waitForFinish(server, executionId) {
   return waitForExecution(server, executionId, (e) => !['queued', 'running'].includes(e.status), 'a final status')
 }
+
+/**
+ * Waits until the page of the current route is drawn and none of its sections is still
+ * loading. The app starts in stages (its code, then the route, then the first render), so
+ * "nothing is loading" alone is also true before the page exists at all.
+ */
+export async function settled(page) {
+  await page.waitForFunction(
+    () =>
+      document.querySelector('#main > *') !== null &&
+      document.querySelectorAll('[data-testid="loading"]').length === 0,
+    null,
+    { polling: 50 },
+  )
+}
