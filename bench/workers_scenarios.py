@@ -36,6 +36,7 @@ TARGET_WORKER_FANOUT_P99_MS = 150.0
 STORED_POLL_SECONDS = 0.05
 ENDED_POLL_SECONDS = 0.2
 CLI_START_TIMEOUT = 60.0
+PERCENT_TO_US = 1e4  # CPU % (of one core) times seconds, in µs
 ENDED = ("success", "failed", "timeout", "cancelled", "interrupted")
 
 # Every run's lines as PostgreSQL holds them: rows, distinct seqs printed by the CLI (its
@@ -105,6 +106,23 @@ async def stored_lines(url: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def per_line(
+    companions: dict[str, dict[str, float]], wall: float, lines: int
+) -> dict[str, dict[str, float]]:
+    """The companions' CPU figures with the µs each spent per line: where a line's cost goes
+    (a worker and its CLIs, PostgreSQL's backends)."""
+    return {
+        name: {
+            **cpu,
+            "cpu_us_per_line": round(PERCENT_TO_US * cpu["cpu_percent"] * wall / lines, 2),
+            "descendants_cpu_us_per_line": round(
+                PERCENT_TO_US * cpu["descendants_cpu_percent"] * wall / lines, 2
+            ),
+        }
+        for name, cpu in companions.items()
+    }
+
+
 async def workers_flood(settings: Settings, runs: int, lines_each: int) -> dict[str, Any]:
     """`runs` CLIs on the workers print `lines_each` lines each as fast as they can, all
     started at once; the lines per second stored in PostgreSQL in total, every line checked."""
@@ -169,8 +187,11 @@ async def workers_flood(settings: Settings, runs: int, lines_each: int) -> dict[
         "seconds_to_database": round(stored_at - go_at, 2) if stored_at else None,
         "seconds_until_runs_ended": round(ended_at - go_at, 2) if ended_at else None,
         "server_worker": measured.worker_figures(line=total),
-        "companions": measured.companions,
+        "companions": per_line(measured.companions, measured.usage.wall_seconds, total),
         "machine": measured.machine_figures(0.0),
+        "machine_cpu_us_per_line": round(
+            PERCENT_TO_US * measured.machine_busy * measured.usage.wall_seconds / total, 2
+        ),
         "targets": {
             "lines_per_s_to_database": target(rate(stored_at), ">=", TARGET_FLOOD_LINES_PER_S),
             "runs_with_every_line_stored": target(complete, "==", runs),
