@@ -103,13 +103,14 @@ def descendants(pid: int) -> list[int]:
 
 def tree_cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU time so far of `pid` itself, and of everything below it: its live descendants
-    and the children that exited and were waited for (e.g. a worker's CLIs, PostgreSQL's
-    backends under the postmaster). A process that vanishes meanwhile counts as 0."""
+    and the processes under it that exited and were waited for (e.g. a worker's CLIs,
+    PostgreSQL's backends under the postmaster). A process that vanishes meanwhile counts
+    as 0."""
     own = cpu_seconds(pid)
     below = cpu_seconds(pid, with_children=True) - own
     for child in descendants(pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            below += cpu_seconds(child)
+            below += cpu_seconds(child, with_children=True)
     return own, below
 
 
