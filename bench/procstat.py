@@ -91,6 +91,29 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (children, their children, ...)."""
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time so far of `pid` itself, and of everything below it: its live descendants
+    and the processes under it that exited and were waited for (e.g. a worker's CLIs,
+    PostgreSQL's backends under the postmaster). A process that vanishes meanwhile counts
+    as 0."""
+    own = cpu_seconds(pid)
+    below = cpu_seconds(pid, with_children=True) - own
+    for child in descendants(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            below += cpu_seconds(child, with_children=True)
+    return own, below
+
+
 def cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as raw:
@@ -133,6 +156,29 @@ class CpuWindow:
             time.monotonic() - self._wall,
             cpu_seconds(self.pid, with_children=True) - self._tree_cpu,
         )
+
+
+@dataclass
+class TreeCpuWindow:
+    """A process's CPU, and that of everything below it, over a window (`tree_cpu_seconds`)."""
+
+    pid: int
+    _own: float = field(init=False)
+    _below: float = field(init=False)
+    _wall: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._own, self._below = tree_cpu_seconds(self.pid)
+        self._wall = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """CPU % (100 = one core) of the process and of its descendants over the window."""
+        own, below = tree_cpu_seconds(self.pid)
+        wall = max(time.monotonic() - self._wall, 1e-9)
+        return {
+            "cpu_percent": round(100 * (own - self._own) / wall, 1),
+            "descendants_cpu_percent": round(100 * (below - self._below) / wall, 1),
+        }
 
 
 @dataclass

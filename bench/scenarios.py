@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from procstat import (
     CpuWindow,
     MachineWindow,
     Sampler,
+    TreeCpuWindow,
     Usage,
     open_files_limit,
     own_cpu_seconds,
@@ -125,11 +127,15 @@ def mb(size: int | float) -> float:
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, app: str = "agented.asgi:app", pythonpath: str = ""
+    settings: Settings,
+    app: str = "agented.asgi:app",
+    pythonpath: str = "",
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[BenchServer, Path]]:
-    """A fresh server (own database and key in a temporary directory) for one scenario."""
+    """A fresh server (own database and key in a temporary directory) for one scenario;
+    `env`: more environment variables for it."""
     with tempfile.TemporaryDirectory(prefix="sse-bench-") as workdir:
-        server = BenchServer(Path(workdir), app, pythonpath, gc_probe=settings.gc_probe)
+        server = BenchServer(Path(workdir), app, pythonpath, gc_probe=settings.gc_probe, env=env)
         try:
             await asyncio.to_thread(server.start)
             log(
@@ -187,14 +193,22 @@ def connect_figures(result: GroupResult) -> dict[str, Any]:
     }
 
 
+# Starts a scenario's server for the length of a block: `serving`, or one whose runs go to
+# workers (cluster.py).
+Serve = Callable[[Settings], AbstractAsyncContextManager[tuple[BenchServer, Path]]]
+
+
 class Measurement:
-    """The worker's CPU, memory and GC pauses, and the machine's load, over one window."""
+    """The worker's CPU, memory and GC pauses, the CPU of the processes serving beside it
+    (the server's `companions`), and the machine's load, over one window."""
 
     def __init__(self, server: BenchServer) -> None:
         self._server = server
         self.sampler = Sampler(server.worker_pid)
         self.sampler.start()
         self._worker = CpuWindow(server.worker_pid)
+        self._companions = {name: TreeCpuWindow(pid) for name, pid in server.companions.items()}
+        self.companions: dict[str, dict[str, float]] = {}
         self._machine = MachineWindow()
         self._started = self.started = time.time()
         self.usage = Usage(0.0, 0.0, 0.0)
@@ -203,6 +217,7 @@ class Measurement:
 
     async def stop(self) -> None:
         self.usage = self._worker.stop()
+        self.companions = {name: window.stop() for name, window in self._companions.items()}
         self.machine_busy, self.machine_interrupts = self._machine.percents()
         await self.sampler.stop()
         self.gc_pauses = self._server.gc_pauses(self._started, time.time())
@@ -228,6 +243,9 @@ class Measurement:
         """How busy the machine was, and how much of that was not this benchmark."""
         wall = self.usage.wall_seconds
         ours = 100 * (self.usage.tree_cpu_seconds + client_cpu_seconds) / wall if wall else 0.0
+        ours += sum(
+            cpu["cpu_percent"] + cpu["descendants_cpu_percent"] for cpu in self.companions.values()
+        )
         others = self.machine_busy - self.machine_interrupts - ours
         return {
             "cpus": os.cpu_count(),
@@ -272,6 +290,8 @@ def fanout_report(
         "client": client_figures(seen, wall, processes),
         "machine": measured.machine_figures(sum(seen.cpu_seconds)),
     }
+    if measured.companions:
+        report["companions"] = measured.companions
     if connected is not None:
         report["connect"] = connect_figures(connected)
     report["targets"] = {
@@ -290,8 +310,10 @@ async def fanout(
     probe_schedule: bool = False,
     probe_admin: bool = False,
     p99_target_ms: float = TARGET_P99_MS,
+    serve: Serve = serving,
 ) -> dict:
-    """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers.
+    """One execution at `rate` lines/s for `seconds` to `subscribers` concurrent viewers,
+    on a server that `serve` starts.
 
     With `probe_schedule`, a bot scheduled every minute runs beside it, and the load lasts
     past the next minute boundary, to measure how late the scheduler fires under load.
@@ -304,7 +326,7 @@ async def fanout(
     lines = int(rate * seconds)
     processes = settings.client_processes
     stream_timeout = seconds * 3 + 60
-    async with serving(settings) as (server, workdir):
+    async with serve(settings) as (server, workdir):
         api = Api(server.port, server.api_key)
         execution, go_file = await start_emitter(
             api, workdir, "fanout", lines=lines, rate=rate, go=True, bot_timeout=int(stream_timeout)

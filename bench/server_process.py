@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from procstat import children, cmdline
+from procstat import children, cmdline, descendants
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 BACKEND_DIR = REPO_DIR / "backend"
@@ -47,9 +47,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def kill_bench_processes(pids: list[int]) -> None:
+    """SIGKILL those of `pids` that run a file of bench/ (CLIs run in sessions of their own:
+    none may outlive the server or worker that started it)."""
+    for pid in pids:
+        if str(BENCH_DIR) in cmdline(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 class BenchServer:
     """`gc_probe`: load bench/gc_probe/sitecustomize.py, which logs long garbage collections;
-    `env`: more environment variables for the server."""
+    `env`: more environment variables for the server; `companions` (name → pid): processes
+    that serve beside it (workers, the database), whose CPU is reported with the worker's."""
 
     def __init__(
         self,
@@ -85,6 +95,7 @@ class BenchServer:
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self.worker_pid = 0
+        self.companions: dict[str, int] = {}
 
     @property
     def output(self) -> str:
@@ -152,7 +163,7 @@ class BenchServer:
         self._ready.set()  # a start() still waiting gives up now
         if process is None:
             return
-        leftovers = self._descendants()
+        leftovers = descendants(self.worker_pid) if self.worker_pid else []
         try:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -162,11 +173,7 @@ class BenchServer:
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # anything left in the server's group
-            # CLIs run in sessions of their own: make sure none outlives the server.
-            for pid in leftovers:
-                if str(BENCH_DIR) in cmdline(pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+            kill_bench_processes(leftovers)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(STOP_TIMEOUT)
             if self._reader is not None:
@@ -194,13 +201,3 @@ class BenchServer:
             f"younger_collections_over_{LONG_YOUNG_MS:g}_ms": len(young),
             "younger_pause_ms_max": round(max(young, default=0.0), 1),
         }
-
-    def _descendants(self) -> list[int]:
-        if not self.worker_pid:
-            return []
-        found, todo = [], [self.worker_pid]
-        while todo:
-            for child in children(todo.pop()):
-                found.append(child)
-                todo.append(child)
-        return found

@@ -35,6 +35,7 @@ from scenarios import (
     log,
     wait_for_quiet_machine,
 )
+from workers_scenarios import WORKERS_SCENARIOS
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -47,6 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             AGENTS_BUS,
             AGENTS_BUS_DIRECT,
             *MEMORY_SCENARIOS,
+            *WORKERS_SCENARIOS,
             QUART_BASELINE,
         )
     ]
@@ -104,6 +106,7 @@ def chosen(args: argparse.Namespace) -> list[Scenario]:
             AGENTS_BUS,
             AGENTS_BUS_DIRECT,
             *MEMORY_SCENARIOS,
+            *WORKERS_SCENARIOS,
             QUART_BASELINE,
         )
     }
