@@ -437,11 +437,14 @@ class ExecutionStore:
             more = False
             with contextlib.closing(connection.stream(sql, parameters)) as rows:
                 for row in rows:
-                    if len(lines) == limit or (lines and size >= max_chars):
+                    if len(lines) == limit:
+                        more = True  # the LIMIT's extra row: the last, so read to the end
+                    elif lines and size >= max_chars:
                         more = True
                         break
-                    lines.append(LogLine(*row))
-                    size += len(row[2])
+                    else:
+                        lines.append(LogLine(*row))
+                        size += len(row[2])
             if before_seq is not None:
                 lines.reverse()
             return lines, more

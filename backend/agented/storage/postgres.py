@@ -40,6 +40,9 @@ from .migrations import Migration, MigrationError
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 10
+# Rows a streamed read fetches at a time: the per-row cost of single-row mode divided by
+# this many, while a chunk of the longest lines (256 KiB each) stays within 16 MiB.
+_STREAM_CHUNK_ROWS = 64 if psycopg.pq.version() >= 170000 else 1
 # Held while migrating, so two servers started together do not both apply a migration.
 MIGRATION_LOCK = 0x61676E746564  # "agnted"
 
@@ -149,8 +152,11 @@ class _Session:
                 copy.write_row(row)
 
     def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
-        # Single-row mode; closed early, psycopg cancels the query and drains what came.
-        yield from self._connection.cursor().stream(to_psycopg(sql), parameters)
+        # Rows arrive in chunks (single rows before libpq 17), so memory holds one chunk;
+        # closed early, psycopg cancels the query (a new connection to the server: callers
+        # read to the end when only the last row is left).
+        cursor = self._connection.cursor()
+        yield from cursor.stream(to_psycopg(sql), parameters, size=_STREAM_CHUNK_ROWS)
 
 
 def describe(url: str) -> str:
