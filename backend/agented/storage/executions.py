@@ -92,6 +92,20 @@ def announced(payload: str) -> str | None:
     return execution_id if isinstance(execution_id, str) else None
 
 
+def usage_cost(dialect: Dialect) -> str:
+    """The USD cost an execution's CLI reported, 0 when it reported none (SQL)."""
+    return f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0)"
+
+
+def usage_tokens(dialect: Dialect) -> str:
+    """An execution's tokens as spend limits and monitoring count them: input plus output
+    (see executions/spend.py), 0 for what the CLI did not report (SQL)."""
+    return (
+        f"(COALESCE({dialect.json_number('usage', 'input_tokens')}, 0)"
+        f" + COALESCE({dialect.json_number('usage', 'output_tokens')}, 0))"
+    )
+
+
 class ExecutionStore:
     """Executions and their lines. A store with an `announce` channel (a worker's, on
     PostgreSQL) NOTIFYs it in the same transaction as each change a server waits for, so
@@ -101,12 +115,8 @@ class ExecutionStore:
         self._db = database
         self._announce = announce
         dialect = self._dialect = database.dialect
-        self._cost = f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0)"
-        # Tokens as spend limits count them: input plus output (see executions/spend.py).
-        self._tokens = (
-            f"COALESCE({dialect.json_number('usage', 'input_tokens')}, 0)"
-            f" + COALESCE({dialect.json_number('usage', 'output_tokens')}, 0)"
-        )
+        self._cost = usage_cost(dialect)
+        self._tokens = usage_tokens(dialect)
 
     async def create(
         self,

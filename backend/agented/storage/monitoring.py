@@ -26,6 +26,7 @@ from typing import Any
 from ..models import RATE_LIMITED_PREFIX, Execution, iso, iso_from_unix
 from .database import Connection, Database, Row
 from .dialect import Dialect
+from .executions import usage_cost, usage_tokens
 from .rows import RowMapping, placeholders
 
 SLOT_SECONDS = 300
@@ -52,11 +53,7 @@ class _Figures:
 
     @classmethod
     def of(cls, dialect: Dialect) -> _Figures:
-        tokens = (
-            f"(COALESCE({dialect.json_number('usage', 'input_tokens')}, 0)"
-            f" + COALESCE({dialect.json_number('usage', 'output_tokens')}, 0))"
-        )
-        cost = f"COALESCE({dialect.json_number('usage', 'total_cost_usd')}, 0.0)"
+        tokens, cost = usage_tokens(dialect), usage_cost(dialect)
         slot = f"({dialect.unix_seconds('finished_at')} / {SLOT_SECONDS} * {SLOT_SECONDS})"
         slots_of_ended = (
             f"SELECT {slot} AS slot, COUNT(*) AS runs,"
