@@ -129,10 +129,11 @@ async def _copy_locked(settings: Settings, url: str) -> dict[str, int]:
             lambda connection: {table: _count(connection, table) for table in TABLES}
         )
         for table in TABLES:
-            if stored[table] != _count(source, table) or stored[table] != copied[table]:
+            in_sqlite = _count(source, table)
+            if stored[table] != in_sqlite or stored[table] != copied[table]:
                 raise CopyError(
-                    f"table {table}: {_count(source, table)} rows in SQLite, {stored[table]} in "
-                    "PostgreSQL after the copy"
+                    f"table {table}: {in_sqlite} rows in SQLite, {stored[table]} in PostgreSQL "
+                    "after the copy"
                 )
         return copied
     finally:
