@@ -40,9 +40,12 @@ from .migrations import Migration, MigrationError
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 10
-# Rows a streamed read fetches at a time: the per-row cost of single-row mode divided by
-# this many, while a chunk of the longest lines (256 KiB each) stays within 16 MiB.
-_STREAM_CHUNK_ROWS = 64 if psycopg.pq.version() >= 170000 else 1
+# A streamed read fetches rows in batches that aim to hold this many characters, between
+# these many rows: short lines come hundreds at a time (one round trip shared by all), a
+# 256 KiB line of NUL bytes (768 KB as U+FFFD) alone, so each reader holds about a MiB.
+_STREAM_BATCH_CHARS = 1 << 20
+_STREAM_BATCH_ROWS = (1, 256)
+_STREAM_FIRST_BATCH_ROWS = 8  # before anything is known of the rows' size
 # Held while migrating, so two servers started together do not both apply a migration.
 MIGRATION_LOCK = 0x61676E746564  # "agnted"
 
@@ -152,11 +155,25 @@ class _Session:
                 copy.write_row(row)
 
     def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
-        # Rows arrive in chunks (single rows before libpq 17), so memory holds one chunk;
-        # closed early, psycopg cancels the query (a new connection to the server: callers
-        # read to the end when only the last row is left).
-        cursor = self._connection.cursor()
-        yield from cursor.stream(to_psycopg(sql), parameters, size=_STREAM_CHUNK_ROWS)
+        # A server-side cursor, so memory holds one batch, sized by what the last one held
+        # (psycopg's client-side chunks have a fixed row count, which a flood of long
+        # lines turns into tens of MB per reader). Closed early, the transaction ends and
+        # takes the cursor with it: nothing to cancel, nothing more read.
+        fewest, most = _STREAM_BATCH_ROWS
+        with (
+            self._connection.transaction(),
+            self._connection.cursor(name="agented_stream") as cursor,
+        ):
+            cursor.execute(to_psycopg(sql), parameters)
+            size = _STREAM_FIRST_BATCH_ROWS
+            while rows := cursor.fetchmany(size):
+                yield from rows
+                held = sum(_text_length(row) for row in rows)
+                size = max(fewest, min(most, _STREAM_BATCH_CHARS * len(rows) // max(held, 1)))
+
+
+def _text_length(row: Row) -> int:
+    return sum(len(value) for value in row if isinstance(value, str))
 
 
 def describe(url: str) -> str:
