@@ -201,7 +201,7 @@ async def serve(settings: Settings, secret_key: str) -> None:
         await migrate(database, migrations_dir(database.dialect.name))
         await ensure_queue_schema(url)
         store = ExecutionStore(database, announce=OUTPUT_CHANNEL)
-        logs = ExecutionLogService(store, flush_interval=FLUSH_SECONDS)
+        logs = ExecutionLogService(store, flush_interval=FLUSH_SECONDS, publish=False)
         await logs.start()
         stack.push_async_callback(logs.stop)
         worker = RunWorker(

@@ -24,7 +24,7 @@ from ..errors import NotFound
 from ..executions.placement import Budget, Placement, Wait
 from ..executions.spend import SpendTotals, has_limits, limit_reached, spent
 from ..executions.verdicts import RateLimit
-from ..models import Account, Bot, iso, utc_now
+from ..models import Account, Bot, SpendLimits, iso, utc_now
 from ..secret_box import SecretBox, check_opens
 from ..storage.accounts import AccountStore
 
@@ -90,10 +90,10 @@ class AccountService:
         now = self.now()
         budgets: list[Budget] = []
         if has_limits(bot):
-            bot_spent = await spent(self._spend, now, bot_id=bot.id)
-            if (reached := limit_reached(f"bot {bot.name!r}", bot, bot_spent, now)) is not None:
+            budget = await self._budget(f"bot {bot.name!r}", bot, now, bot_id=bot.id)
+            if (reached := limit_reached(budget.owner, bot, budget.spent, now)) is not None:
                 return Wait(reached.until, reached.reason)
-            budgets.append(Budget(f"bot {bot.name!r}", bot, bot_spent))
+            budgets.append(budget)
         chain = await self.chain_of(bot)
         if not chain:
             return Placement(budgets=tuple(budgets))  # no account: as before accounts existed
@@ -105,13 +105,14 @@ class AccountService:
                     reason += f" ({account.limited_reason})"
                 waits.append(Wait(datetime.fromisoformat(account.limited_until), reason))
                 continue
-            owner = f"account {account.name!r}"
-            account_spent = await spent(self._spend, now, account_id=account.id)
-            if (reached := limit_reached(owner, account, account_spent, now)) is not None:
+            budget = await self._budget(
+                f"account {account.name!r}", account, now, account_id=account.id
+            )
+            if (reached := limit_reached(budget.owner, account, budget.spent, now)) is not None:
                 waits.append(Wait(reached.until, reached.reason))
                 continue
             if has_limits(account):
-                budgets.append(Budget(owner, account, account_spent))
+                budgets.append(budget)
             return Placement(
                 account.id,
                 account.name,
@@ -120,6 +121,22 @@ class AccountService:
                 tuple(budgets),
             )
         return Wait(min(wait.until for wait in waits), "; ".join(wait.reason for wait in waits))
+
+    async def budgets_of(self, bot: Bot, account_id: str | None) -> tuple[Budget, ...]:
+        """The budgets of a run of `bot` on `account_id` that is already under way (one a
+        restarted server follows again on its worker), with what was spent as of now."""
+        now = self.now()
+        budgets: list[Budget] = []
+        if has_limits(bot):
+            budgets.append(await self._budget(f"bot {bot.name!r}", bot, now, bot_id=bot.id))
+        account = None if account_id is None else await self._accounts.get(account_id)
+        if account is not None and has_limits(account):
+            owner = f"account {account.name!r}"
+            budgets.append(await self._budget(owner, account, now, account_id=account.id))
+        return tuple(budgets)
+
+    async def _budget(self, owner: str, limits: SpendLimits, now: datetime, **whose: str) -> Budget:
+        return Budget(owner, limits, await spent(self._spend, now, **whose))
 
     async def rate_limited(self, account_id: str, limit: RateLimit) -> None:
         """Mark the account limited until the provider's reset, with the reason."""

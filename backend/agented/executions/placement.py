@@ -54,6 +54,11 @@ class RunPlacer(Protocol):
 
     async def place(self, bot: Bot) -> Placement | Wait: ...
 
+    async def budgets_of(self, bot: Bot, account_id: str | None) -> tuple[Budget, ...]:
+        """The budgets of a run already under way on `account_id` (followed again after a
+        restart, so never placed by this server)."""
+        ...
+
     async def rate_limited(self, account_id: str, limit: RateLimit) -> None: ...
 
     async def name_of(self, account_id: str | None) -> str:

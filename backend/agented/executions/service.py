@@ -403,6 +403,9 @@ class ExecutionService:
     async def _name_of(self, account_id: str | None) -> str:
         return "no account" if self._accounts is None else await self._accounts.name_of(account_id)
 
+    async def _budgets_of(self, bot: Bot, account_id: str | None) -> tuple[Budget, ...]:
+        return () if self._accounts is None else await self._accounts.budgets_of(bot, account_id)
+
     def _topic_of(self, execution: Execution) -> Topic:
         """The execution's open topic; a waiting one's is opened again after a restart."""
         return self._logs.topic(execution.id) or self._logs.open(
@@ -553,7 +556,8 @@ class ExecutionService:
             context = await self._executions.input_of(execution.id) or {}
             topic = self._topic_of(execution)
             topic.set_status(status_event(execution))
-            run = _Run(execution, run_bot, bot, execution.command, context, topic, {})
+            budgets = await self._budgets_of(bot, execution.account_id)
+            run = _Run(execution, run_bot, bot, execution.command, context, topic, {}, budgets)
             run.resumed = True
             if not bot.allow_concurrent_runs:
                 self._claims[bot.id] = execution.id

@@ -389,6 +389,33 @@ async def test_an_account_over_its_spend_limit_is_passed_over_for_the_next(clien
     assert (execution["status"], execution["account_id"]) == ("success", second["id"])
 
 
+async def test_a_run_followed_again_after_a_restart_keeps_its_spend_budgets(
+    serving_app: Quart, client
+) -> None:
+    account = await make_account(client, "Metered", "claude", monthly_token_limit=10_000)
+    bot = await make_bot(
+        client, "do the work", backend_type="claude", account_chain=[account["id"]]
+    )
+    await client.put(f"{BOTS}/{bot['id']}", json={"daily_usd_limit": 5})
+    [execution] = await run_chain(client, bot, 1)
+    runtime = services(serving_app)
+    stored = await runtime.bot_store.get(bot["id"])
+    assert stored is not None
+
+    budgets = await runtime.account_service.budgets_of(stored, account["id"])
+
+    tokens = execution["usage"]["input_tokens"] + execution["usage"]["output_tokens"]
+    assert [(budget.owner, budget.spent.month.tokens) for budget in budgets] == [
+        (f"bot {bot['name']!r}", tokens),
+        ("account 'Metered'", tokens),
+    ], "what was spent before, as a newly placed run's budgets hold it"
+    assert budgets[1].reached({"input_tokens": 10_000}, runtime.account_service.now()) == (
+        f"account 'Metered': monthly token limit reached ({tokens + 10_000} of 10000)"
+    )
+    unlimited = stored.model_copy(update={"daily_usd_limit": None})
+    assert await runtime.account_service.budgets_of(unlimited, None) == ()
+
+
 # Validation
 
 

@@ -273,3 +273,25 @@ async def test_log_lines_accepted_while_the_disk_is_full_are_written_once_there_
     ]
     assert service.pending[0] == 0
     assert topic.persisted_seq == 3
+
+
+async def test_a_log_service_that_does_not_publish_numbers_and_stores_lines_without_events() -> (
+    None
+):
+    repository = _FillingRepository()
+    repository.full = False
+    service = ExecutionLogService(repository, publish=False)  # type: ignore[arg-type]
+    topic = service.open("exe_1", last_seq=4)
+    service.append(topic, "stdout", ["five", "six"], time.time())
+    service.append(topic, "stderr", ["seven"], time.time())
+    assert (topic.last_seq, topic.tail_size) == (7, 0), "numbered, no event encoded"
+    held_rows, held_bytes = service.pending
+    assert held_rows == 3, "held until stored"
+    assert held_bytes > 0
+    await service.flush()
+    assert [(seq, stream, text) for seq, stream, text, _ in repository.rows["exe_1"]] == [
+        (5, "stdout", "five"),
+        (6, "stdout", "six"),
+        (7, "stderr", "seven"),
+    ]
+    assert (service.pending, topic.persisted_seq) == ((0, 0), 7)
