@@ -623,11 +623,20 @@ class ExecutionStore:
         """Delete finished executions (and their lines) older than `cutoff`, in short batches."""
 
         def delete_batch(connection: Connection) -> int:
-            return connection.execute(
-                "DELETE FROM executions WHERE id IN (SELECT id FROM executions"
-                " WHERE finished_at < ? AND status NOT IN ('queued', 'running') LIMIT ?)",
-                (cutoff, batch),
-            ).rowcount
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT id FROM executions"
+                    " WHERE finished_at < ? AND status NOT IN ('queued', 'running') LIMIT ?",
+                    (cutoff, batch),
+                )
+            ]
+            if ids:
+                # Their lines first: on PostgreSQL no foreign key cascades to them.
+                among = f"IN ({placeholders(len(ids))})"
+                connection.execute(f"DELETE FROM execution_logs WHERE execution_id {among}", ids)
+                connection.execute(f"DELETE FROM executions WHERE id {among}", ids)
+            return len(ids)
 
         removed = 0
         while deleted := await self._db.write(delete_batch):

@@ -249,11 +249,17 @@ async def test_a_schedule_firing_during_a_run_is_skipped_and_recorded(serving_ap
 
 
 async def test_retention_deletes_only_old_finished_executions(serving_app, client) -> None:
-    bot = await make_bot(client, "fake: exit 0", backend_type="codex")
+    bot = await make_bot(client, "fake: lines 3\nfake: exit 0", backend_type="codex")
     response = await client.post(f"{BOTS}/{bot['id']}/run", json={})
     execution_id = (await response.get_json())["execution_id"]
     await stream_events(client, execution_id)
     services = runtime_of(serving_app)
+
+    async def stored_lines() -> int:
+        lines, _ = await services.execution_store.read_lines(execution_id, 0, 100, max_chars=10**6)
+        return len(lines)
+
+    assert await stored_lines() > 0
     assert (
         await services.execution_store.delete_finished_before(
             iso(datetime.now(UTC) - timedelta(days=1))
@@ -267,3 +273,4 @@ async def test_retention_deletes_only_old_finished_executions(serving_app, clien
         == 1
     )
     assert (await client.get(f"/admin/executions/{execution_id}")).status_code == 404
+    assert await stored_lines() == 0, "its lines went with it"
