@@ -18,6 +18,36 @@ export const PHONE = { name: 'phone', width: 390, height: 844 }
 /** Default bound of every Playwright wait (actions, selectors, navigation). */
 export const WAIT_MS = 15_000
 
+/**
+ * Chromium features turned off. Chromium reads only the last `--disable-features`, so this one
+ * repeats the list playwright-core passes (1.65.1, chromiumSwitches.ts) and adds ours: since
+ * Chromium 15x every new window (each test's context) preloads the address bar's WebUI popup in a
+ * renderer of its own, ~250 ms of CPU that competed with the page under test on a 2-core machine
+ * (the long-task budgets failed by it, 60–120 ms tasks instead of none).
+ */
+const DISABLED_FEATURES = [
+  // playwright-core's
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  // ours: no browser UI the tests never show
+  'PreloadTopChromeWebUI',
+  'WebUIOmniboxPopup',
+  'WebUIOmniboxAimPopup',
+  'WebUIOmniboxFullPopup',
+]
+
 export async function launchBrowser() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Chromium (apt-get install -y chromium); tests never download a browser`)
@@ -34,6 +64,7 @@ export async function launchBrowser() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      `--disable-features=${DISABLED_FEATURES.join(',')}`,
     ],
   })
 }

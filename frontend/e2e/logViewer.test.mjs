@@ -47,10 +47,59 @@ const env = setupSuite(async ({ server }) => {
 async function recordLongTasks(context) {
   await context.addInitScript(() => {
     window.__longTasks = []
-    new PerformanceObserver((list) => {
+    window.__longTaskObserver = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) window.__longTasks.push({ start: Math.round(entry.startTime), ms: Math.round(entry.duration) })
-    }).observe({ type: 'longtask', buffered: true })
+    })
+    window.__longTaskObserver.observe({ type: 'longtask', buffered: true })
   })
+}
+
+/**
+ * Opens `url` and measures, in the page itself, when row `seq` is on screen with its text loaded
+ * (from the page's start, and from the moment the page asked for the log) and every long task
+ * until the page is idle afterwards. Nothing of the test runs in the page meanwhile: Playwright
+ * evaluates a large script of its own in a page on first use (20–70 ms), which a user's browser
+ * never does and which would be counted as the app's.
+ */
+async function openMeasured(context, page, url, seq) {
+  let report
+  const reported = new Promise((resolve) => (report = resolve))
+  await context.exposeBinding('__openedForTest', (_source, figures) => report(figures))
+  await recordLongTasks(context)
+  await context.addInitScript((wanted) => {
+    if (window !== window.top) return
+    const shown = () => {
+      const scroller = document.querySelector('[data-testid="log-lines"]')?.getBoundingClientRect()
+      const row = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]:not(.log__line--pending)`)
+      const box = row?.getBoundingClientRect()
+      return scroller && box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1
+    }
+    const look = () => {
+      if (!shown()) return void requestAnimationFrame(look)
+      const now = performance.now()
+      const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
+      const figures = { pageMs: Math.round(now), openMs: Math.round(now - asked.startTime) }
+      // Opening ends once the page has nothing left to do (start-up work it put off included).
+      requestIdleCallback(
+        () => {
+          window.__longTaskObserver.takeRecords().forEach((entry) => window.__longTasks.push({ start: Math.round(entry.startTime), ms: Math.round(entry.duration) }))
+          window.__openedForTest({ ...figures, tasks: [...window.__longTasks] })
+        },
+        { timeout: 2000 },
+      )
+    }
+    requestAnimationFrame(look)
+  }, seq)
+  await page.goto(url)
+  let timer
+  const timedOut = new Promise((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`line ${seq} was not on screen within 15 s`)), 15_000)
+  })
+  try {
+    return await Promise.race([reported, timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const longTasks = (page) => page.evaluate(() => window.__longTasks)
@@ -94,18 +143,9 @@ const scrollTo = (page, fraction) =>
 
 test('a finished 1,000,000-line log opens at its end within a second and scrolls anywhere', { timeout: 120_000 }, async (t) => {
   await withPage(env, t, async ({ page, problems, context }) => {
-    await recordLongTasks(context)
-    await page.goto(`${env.server.url}/executions/${env.executionId}`)
+    const url = `${env.server.url}/executions/${env.executionId}`
+    const { pageMs, openMs, tasks: openTasks } = await openMeasured(context, page, url, LINES)
     assert.equal(await waitForLine(page, LINES), seededText(LINES))
-    // From the page's start, and from the moment the page asked for the execution and its log.
-    const [pageMs, openMs] = await page.evaluate(() => {
-      const now = performance.now()
-      const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
-      return [Math.round(now), Math.round(now - asked.startTime)]
-    })
-    // Opening ends once the page has nothing left to do (start-up work it put off included).
-    await page.evaluate(() => new Promise((resolve) => requestIdleCallback(resolve, { timeout: 2000 })))
-    const openTasks = await longTasks(page)
     const longestOpening = Math.max(0, ...openTasks.map((task) => task.ms))
     await page.evaluate(() => (window.__longTasks = []))
     await waitForStatus(page, 'success')

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
-import { afterPaint, whenIdle } from '@/lib/schedule'
+import { afterPaint } from '@/lib/schedule'
 import { lazy } from '@/lib/format'
+import { loadLocaleDataAside } from '@/lib/localeData'
 
 describe('afterPaint', () => {
   it('serves waits one frame each, in the order they were made', async () => {
@@ -25,12 +26,30 @@ describe('afterPaint', () => {
   })
 })
 
-describe('whenIdle', () => {
-  it('runs the work later, not at once', async () => {
-    const work = vi.fn()
-    whenIdle(work)
-    expect(work).not.toHaveBeenCalled()
-    await vi.waitFor(() => expect(work).toHaveBeenCalledOnce())
+describe('loadLocaleDataAside', () => {
+  it('builds the formatters in a module worker, which is dropped if it fails', () => {
+    const made: { url: string; options: WorkerOptions; terminate: () => void; onerror?: () => void }[] = []
+    vi.stubGlobal(
+      'Worker',
+      class {
+        terminate = vi.fn()
+        onerror?: () => void
+        constructor(url: URL, options: WorkerOptions) {
+          made.push(Object.assign(this, { url: String(url), options }))
+        }
+      },
+    )
+    loadLocaleDataAside()
+    expect(made).toHaveLength(1)
+    expect(made[0]!.url).toMatch(/localeData\.worker\.ts\b/)
+    expect(made[0]!.options).toEqual({ type: 'module' })
+    made[0]!.onerror!()
+    expect(made[0]!.terminate).toHaveBeenCalledOnce()
+  })
+
+  it('does nothing where there are no workers', () => {
+    vi.stubGlobal('Worker', undefined)
+    expect(() => loadLocaleDataAside()).not.toThrow()
   })
 })
 

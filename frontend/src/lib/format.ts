@@ -24,13 +24,13 @@ const costFormat = lazy(
 )
 
 /**
- * Builds the formatters most pages show. The first Intl object of a page loads the locale
- * data, which takes a few tens of ms at once: done while the page waits for its data, it is
- * not added to the task that renders that data.
+ * Builds the formatters most pages show. Run in a worker (see `localeData.ts`): their locale
+ * data is loaded once per browser process, so the page's own first formatter is then cheap.
  */
 export function warmUpFormatters(): void {
   integerFormat()
   dateTimeFormat()
+  relativeFormat()
 }
 
 export function parseTime(iso: string | null | undefined): Date | null {

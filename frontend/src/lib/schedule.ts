@@ -4,8 +4,7 @@
  * The browser lays out and paints between tasks; work done in the same task as a large
  * render (reading a size forces the layout there and then) adds up into one long task.
  * `afterPaint` waits until what was rendered has been laid out and painted, so the work
- * after it runs in a task of its own and finds the layout done; `whenIdle` runs work
- * nobody is waiting for when the page has nothing else to do.
+ * after it runs in a task of its own and finds the layout done.
  */
 
 /** Resolves in a new task: the work after it is not added to the task that is running. */
@@ -42,10 +41,4 @@ export function afterPaint(): Promise<void> {
   const turn = turns.then(nextFrame)
   turns = turn
   return turn
-}
-
-/** Runs `work` in a task of its own once the page is idle (at most `within` ms from now). */
-export function whenIdle(work: () => void, within = 1000): void {
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => work(), { timeout: within })
-  else setTimeout(work, 0)
 }
