@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 HEARTBEAT = b": heartbeat\n\n"
+# One encoder for every event: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _json(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(data).encode()
 
 
 def encode_event(event: str, data: Any, event_id: int | None = None) -> bytes:
@@ -18,14 +21,16 @@ def encode_event(event: str, data: Any, event_id: int | None = None) -> bytes:
 
 
 def encode_log(seq: int, stream: str, content: str, timestamp: str) -> bytes:
-    """A `log` event, built by hand: this runs for every line the CLIs print."""
+    """A `log` event, built by hand: this runs for every line the CLIs print. The content
+    goes through the JSON encoder's own string escaper (what `json.dumps(content,
+    ensure_ascii=False)` calls, without building an encoder: half the cost of a line)."""
     return (
         b'id: %d\nevent: log\ndata: {"seq":%d,"stream":"%s","content":%s,"timestamp":"%s"}\n\n'
         % (
             seq,
             seq,
             stream.encode(),
-            json.dumps(content, ensure_ascii=False).encode(),
+            encode_basestring(content).encode(),
             timestamp.encode(),
         )
     )

@@ -68,9 +68,10 @@ class Connection(Protocol):
         ...
 
     def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Row]:
-        """The result's rows fetched one at a time, for a read that may stop early (a page
-        bounded in bytes): what it does not take is never read into memory. Close the
-        generator when stopping early (`contextlib.closing`): that ends the query."""
+        """The result's rows, fetched one at a time or in batches of about a MiB, for a
+        read that may stop early (a page bounded in bytes): little of what it does not
+        take is read into memory. Close the generator when stopping early
+        (`contextlib.closing`): that ends the query."""
         ...
 
 

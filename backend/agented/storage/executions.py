@@ -426,8 +426,8 @@ class ExecutionStore:
         The page also stops once its lines hold `max_chars` characters (at least one
         line is always returned): a line may be 256 KiB of NUL bytes, which JSON
         escapes sixfold, so a page bounded in rows alone could make the answer
-        gigabytes long and its encoding stall the loop. Rows are fetched one at a
-        time, so what is past the budget is never read.
+        gigabytes long and its encoding stall the loop. Rows are streamed in batches
+        bounded in bytes (`Connection.stream`), so little past the budget is read.
         """
         sql = "SELECT seq, stream, content, timestamp FROM execution_logs"
         sql += " WHERE execution_id = ? AND seq > ?"
@@ -453,7 +453,7 @@ class ExecutionStore:
                         more = True
                         break
                     else:
-                        lines.append(LogLine(*row))
+                        lines.append(LogLine._make(row))
                         size += len(row[2])
             if before_seq is not None:
                 lines.reverse()
@@ -470,7 +470,7 @@ class ExecutionStore:
                 f" WHERE execution_id = ? AND seq IN ({placeholders(len(seqs))}) ORDER BY seq",
                 (execution_id, *seqs),
             ).fetchall()
-            return [LogLine(*row) for row in rows]
+            return [LogLine._make(row) for row in rows]
 
         return await self._db.read(select) if seqs else []
 
@@ -551,8 +551,8 @@ class ExecutionStore:
 
         At most `max_rows` lines, and no more than one line past `max_bytes` of
         encoded output. `encode` runs on the reader thread, not the event loop, and
-        rows are fetched one at a time, so a page of very long lines stops at the
-        byte budget without reading (or holding) the rest.
+        rows are streamed in batches bounded in bytes, so a page of very long lines
+        stops at the byte budget without reading (or holding) the rest.
         """
         sql = (
             "SELECT seq, stream, content, timestamp FROM execution_logs"
