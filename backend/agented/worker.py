@@ -27,12 +27,12 @@ from typing import Any
 
 from .config import ConfigError, Settings, load_dotenv_file, load_settings
 from .executions.logs import ExecutionLogService
+from .executions.queue_schema import ensure_queue_schema
 from .executions.remote import (
     OUTPUT_CHANNEL,
     RUN_TASK,
     STALLED_HEARTBEATS,
     RunJob,
-    ensure_queue_schema,
     job_queue,
     queues_for,
 )

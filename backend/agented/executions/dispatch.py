@@ -42,12 +42,12 @@ from ..secret_box import SecretBox
 from ..storage.executions import ExecutionStore, announced
 from ..tasks import cancel_and_wait
 from .logs import PAGE_CHARS
+from .queue_schema import ensure_queue_schema
 from .remote import (
     OUTPUT_CHANNEL,
     RUN_TASK,
     STALLED_HEARTBEATS,
     RunJob,
-    ensure_queue_schema,
     job_queue,
     queue_for,
 )

@@ -17,9 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from procrastinate import App, PsycopgConnector
-from procrastinate.schema import SchemaManager
 
 from ..secret_box import SecretBox
 
@@ -29,9 +27,6 @@ QUEUE = "agented-runs"
 OUTPUT_CHANNEL = "agented_output"
 # A worker that missed this many heartbeats is taken for dead: its runs end `interrupted`.
 STALLED_HEARTBEATS = 3
-# Held while Procrastinate's schema is created, so a server and workers starting together
-# do not both create it.
-SCHEMA_LOCK = 0x61676E746571  # "agnteq"
 
 
 def queue_for(label: str | None) -> str:
@@ -90,19 +85,3 @@ class RunJob:
 def job_queue(url: str, connections: int) -> App:
     """A Procrastinate app on the database at `url` (open it with `open_async`)."""
     return App(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=connections))
-
-
-async def ensure_queue_schema(url: str) -> None:
-    """Create Procrastinate's tables in the database at `url` unless they exist (under a
-    lock, so there is one creator)."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        await connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        try:
-            cursor = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
-            row = await cursor.fetchone()
-            if row is None or row[0] is None:
-                async with connection.transaction():
-                    # No parameters: the script goes as it is, every statement at once.
-                    await connection.execute(SchemaManager.get_schema().encode())
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -294,6 +294,7 @@ async def test_a_count_waits_between_its_slices_while_a_first_match_is_looked_fo
     order: list[str] = []
     store = runtime.execution_store
     original = store.seqs_containing
+    count_started = asyncio.Event()
     first_started = asyncio.Event()
     count_may_go_on = asyncio.Event()
 
@@ -301,6 +302,7 @@ async def test_a_count_waits_between_its_slices_while_a_first_match_is_looked_fo
         kind = "first" if kw.get("first_only") else "count"
         order.append(f"{kind} {after}")
         if kind == "count" and after == 0:
+            count_started.set()
             await count_may_go_on.wait()  # the first match is asked for during this slice
         if kind == "first":
             first_started.set()
@@ -308,6 +310,7 @@ async def test_a_count_waits_between_its_slices_while_a_first_match_is_looked_fo
 
     store.seqs_containing = recorded  # type: ignore[method-assign]
     count = asyncio.create_task(search(client, execution_id, q="step 3 compiling"))
+    await asyncio.wait_for(count_started.wait(), 5)  # its first slice is under way
     looked_for = asyncio.create_task(first(client, execution_id, q="unique-marker", from_seq=1))
     await asyncio.wait_for(first_started.wait(), 5)
     count_may_go_on.set()
