@@ -195,9 +195,7 @@ class Runtime:
             self.message_service.install(self.scheduler)
             self.execution_service.set_prompt_messages(self.message_service)
             if url := local_url(binds or [], MCP_PATH):
-                access = McpAccess(url, RunTokens(self._secret_key))
-                stack.callback(access.close)
-                self.execution_service.set_mcp_access(access)
+                self.execution_service.set_mcp_access(McpAccess(url, RunTokens(self._secret_key)))
             self.agent_service = AgentService(self.agent_store, self.message_service)
             self.account_store = AccountStore(self.database)
             self.bot_service = BotService(
