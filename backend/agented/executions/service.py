@@ -11,6 +11,8 @@ whether or not it left the CLI's process group (see `containment`).
 With AGENTED_EXECUTOR=workers the CLI runs on a worker instead (`dispatch`):
 its lines come back through the database and feed the same sink, and its end
 goes through the same outcome, so retries, fallback and viewers cannot tell.
+An agent's run takes its MCP grant along, and the worker points the CLI at the
+server's `/mcp` as the server does for a local run (mcp_access.py).
 
 Before a run starts, its placer (`placement`) says on which account it goes,
 with which spend budgets, or until when it must wait: such a run is recorded
@@ -733,6 +735,7 @@ class ExecutionService:
                 first_seq=run.topic.last_seq,
                 env=run.overlay,
                 label=run.bot.worker_label,
+                mcp=self._grant(run),
             )
             ended = await dispatch.run(job, feed, run.stop_requested, started)
         return self._outcome(run, ended, observer)
