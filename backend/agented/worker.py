@@ -10,13 +10,15 @@ server (see `storage.executions.announcement`), and stores how the CLI ended;
 the server does everything else (outcome, retries, fallback, viewers).
 
 The CLI gets the worker's own environment (without Agented's settings) with the
-run's account variables on top. An agent's run also gets the server's MCP tools:
-its job carries the server's `/mcp` URL and the run's token (sealed), and the
-worker writes the CLI's MCP settings on this machine with the code the server
-uses for a local run (`McpSettings`), removed when the CLI has ended, however
-it ended, and all of them when the worker stops. A stop — the server cancelling the run, this
+run's account variables on top. A stop — the server cancelling the run, this
 worker shutting down (SIGINT, SIGTERM), or the database out of reach for as long
 as the server takes to give up on the worker — stops the CLI as on the server.
+
+An agent's run also gets the server's MCP tools: its job carries the server's
+`/mcp` URL (AGENTED_PUBLIC_URL's) and the run's token, sealed; the worker writes
+the CLI's MCP settings on this machine with the code the server uses for a
+local run (`McpSettings`), removed when the CLI has ended, however it ended,
+and all of them when the worker stops.
 """
 
 from __future__ import annotations

@@ -77,11 +77,11 @@ class McpAccess:
     """The server's side: where its runs reach `/mcp`, and the grant of each run."""
 
     def __init__(self, url: str, tokens: RunTokens) -> None:
-        self.url = url
+        self._url = url
         self._tokens = tokens
 
     def grant(self, execution_id: str, agent_id: str, backend_type: str) -> McpGrant:
-        return McpGrant(backend_type, self.url, self._tokens.issue(execution_id, agent_id))
+        return McpGrant(backend_type, self._url, self._tokens.issue(execution_id, agent_id))
 
 
 class McpSettings:

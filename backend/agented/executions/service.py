@@ -226,8 +226,8 @@ class ExecutionService:
         self._dispatch = dispatch
 
     def set_mcp_access(self, access: McpAccess) -> None:
-        """Point the runs of agents' bots at the MCP endpoint from now on (at `access.url`:
-        the server's own address for local runs, AGENTED_PUBLIC_URL's for workers')."""
+        """Point the runs of agents' bots at the MCP endpoint from now on (at the server's own
+        address for local runs, at AGENTED_PUBLIC_URL's for runs on workers)."""
         self._mcp = access
 
     def _grant(self, run: _Run) -> McpGrant | None:
