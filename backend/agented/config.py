@@ -92,6 +92,36 @@ def _database_url(value: str) -> str | None:
     return url
 
 
+def _public_url(value: str) -> str | None:
+    """The address this server is reached at from other machines, or None when empty.
+
+    An absolute http(s) URL, perhaps with a path prefix (a reverse proxy's), kept
+    without its trailing slash so that a path (`/mcp`) is appended as it is. No
+    query or fragment (a path appended after one would not be a path), and no
+    user or password: the URL is handed to every run on a worker, in the clear.
+    """
+    url = value.strip()
+    if not url:
+        return None
+    example = "e.g. http://agented.internal:20000 or https://example.com/agented"
+    parts = urlsplit(url)
+    if "@" in parts.netloc:  # the message leaves the value out: it holds a password
+        raise ValueError(f"must not contain a user name or password ({example})")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"must be an absolute http:// or https:// URL ({example}), got {url!r}")
+    if "?" in url or "#" in url:
+        raise ValueError(f"must not have a query or a fragment ({example}), got {url!r}")
+    if not url.isprintable() or any(character.isspace() for character in url):
+        raise ValueError(f"must not contain spaces or control characters, got {url!r}")
+    try:
+        port_ok = parts.port != 0  # urlsplit checks the port only when asked for it
+    except ValueError:
+        port_ok = False
+    if not port_ok:
+        raise ValueError(f"has an invalid port ({example}), got {url!r}")
+    return url.rstrip("/")
+
+
 def _worker_name(value: str) -> str:
     """A worker's name as it shows on its executions; empty: this machine's host name."""
     name = value.strip() or socket.gethostname()
@@ -360,6 +390,13 @@ class Settings:
         "local",
         "Where runs' CLIs run: `local` (this server) or `workers` (`python -m agented.worker` "
         "processes reaching AGENTED_DATABASE_URL)",
+    )
+    public_url: str | None = _setting(
+        "AGENTED_PUBLIC_URL",
+        _public_url,
+        "",
+        "The URL workers' CLIs reach this server at (e.g. http://agented.internal:20000): "
+        "agents' runs on workers get its /mcp; empty: they get no MCP tools",
     )
     worker_name: str = _setting(
         "AGENTED_WORKER_NAME",

@@ -194,10 +194,8 @@ class Runtime:
             self.message_service = MessageService(self.message_store, self.agent_store)
             self.message_service.install(self.scheduler)
             self.execution_service.set_prompt_messages(self.message_service)
-            if url := local_url(binds or [], MCP_PATH):
-                access = McpAccess(url, RunTokens(self._secret_key))
-                stack.callback(access.close)
-                self.execution_service.set_mcp_access(access)
+            if url := self._mcp_url(binds):
+                self.execution_service.set_mcp_access(McpAccess(url, RunTokens(self._secret_key)))
             self.agent_service = AgentService(self.agent_store, self.message_service)
             self.account_store = AccountStore(self.database)
             self.bot_service = BotService(
@@ -273,6 +271,20 @@ class Runtime:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         logger.info("serving database %s (schema version %d)", self.database.description, version)
+
+    def _mcp_url(self, binds: list[Listener] | None) -> str | None:
+        """Where agents' runs reach `/mcp`: this machine's own address when their CLIs run
+        here; AGENTED_PUBLIC_URL's when they run on workers (unset: nowhere, said once)."""
+        if self.dispatch is None:
+            return local_url(binds or [], MCP_PATH)
+        if self._settings.public_url is None:
+            logger.warning(
+                "agents' runs on workers get no MCP tools (send_message, read_inbox, ...): "
+                "set AGENTED_PUBLIC_URL to the URL the workers' machines reach this server "
+                "at, e.g. http://agented.internal:20000"
+            )
+            return None
+        return self._settings.public_url + MCP_PATH
 
     async def _keep_the_server_lock(self) -> None:
         """Check the server lock every LOCK_CHECK_SECONDS, while serving from PostgreSQL."""

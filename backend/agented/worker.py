@@ -13,6 +13,12 @@ The CLI gets the worker's own environment (without Agented's settings) with the
 run's account variables on top. A stop — the server cancelling the run, this
 worker shutting down (SIGINT, SIGTERM), or the database out of reach for as long
 as the server takes to give up on the worker — stops the CLI as on the server.
+
+An agent's run also gets the server's MCP tools: its job carries the server's
+`/mcp` URL (AGENTED_PUBLIC_URL's) and the run's token, sealed; the worker writes
+the CLI's MCP settings on this machine with the code the server uses for a
+local run (`McpSettings`), removed when the CLI has ended, however it ended,
+and all of them when the worker stops.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 from .config import ConfigError, Settings, load_dotenv_file, load_settings
 from .executions.logs import ExecutionLogService
+from .executions.mcp_access import McpSettings
 from .executions.queue_schema import ensure_queue_schema
 from .executions.remote import (
     OUTPUT_CHANNEL,
@@ -70,12 +77,14 @@ class RunWorker:
         logs: ExecutionLogService,
         box: SecretBox,
         environ: Mapping[str, str],
+        mcp: McpSettings,
     ) -> None:
         self._name = name
         self._store = store
         self._logs = logs
         self._box = box
         self._environ = dict(environ)
+        self._mcp = mcp  # the MCP settings of the agents' runs here
         self._stops: set[asyncio.Event] = set()  # one per run in progress
 
     @property
@@ -117,20 +126,22 @@ class RunWorker:
             await self._store.record_worker_outcome(execution_id, Ended(error=error).to_json())
             return
         topic = self._logs.open(execution_id, last_seq=job.first_seq)
+        # The account's variables come last: they win over the worker's own.
+        environ = {**self._environ, **job.env}
         try:
-            ended = await supervise(
-                job.argv,
-                cwd=job.cwd,
-                # The account's variables come last: they win over the worker's own.
-                env={**self._environ, **job.env},
-                execution_id=execution_id,
-                sink=functools.partial(self._logs.append, topic),
-                before_read=self._logs.wait_for_room,
-                stop=stop,
-                time_limit=job.timeout_seconds,
-                grace=lambda: job.grace_seconds,
-                where=f"worker {self._name}",
-            )
+            with self._mcp.applied(execution_id, job.mcp, job.argv, environ) as (argv, env):
+                ended = await supervise(
+                    argv,
+                    cwd=job.cwd,
+                    env=env,
+                    execution_id=execution_id,
+                    sink=functools.partial(self._logs.append, topic),
+                    before_read=self._logs.wait_for_room,
+                    stop=stop,
+                    time_limit=job.timeout_seconds,
+                    grace=lambda: job.grace_seconds,
+                    where=f"worker {self._name}",
+                )
         except Exception as error:
             logger.exception("execution %s failed inside the worker", execution_id)
             ended = Ended(error=f"worker {self._name} failed running it: {error}")
@@ -204,8 +215,15 @@ async def serve(settings: Settings, secret_key: str) -> None:
         logs = ExecutionLogService(store, flush_interval=FLUSH_SECONDS, publish=False)
         await logs.start()
         stack.push_async_callback(logs.stop)
+        mcp = McpSettings()
+        stack.callback(mcp.close)  # after the runs: the queue below stops them first
         worker = RunWorker(
-            settings.worker_name, store, logs, SecretBox(secret_key), settings.cli_environment
+            settings.worker_name,
+            store,
+            logs,
+            SecretBox(secret_key),
+            settings.cli_environment,
+            mcp,
         )
         watchdog = asyncio.ensure_future(watch_database(database, worker, heartbeat))
         stack.push_async_callback(cancel_and_wait, watchdog)

@@ -26,6 +26,11 @@ BACKEND_TYPES: tuple[str, ...] = get_args(BackendType)
 RESUMABLE: tuple[str, ...] = ("claude", "codex")  # the CLIs that continue a session by its id
 CLAUDE_OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)
 
+# Where the MCP options go in each CLI's argv: after `claude -p --verbose --output-format
+# <format>` and after `codex exec --json --skip-git-repo-check` (options, not operands, in
+# both parsers; before `--`, and before codex's `resume` subcommand).
+MCP_OPTIONS_AT = {"claude": 5, "codex": 4}
+
 # Linux refuses any single argv element longer than MAX_ARG_STRLEN (32 pages,
 # 131,072 bytes with its NUL) with E2BIG, and a prompt rendered from a large pull
 # request or webhook payload easily gets there. Prompts are cut to 100,000 bytes,
@@ -75,17 +80,17 @@ def build_command(
     paths: Sequence[str] = (),
     command: Sequence[str] | None = None,
     output_format: str = "stream-json",
-    mcp_args: Sequence[str] = (),
     resume_session: str | None = None,
 ) -> list[str]:
     """The argv that runs one bot; raises CommandError for settings that cannot work.
 
     `paths` are directories the agent may use besides its working directory (the
     caller runs it in the first one). A `command` backend is the user's own argv,
-    with `{prompt}` replaced by the prompt in every element. `mcp_args` point
-    claude or codex at the MCP endpoint (mcp_access.py); they go before `--`.
-    `resume_session` continues that session of claude (`--resume <id>`) or codex
-    (`exec ... resume <id> -- <prompt>`); the other backends start over.
+    with `{prompt}` replaced by the prompt in every element. The options that point
+    claude or codex at the MCP endpoint are added where the CLI starts
+    (`with_mcp_options`). `resume_session` continues that session of claude
+    (`--resume <id>`) or codex (`exec ... resume <id> -- <prompt>`); the other
+    backends start over.
     """
     paths = _strings(paths, "paths")
     if not all(paths):
@@ -105,13 +110,12 @@ def build_command(
                 argv += ["--allowedTools", allowed_tools]
             if resume_session:
                 argv += ["--resume", resume_session]
-            argv += [*model_args, *_repeat("--add-dir", paths), *mcp_args, END_OF_OPTIONS, prompt]
+            argv += [*model_args, *_repeat("--add-dir", paths), END_OF_OPTIONS, prompt]
         case "codex":
             argv = [
                 *("codex", "exec", "--json", "--skip-git-repo-check"),
                 *model_args,
                 *_repeat("--add-dir", paths),
-                *mcp_args,
                 # exec's options first: `resume` is a subcommand, its prompt after `--`.
                 *(("resume", resume_session) if resume_session else ()),
                 *(END_OF_OPTIONS, prompt),
@@ -137,6 +141,17 @@ def build_command(
             )
     _check_args(argv)
     return argv
+
+
+def with_mcp_options(backend_type: str, argv: Sequence[str], options: Sequence[str]) -> list[str]:
+    """`argv` (as `build_command` made it) with the options that point the CLI at the MCP
+    endpoint (mcp_access.py) in their place: right after the CLI's fixed leading words,
+    where every argv of that backend has them, so that the machine that starts the CLI
+    can add them to an argv made elsewhere. A CLI told otherwise has no options."""
+    if not options:
+        return list(argv)
+    slot = MCP_OPTIONS_AT[backend_type]
+    return [*argv[:slot], *options, *argv[slot:]]
 
 
 def _gemini_prompt(prompt: str) -> str:

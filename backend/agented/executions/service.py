@@ -11,6 +11,8 @@ whether or not it left the CLI's process group (see `containment`).
 With AGENTED_EXECUTOR=workers the CLI runs on a worker instead (`dispatch`):
 its lines come back through the database and feed the same sink, and its end
 goes through the same outcome, so retries, fallback and viewers cannot tell.
+An agent's run takes its MCP grant along, and the worker points the CLI at the
+server's `/mcp` as the server does for a local run (mcp_access.py).
 
 Before a run starts, its placer (`placement`) says on which account it goes,
 with which spend budgets, or until when it must wait: such a run is recorded
@@ -56,7 +58,7 @@ from .backends import RESUMABLE, CommandError, build_command
 from .containment import Leftover, process_start_time, stop_leftovers
 from .inputs import summarize
 from .logs import ExecutionLogService
-from .mcp_access import McpAccess
+from .mcp_access import McpAccess, McpGrant, McpSettings
 from .output import OutputObserver
 from .placement import Budget, Placement, RunPlacer, Wait
 from .process import CliProcess, LineSink
@@ -190,7 +192,9 @@ class ExecutionService:
         self._on_parked: ParkHandler | None = None  # set once retries exist
         self._prompt_messages: PromptMessages | None = None  # set once the message bus exists
         self._accounts: RunPlacer | None = None  # set once accounts exist
-        self._mcp: McpAccess | None = None  # set when the server knows its own address
+        self._mcp: McpAccess | None = None  # set when the server knows where runs reach it
+        # The MCP settings files of the CLIs that run here (a worker writes its runs' own).
+        self._mcp_here = McpSettings()
         self._dispatch: RunDispatch | None = None  # set when runs go to workers
         # What every CLI runs in: the app's environment without Agented's own settings
         # (keys, key files, the database), which config.py has taken out.
@@ -222,8 +226,16 @@ class ExecutionService:
         self._dispatch = dispatch
 
     def set_mcp_access(self, access: McpAccess) -> None:
-        """Point the runs of agents' bots at the MCP endpoint from now on."""
+        """Point the runs of agents' bots at the MCP endpoint from now on (at the server's own
+        address for local runs, at AGENTED_PUBLIC_URL's for runs on workers)."""
         self._mcp = access
+
+    def _grant(self, run: _Run) -> McpGrant | None:
+        """How the run's CLI reaches `/mcp`, if its bot acts as an agent and the server has
+        an address for it."""
+        if self._mcp is None or run.bot.agent_id is None:
+            return None
+        return self._mcp.grant(run.execution.id, run.bot.agent_id, run.bot.backend_type)
 
     async def _messages_for(self, bot: Bot, context: dict[str, Any]) -> list[str]:
         """Put the pending messages of the bot's agent in `context` if its prompt shows them.
@@ -474,8 +486,6 @@ class ExecutionService:
             and run_bot.backend_type in RESUMABLE
         ):
             resume = previous.session_id
-        # The MCP endpoint's settings files live on this machine: not for a worker's CLI.
-        mcp = self._mcp if bot.agent_id is not None and self._dispatch is None else None
         try:
             argv = build_command(
                 run_bot.backend_type,
@@ -485,7 +495,6 @@ class ExecutionService:
                 paths=run_bot.paths,
                 command=run_bot.command,
                 output_format=run_bot.output_format,
-                mcp_args=mcp.arguments(run_bot.backend_type, execution_id) if mcp else (),
                 resume_session=resume,
             )
         except CommandError as error:
@@ -526,7 +535,8 @@ class ExecutionService:
 
     async def shutdown(self) -> None:
         """Stop every run (recorded as `interrupted`) and wait for them to be written down;
-        runs on workers go on there instead, for the next start to follow again.
+        runs on workers go on there instead, for the next start to follow again. Then the
+        MCP settings directory goes (each run's went with its CLI).
 
         Called once `stopping` is set, so no new run can start meanwhile.
         """
@@ -540,6 +550,7 @@ class ExecutionService:
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        self._mcp_here.close()
 
     async def resume_on_workers(self, bots: Callable[[str], Awaitable[Bot | None]]) -> None:
         """After a restart, follow again what workers run (or have yet to take) for us: the
@@ -600,8 +611,6 @@ class ExecutionService:
         except Exception:
             logger.exception("execution %s failed inside Agented", run.execution.id)
         finally:
-            if self._mcp is not None:
-                self._mcp.forget(run.execution.id)  # its settings files and their token
             if holds_slot:
                 self._release_slot()
             if run.detached:
@@ -672,30 +681,27 @@ class ExecutionService:
     async def _run_cli(self, run: _Run, observer: OutputObserver) -> Outcome:
         # The overlay comes last: an account's variables win over the server's.
         environ = {**self._environ, **run.overlay}
-        if self._mcp is not None and run.bot.agent_id is not None:
-            # The token exists from here on, only while the CLI can use it.
-            extra = self._mcp.prepare(
-                run.bot.backend_type, run.execution.id, run.bot.agent_id, environ
-            )
-            environ = {**environ, **extra}
 
         async def record(process: CliProcess) -> None:
             started = process_start_time(process.pid)
             await self._executions.record_process(run.execution.id, process.pid, started)
 
-        ended = await supervise(
-            run.argv,
-            cwd=run.bot.paths[0] if run.bot.paths else None,
-            env=environ,
-            execution_id=run.execution.id,
-            sink=self._sink(run, observer, stored=False),
-            before_read=self._logs.wait_for_room,
-            stop=run.stop_requested,
-            time_limit=run.bot.timeout_seconds,
-            grace=lambda: self._grace(run),
-            where="the server",
-            on_spawn=record,
-        )
+        # Its MCP settings files exist only while the CLI runs.
+        grant = self._grant(run)
+        with self._mcp_here.applied(run.execution.id, grant, run.argv, environ) as (argv, env):
+            ended = await supervise(
+                argv,
+                cwd=run.bot.paths[0] if run.bot.paths else None,
+                env=env,
+                execution_id=run.execution.id,
+                sink=self._sink(run, observer, stored=False),
+                before_read=self._logs.wait_for_room,
+                stop=run.stop_requested,
+                time_limit=run.bot.timeout_seconds,
+                grace=lambda: self._grace(run),
+                where="the server",
+                on_spawn=record,
+            )
         return self._outcome(run, ended, observer)
 
     async def _run_on_worker(
@@ -729,6 +735,7 @@ class ExecutionService:
                 first_seq=run.topic.last_seq,
                 env=run.overlay,
                 label=run.bot.worker_label,
+                mcp=self._grant(run),
             )
             ended = await dispatch.run(job, feed, run.stop_requested, started)
         return self._outcome(run, ended, observer)

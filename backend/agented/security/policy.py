@@ -7,6 +7,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..run_tokens import RunTokens
@@ -51,6 +52,13 @@ def host_of(header: str) -> str | None:
     return name if _HOST_NAME.fullmatch(name) else None
 
 
+def _public_host(public_url: str | None) -> tuple[str, ...]:
+    """The host of AGENTED_PUBLIC_URL: the operator named it as this server's address, and
+    the workers' CLIs send it (lower-cased, without brackets, as `host_of` reads it)."""
+    host = urlsplit(public_url).hostname if public_url else None
+    return (host,) if host else ()
+
+
 def _is_ipv6(text: str) -> bool:
     try:
         return ipaddress.ip_address(text).version == 6
@@ -90,7 +98,11 @@ class SecurityPolicy:
             trusted_proxies=settings.trusted_proxies,
             cors_origins=frozenset(settings.cors_allowed_origins),
             force_https=settings.force_https,
-            allowed_hosts={*LOOPBACK_NAMES, *(h.lower() for h in settings.allowed_hosts)},
+            allowed_hosts={
+                *LOOPBACK_NAMES,
+                *(h.lower() for h in settings.allowed_hosts),
+                *_public_host(settings.public_url),
+            },
         )
 
     def allow_bind_hosts(self, hosts: Iterable[str]) -> None:

@@ -54,6 +54,15 @@ def test_values_are_parsed(tmp_path: Path) -> None:
         ("CORS_ALLOWED_ORIGINS", "example.com", "is not an origin"),
         ("CORS_ALLOWED_ORIGINS", "https://a.example/path", "is not an origin"),
         ("AGENTED_API_KEY", "a-long-enough-key-1234,short", "at least 16 characters"),
+        ("AGENTED_PUBLIC_URL", "agented.internal:20000", "absolute http:// or https:// URL"),
+        ("AGENTED_PUBLIC_URL", "/agented", "absolute http:// or https:// URL"),
+        ("AGENTED_PUBLIC_URL", "ftp://agented.internal", "absolute http:// or https:// URL"),
+        ("AGENTED_PUBLIC_URL", "http://agented.internal/?x=1", "no.* query or a fragment"),
+        ("AGENTED_PUBLIC_URL", "http://agented.internal/#top", "no.* query or a fragment"),
+        ("AGENTED_PUBLIC_URL", "http://agented.internal:port", "invalid port"),
+        ("AGENTED_PUBLIC_URL", "http://agented.internal:0", "invalid port"),
+        ("AGENTED_PUBLIC_URL", "http://agented .internal", "spaces"),
+        ("AGENTED_PUBLIC_URL", "http://me:hunter2@agented.internal", "user name or password"),
     ],
 )
 def test_invalid_value_names_the_variable(name: str, value: str, message: str) -> None:
@@ -62,6 +71,23 @@ def test_invalid_value_names_the_variable(name: str, value: str, message: str) -
     assert str(caught.value).startswith(name)
     with pytest.raises(ConfigError, match=name):
         create_app(environ={name: value})
+
+
+def test_the_public_url_keeps_its_path_prefix_without_the_trailing_slash() -> None:
+    assert load_settings({}).public_url is None
+    read = {
+        " http://agented.internal:20000/ ": "http://agented.internal:20000",
+        "https://example.com/agented/": "https://example.com/agented",
+        "http://[::1]:8080": "http://[::1]:8080",
+    }
+    for value, expected in read.items():
+        assert load_settings({"AGENTED_PUBLIC_URL": value}).public_url == expected
+
+
+def test_a_public_url_with_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"AGENTED_PUBLIC_URL": "http://me:hunter2@agented.internal"})
+    assert "hunter2" not in str(caught.value)
 
 
 def test_request_bodies_must_arrive_within_ten_seconds_unless_configured(make_app) -> None:

@@ -259,6 +259,15 @@ async def test_only_allowed_hosts_are_served(make_app, host: str, status: int) -
         assert "Host" in (await response.get_json())["error"]
 
 
+async def test_the_public_urls_host_is_served_as_the_servers_own(make_app) -> None:
+    app = make_app(AGENTED_PUBLIC_URL="https://Agented.Internal:8443/prefix")
+    async with app.test_app():
+        client = app.test_client()
+        ok = await client.get("/health/liveness", headers={"Host": "agented.internal:8443"})
+        other = await client.get("/health/liveness", headers={"Host": "other.internal"})
+    assert (ok.status_code, other.status_code) == (200, 400)
+
+
 def test_host_of_strips_ports_and_brackets() -> None:
     assert host_of("Example.COM:8080") == "example.com"
     assert host_of("[::1]:20000") == "::1"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -24,14 +27,20 @@ import pytest
 from quart import Quart
 
 from agented.config import ConfigError, load_settings
+from agented.executions.mcp_access import McpGrant
+from agented.executions.remote import RunJob
 from agented.paths import BACKEND_DIR
+from agented.run_tokens import RunTokens
 from agented.runtime import runtime_of
+from agented.secret_box import SecretBox, SecretDecryptionError
 from agented.tasks import cancel_and_wait
 
 from ..support.bots import FAKES, make_bot
+from ..support.http_server import HttpListener
 from ..support.procs import alive
 from ..support.severable_proxy import SeverableProxy
 from ..support.sse import log_seqs, stream_events
+from .test_agents import inbox, make_agent
 from .test_executions import details, final, run
 
 SECRET = "worker-test-secret-key-0123456789abcdef"
@@ -79,10 +88,11 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
     started: list[WorkerProcess] = []
 
     def start(
-        name: str, concurrency: int = 2, url: str | None = None, labels: str = ""
+        name: str, concurrency: int = 2, url: str | None = None, labels: str = "", **env: str
     ) -> WorkerProcess:
         log = tmp_path / f"{name}.log"
         environ = {
+            **env,
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
             "FAKE_CLI_PYTHON": sys.executable,
             "HOME": str(tmp_path),
@@ -113,13 +123,14 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
         worker.stop()
 
 
-def workers_app(make_app, database_url: str) -> Quart:
+def workers_app(make_app, database_url: str, **overrides: object) -> Quart:
     """An app whose runs go to workers on the test's database."""
     app: Quart = make_app(
         AGENTED_DATABASE_URL=database_url,
         AGENTED_EXECUTOR="workers",
         AGENTED_WORKER_HEARTBEAT_SECONDS=HEARTBEAT,
         SECRET_KEY=SECRET,
+        **overrides,
     )
     return app
 
@@ -161,6 +172,21 @@ async def wait_for_workers(database_url: str, count: int) -> None:
             if await count_rows(database_url, "procrastinate_workers") >= count:
                 return
             await asyncio.sleep(0.1)  # polling a condition, with the bound above
+
+
+async def job_arguments(database_url: str, execution_id: str) -> dict[str, Any]:
+    """The arguments of the run's job as the job table holds them, once the server queued it."""
+    query = "SELECT args FROM procrastinate_jobs WHERE args ->> 'execution_id' = %s"
+    async with (
+        asyncio.timeout(START_SECONDS),
+        await psycopg.AsyncConnection.connect(database_url, autocommit=True) as connection,
+    ):
+        while True:
+            row = await (await connection.execute(query, (execution_id,))).fetchone()
+            if row is not None:
+                arguments: dict[str, Any] = row[0]
+                return arguments
+            await asyncio.sleep(0.05)  # polling a condition, with the bound above
 
 
 async def wait_until(condition: Callable[[], bool], seconds: float) -> None:
@@ -424,3 +450,100 @@ async def test_a_worker_label_is_lowercase_letters_digits_dash_and_underscore(cl
     )
     assert response.status_code == 400
     assert "worker_label" in (await response.get_json())["error"]
+
+
+def test_a_run_job_carries_an_agents_mcp_grant_with_its_token_sealed() -> None:
+    box = SecretBox(SECRET)
+    token = RunTokens(SECRET).issue("exe_1", "agt_1")
+    grant = McpGrant("claude", "http://agented.internal:20000/mcp", token)
+    job = RunJob("exe_1", ["claude", "-p"], "/work", 60.0, 5.0, 0, env={"KEY": "k-1"}, mcp=grant)
+    arguments = job.to_job(box)
+    stored = json.dumps(arguments)  # what the job table holds
+    assert token not in stored
+    assert "k-1" not in stored
+    assert arguments["mcp"]["url"] == "http://agented.internal:20000/mcp"
+    assert arguments["mcp"]["backend_type"] == "claude"
+    assert RunJob.from_job(json.loads(stored), box) == job
+    with pytest.raises(SecretDecryptionError):
+        RunJob.from_job(arguments, SecretBox("another-secret-key-0123456789abcdef"))
+
+
+def test_a_job_queued_before_workers_got_mcp_runs_without_it() -> None:
+    box = SecretBox(SECRET)
+    old = {
+        "execution_id": "exe_1",
+        "argv": ["codex", "exec"],
+        "cwd": None,
+        "timeout_seconds": 60,
+        "grace_seconds": 5,
+        "first_seq": 0,
+        "sealed_env": None,
+    }
+    assert RunJob.from_job(old, box).mcp is None
+    assert RunJob("exe_1", ["codex"], None, 60, 5, 0).to_job(box)["mcp"] is None
+
+
+async def test_without_a_public_url_an_agents_run_goes_to_a_worker_without_mcp_as_the_log_says(
+    make_app, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="agented")
+    async with serving(workers_app(make_app, database_url)) as app:
+        client = app.test_client()
+        alice = await make_agent(client, "Alice")
+        bot = await make_bot(client, "x", backend_type="codex", agent_id=alice["id"])
+        arguments = await job_arguments(database_url, await run(client, bot))
+    assert arguments["mcp"] is None
+    warned = [r.getMessage() for r in caplog.records if "AGENTED_PUBLIC_URL" in r.getMessage()]
+    assert len(warned) == 1
+    assert "agents' runs on workers get no MCP tools" in warned[0]
+
+
+async def test_an_agents_run_on_a_worker_speaks_mcp_to_the_server_while_it_runs_and_not_after(
+    make_app,
+    database_url: str,
+    start_worker: StartWorker,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="agented")
+    listener = HttpListener()  # where the worker's CLI reaches the server
+    app = workers_app(make_app, database_url, AGENTED_PUBLIC_URL=listener.url)
+    worker_tmp = tmp_path / "worker-tmp"
+    worker_tmp.mkdir()
+    worker = start_worker("worker-a", TMPDIR=str(worker_tmp))
+    token_file, stop = tmp_path / "token", tmp_path / "stop"
+    async with serving(app), listener.serving(app):
+        client = app.test_client()
+        alice, bob = await make_agent(client, "Alice"), await make_agent(client, "Bob")
+        program = [sys.executable, str(FAKES / "mcp_agent.py")]
+        command = [*program, bob["id"], "hello from a worker", str(token_file), str(stop)]
+        bot = await make_bot(
+            client, "work", backend_type="command", command=command, agent_id=alice["id"]
+        )
+        execution_id = await run(client, bot)
+        await wait_until(token_file.exists, START_SECONDS)  # it sent its message
+        token = token_file.read_text()
+        [message] = await inbox(client, bob)
+        assert (message["content"], message["from_agent_id"]) == (
+            "hello from a worker",
+            alice["id"],
+        )
+        assert message["from_execution_id"] == execution_id
+        arguments = await job_arguments(database_url, execution_id)
+        assert arguments["mcp"]["url"] == f"{listener.url}/mcp"
+        assert token not in json.dumps(arguments), "sealed in the job table"
+        [settings_dir] = worker_tmp.glob("agented-mcp-*")  # on the worker's machine
+        assert [path.name for path in settings_dir.iterdir()] == [execution_id]
+
+        stop.touch()
+        assert final(await stream_events(client, execution_id))["status"] == "success"
+        ended = await client.post("/mcp", json={}, headers={"Authorization": f"Bearer {token}"})
+        assert ended.status_code == 401
+        assert await ended.get_json() == {"error": "the run this token belongs to is not running"}
+        assert list(settings_dir.iterdir()) == [], "the run's settings went with its CLI"
+        stored = await details(client, execution_id, limit=100)
+        assert token not in json.dumps(stored), "nor in its command, log or anything else"
+    worker.stop()
+    assert not settings_dir.exists(), "the worker's settings directory went with the worker"
+    assert token not in worker.output()
+    assert token not in caplog.text
