@@ -35,6 +35,9 @@ DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 Parameters = Sequence[Any] | Mapping[str, Any]
 # A result row, readable by column name and by position (sqlite3.Row, postgres.Row).
 Row = Any
+# A streamed row: by position only (the column order of its SELECT). Streams read log lines,
+# a row each, where a row object readable by name cost as much again as fetching it.
+Values = Sequence[Any]
 
 
 class Cursor(Protocol):
@@ -67,10 +70,10 @@ class Connection(Protocol):
         rate there). Names are interpolated: only ever our own."""
         ...
 
-    def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Row]:
-        """The result's rows, fetched one at a time or in batches of about a MiB, for a
-        read that may stop early (a page bounded in bytes): little of what it does not
-        take is read into memory. Close the generator when stopping early
+    def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Values]:
+        """The result's rows (read by position), fetched one at a time or in batches of
+        about a MiB, for a read that may stop early (a page bounded in bytes): little of
+        what it does not take is read into memory. Close the generator when stopping early
         (`contextlib.closing`): that ends the query."""
         ...
 

@@ -27,18 +27,19 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.abc import Buffer
-from psycopg.adapt import Dumper, Loader
+from psycopg.adapt import Dumper, Loader, PyFormat
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import RowMaker
+from psycopg.rows import RowMaker, tuple_row
 from psycopg_pool import ConnectionPool
 
 from ..errors import StorageFull
-from .database import Parameters, Work
+from .database import Parameters, Values, Work
 from .dialect import POSTGRES
 from .disk_full import DiskFullState, is_full
 from .migrations import Migration, MigrationError
 
 T = TypeVar("T")
+_is_text = str.__instancecheck__
 
 CONNECT_TIMEOUT_SECONDS = 10
 # A streamed read fetches rows in batches that aim to hold this many characters, between
@@ -118,11 +119,21 @@ class _WholeNumbersAsInt(Loader):
             return float(text)
 
 
+def _without_nul(value: Any) -> Any:
+    """Text with NUL (which PostgreSQL's text refuses) as U+FFFD; anything else as it is."""
+    return value.replace("\0", "\ufffd") if isinstance(value, str) else value
+
+
 class _TextWithoutNul(Dumper):
-    """`str` as UTF-8 text, NUL (which PostgreSQL's text refuses) as U+FFFD."""
+    """`str` as UTF-8 text, NUL as U+FFFD (as `_without_nul`)."""
 
     def dump(self, obj: str) -> bytes:
-        return obj.replace("\0", "\ufffd").encode()
+        text: str = _without_nul(obj)
+        return text.encode()
+
+
+# psycopg's own `str` dumper (in C), for values known to hold no NUL.
+_STOCK_TEXT_DUMPER = psycopg.adapters.get_dumper(str, PyFormat.TEXT)
 
 
 def _configure(connection: psycopg.Connection[Any]) -> None:
@@ -150,12 +161,20 @@ class _Session:
     def insert_many(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], /
     ) -> None:
+        # COPY formats each value in C with psycopg's own text dumper: the connection's
+        # NUL-replacing one is Python, called per value (a third of a worker's CPU in a
+        # flood). A batch is checked for NUL at once, in C; one that holds one (rare:
+        # hostile output) has it replaced first.
+        batch = list(rows)
+        if "\0" in "\1".join(filter(_is_text, itertools.chain.from_iterable(batch))):
+            batch = [[_without_nul(value) for value in row] for row in batch]
         cursor = self._connection.cursor()
+        cursor.adapters.register_dumper(str, _STOCK_TEXT_DUMPER)
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
+            for row in batch:
                 copy.write_row(row)
 
-    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
+    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Values]:
         # A server-side cursor, so memory holds one batch, sized by what the last one held
         # (psycopg's client-side chunks have a fixed row count, which a flood of long
         # lines turns into tens of MB per reader). Closed early, the transaction ends and
@@ -163,7 +182,7 @@ class _Session:
         fewest, most = _STREAM_BATCH_ROWS
         with (
             self._connection.transaction(),
-            self._connection.cursor(name="agented_stream") as cursor,
+            self._connection.cursor(name="agented_stream", row_factory=tuple_row) as cursor,
         ):
             cursor.execute(to_psycopg(sql), parameters)
             size = _STREAM_FIRST_BATCH_ROWS
@@ -173,14 +192,10 @@ class _Session:
                 size = max(fewest, min(most, _STREAM_BATCH_CHARS * len(rows) // max(held, 1)))
 
 
-_is_text = str.__instancecheck__
-
-
-def _text_length(rows: list[Row]) -> int:
+def _text_length(rows: list[tuple[Any, ...]]) -> int:
     """Characters of text in `rows` (counted in C: a generator per row cost more than a
     microsecond a row, as much as fetching it)."""
-    values = itertools.chain.from_iterable([row._values for row in rows])
-    return sum(map(len, filter(_is_text, values)))
+    return sum(map(len, filter(_is_text, itertools.chain.from_iterable(rows))))
 
 
 def describe(url: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import StorageFull
-from .database import Connection, Parameters, Row, Work
+from .database import Connection, Parameters, Values, Work
 from .dialect import SQLITE
 from .disk_full import MIN_FREE_BYTES, DiskFullState
 from .migrations import Migration, MigrationError
@@ -58,7 +58,7 @@ class _Session:
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows
         )
 
-    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Row]:
+    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Values]:
         cursor = self._connection.execute(sql, parameters)
         try:
             yield from cursor

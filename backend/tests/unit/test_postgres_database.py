@@ -118,15 +118,18 @@ async def test_a_nul_a_cli_printed_is_stored_as_the_replacement_character(
 ) -> None:
     def insert(connection: Connection) -> None:
         connection.execute("INSERT INTO instance (key, value) VALUES (?, ?)", ("one", "a\0b"))
-        connection.insert_many("instance", ("key", "value"), [("copied", "\0c\0")])
+        connection.insert_many("instance", ("key", "value"), [("copied", "\0c\0"), ("x", "y")])
+        connection.insert_many("instance", ("key", "value"), [("clean", "tab\there")])
 
     await database.write(insert)
     stored = await database.read(
         lambda c: c.execute("SELECT key, value FROM instance WHERE key <> 'created_at'").fetchall()
     )
     assert sorted(tuple(row) for row in stored) == [
+        ("clean", "tab\there"),
         ("copied", "\ufffdc\ufffd"),
         ("one", "a\ufffdb"),
+        ("x", "y"),
     ]
 
 
