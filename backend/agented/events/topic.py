@@ -140,6 +140,20 @@ class Topic:
             del self._tail[:drop]
             self._first_seq += drop
 
+    def skip_stored(self, seq: int) -> bool:
+        """Events up to `seq` are in the database already and nobody watches: they stay
+        there alone, never encoded, and the tail (all persisted) is let go; a viewer who
+        comes reads them from the database. False, with nothing done, while someone watches
+        or the tail holds events not yet persisted."""
+        if self._viewers or self.persisted_seq != self.last_seq:
+            return False
+        self._tail.clear()
+        self._tail_size = 0
+        self._last_read = None
+        self.last_seq = self.persisted_seq = seq
+        self._first_seq = seq + 1
+        return True
+
     @property
     def has_viewers(self) -> bool:
         return bool(self._viewers)

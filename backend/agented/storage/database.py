@@ -70,11 +70,14 @@ class Connection(Protocol):
         rate there). Names are interpolated: only ever our own."""
         ...
 
-    def stream(self, sql: str, parameters: Parameters = ..., /) -> Generator[Values]:
+    def stream(
+        self, sql: str, parameters: Parameters = ..., /, *, sized_by: int
+    ) -> Generator[Values]:
         """The result's rows (read by position), fetched one at a time or in batches of
-        about a MiB, for a read that may stop early (a page bounded in bytes): little of
-        what it does not take is read into memory. Close the generator when stopping early
-        (`contextlib.closing`): that ends the query."""
+        about a MiB of column `sized_by` (the text that can make a row big), for a read
+        that may stop early (a page bounded in bytes): little of what it does not take is
+        read into memory. Close the generator when stopping early (`contextlib.closing`):
+        that ends the query."""
         ...
 
 

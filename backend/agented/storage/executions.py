@@ -445,7 +445,7 @@ class ExecutionStore:
             lines: list[LogLine] = []
             size = 0
             more = False
-            with contextlib.closing(connection.stream(sql, parameters)) as rows:
+            with contextlib.closing(connection.stream(sql, parameters, sized_by=2)) as rows:
                 for row in rows:
                     if len(lines) == limit:
                         more = True  # the LIMIT's extra row: the last, so read to the end
@@ -526,7 +526,7 @@ class ExecutionStore:
 
         def select(connection: Connection) -> list[int]:
             found: list[int] = []
-            rows = connection.stream(sql, (execution_id, after_seq, until_seq))
+            rows = connection.stream(sql, (execution_id, after_seq, until_seq), sized_by=1)
             with contextlib.closing(rows):  # a slice's lines are read one at a time
                 for seq, content in rows:
                     if keep(content):
@@ -564,7 +564,7 @@ class ExecutionStore:
             size = 0
             last = after_seq
             with contextlib.closing(
-                connection.stream(sql, (execution_id, after_seq, max_rows))
+                connection.stream(sql, (execution_id, after_seq, max_rows), sized_by=2)
             ) as rows:
                 for seq, stream, content, timestamp in rows:
                     encoded = encode(seq, stream, content, timestamp)

@@ -23,6 +23,7 @@ import itertools
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import psycopg
@@ -174,7 +175,9 @@ class _Session:
             for row in batch:
                 copy.write_row(row)
 
-    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Values]:
+    def stream(
+        self, sql: str, parameters: Parameters = (), /, *, sized_by: int
+    ) -> Generator[Values]:
         # A server-side cursor, so memory holds one batch, sized by what the last one held
         # (psycopg's client-side chunks have a fixed row count, which a flood of long
         # lines turns into tens of MB per reader). Closed early, the transaction ends and
@@ -188,14 +191,8 @@ class _Session:
             size = _STREAM_FIRST_BATCH_ROWS
             while rows := cursor.fetchmany(size):
                 yield from rows
-                held = _text_length(rows)
+                held = sum(map(len, map(itemgetter(sized_by), rows)))
                 size = max(fewest, min(most, _STREAM_BATCH_CHARS * len(rows) // max(held, 1)))
-
-
-def _text_length(rows: list[tuple[Any, ...]]) -> int:
-    """Characters of text in `rows` (counted in C: a generator per row cost more than a
-    microsecond a row, as much as fetching it)."""
-    return sum(map(len, filter(_is_text, itertools.chain.from_iterable(rows))))
 
 
 def describe(url: str) -> str:

@@ -58,7 +58,10 @@ class _Session:
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows
         )
 
-    def stream(self, sql: str, parameters: Parameters = (), /) -> Generator[Values]:
+    def stream(
+        self, sql: str, parameters: Parameters = (), /, *, sized_by: int
+    ) -> Generator[Values]:
+        # Rows come one at a time: nothing to size.
         cursor = self._connection.execute(sql, parameters)
         try:
             yield from cursor

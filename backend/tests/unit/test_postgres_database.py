@@ -194,7 +194,9 @@ async def test_a_streamed_read_stopped_early_leaves_the_connection_ready_for_the
     def first_rows_then_more(connection: Connection) -> tuple[list[int], int]:
         taken = []
         with contextlib.closing(
-            connection.stream("SELECT n FROM generate_series(1, ?) AS s (n)", (10_000_000,))
+            connection.stream(
+                "SELECT n, n::text FROM generate_series(1, ?) AS s (n)", (10_000_000,), sized_by=1
+            )
         ) as rows:
             for row in rows:
                 taken.append(row[0])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agented.errors import StorageFull
+from agented.events.wakeup import Wakeup
 from agented.executions.logs import ExecutionLogService
 from agented.paths import migrations_dir
 from agented.storage import MigrationError, migrate
@@ -295,3 +296,19 @@ async def test_a_log_service_that_does_not_publish_numbers_and_stores_lines_with
         (7, "stderr", "seven"),
     ]
     assert (service.pending, topic.persisted_seq) == ((0, 0), 7)
+
+
+async def test_lines_a_worker_stored_are_encoded_only_while_someone_watches() -> None:
+    service = ExecutionLogService(_FillingRepository())  # type: ignore[arg-type]
+    topic = service.open("exe_1", last_seq=0)
+    service.append(topic, "stdout", ["one", "two"], time.time(), stored=True)
+    assert (topic.last_seq, topic.persisted_seq, topic.tail_size) == (2, 2, 0)
+    assert service.pending == (0, 0), "nothing to store: the worker did"
+    wakeup = Wakeup()
+    topic.watch(wakeup)
+    service.append(topic, "stdout", ["three"], time.time(), stored=True)
+    chunk = topic.read_after(2, 1 << 20)
+    assert chunk is not None
+    assert b'"content":"three"' in chunk[0]
+    assert chunk[1] == 3
+    assert service.lines_ingested == 3

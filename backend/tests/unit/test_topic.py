@@ -88,6 +88,22 @@ async def test_a_persisted_tail_never_holds_more_than_its_byte_budget() -> None:
     assert topic.tail_size == sum(sizes[first_held:]), "the byte count matches what is held"
 
 
+async def test_stored_events_nobody_watches_are_skipped_and_read_from_the_database() -> None:
+    topic = Topic("x")
+    _fill(topic, 3)
+    assert not topic.skip_stored(8), "events 1-3 are not persisted yet"
+    topic.mark_persisted(3)
+    assert topic.skip_stored(8)
+    assert (topic.last_seq, topic.persisted_seq, topic.tail_size) == (8, 8, 0)
+    assert topic.read_after(3, 1 << 20) is None, "the database has them"
+    assert topic.read_after(8, 1 << 20) == (b"", 8)
+    wakeup = Wakeup()
+    topic.watch(wakeup)
+    assert not topic.skip_stored(9), "someone watches: events are kept for them"
+    _fill(topic, 1)
+    assert topic.read_after(8, 1 << 20) == (b"e9;", 9)
+
+
 async def test_viewers_are_woken_once_per_loop_iteration() -> None:
     topic = Topic("x")
     wakeup = Wakeup()
