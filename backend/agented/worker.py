@@ -60,7 +60,7 @@ logger = logging.getLogger("agented.worker")
 QUEUE_CONNECTIONS = 4
 # How often the lines of every run here are stored (one transaction and one NOTIFY per run
 # with news): a viewer is that much behind the CLI, plus the server's read.
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.025
 # How long a flush of the last lines may keep failing before the outcome is stored anyway.
 LAST_FLUSH_SECONDS = 30.0
 # How long a stopping worker lets its runs finish by themselves before stopping their CLIs.
