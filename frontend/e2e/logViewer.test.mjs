@@ -47,11 +47,43 @@ const env = setupSuite(async ({ server }) => {
 async function recordLongTasks(context) {
   await context.addInitScript(() => {
     window.__longTasks = []
-    window.__longTaskObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.__longTasks.push({ start: Math.round(entry.startTime), ms: Math.round(entry.duration) })
-    })
+    window.__noteLongTasks = (entries) => {
+      for (const entry of entries) window.__longTasks.push({ start: Math.round(entry.startTime), ms: Math.round(entry.duration) })
+    }
+    window.__longTaskObserver = new PerformanceObserver((list) => window.__noteLongTasks(list.getEntries()))
     window.__longTaskObserver.observe({ type: 'longtask', buffered: true })
   })
+}
+
+/** In the page: whether row `wanted` is on screen with its text loaded. */
+function lineShown(wanted) {
+  const scroller = document.querySelector('[data-testid="log-lines"]')?.getBoundingClientRect()
+  const row = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]:not(.log__line--pending)`)
+  const box = row?.getBoundingClientRect()
+  return Boolean(scroller && box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1)
+}
+
+/**
+ * In the page, from its first moment: once row `wanted` is shown (`shown(wanted)`), reports the
+ * times and the long tasks up to the page's next idle moment to the test's binding.
+ */
+function reportOpening(shown, wanted) {
+  if (window !== window.top) return
+  const look = () => {
+    if (!shown(wanted)) return void requestAnimationFrame(look)
+    const now = performance.now()
+    const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
+    const figures = { pageMs: Math.round(now), openMs: Math.round(now - asked.startTime) }
+    // Opening ends once the page has nothing left to do (start-up work it put off included).
+    requestIdleCallback(
+      () => {
+        window.__noteLongTasks(window.__longTaskObserver.takeRecords())
+        window.__openedForTest({ ...figures, tasks: [...window.__longTasks] })
+      },
+      { timeout: 2000 },
+    )
+  }
+  requestAnimationFrame(look)
 }
 
 /**
@@ -66,30 +98,7 @@ async function openMeasured(context, page, url, seq) {
   const reported = new Promise((resolve) => (report = resolve))
   await context.exposeBinding('__openedForTest', (_source, figures) => report(figures))
   await recordLongTasks(context)
-  await context.addInitScript((wanted) => {
-    if (window !== window.top) return
-    const shown = () => {
-      const scroller = document.querySelector('[data-testid="log-lines"]')?.getBoundingClientRect()
-      const row = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]:not(.log__line--pending)`)
-      const box = row?.getBoundingClientRect()
-      return scroller && box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1
-    }
-    const look = () => {
-      if (!shown()) return void requestAnimationFrame(look)
-      const now = performance.now()
-      const asked = performance.getEntriesByType('resource').find((entry) => entry.name.includes('before_seq='))
-      const figures = { pageMs: Math.round(now), openMs: Math.round(now - asked.startTime) }
-      // Opening ends once the page has nothing left to do (start-up work it put off included).
-      requestIdleCallback(
-        () => {
-          window.__longTaskObserver.takeRecords().forEach((entry) => window.__longTasks.push({ start: Math.round(entry.startTime), ms: Math.round(entry.duration) }))
-          window.__openedForTest({ ...figures, tasks: [...window.__longTasks] })
-        },
-        { timeout: 2000 },
-      )
-    }
-    requestAnimationFrame(look)
-  }, seq)
+  await context.addInitScript({ content: `(${reportOpening})(${lineShown}, ${JSON.stringify(seq)})` })
   await page.goto(url)
   let timer
   const timedOut = new Promise((_resolve, reject) => {
@@ -110,16 +119,7 @@ const longTasks = (page) => page.evaluate(() => window.__longTasks)
  * to a frame.
  */
 async function waitForLine(page, seq, timeout = 10_000) {
-  await page.waitForFunction(
-    (wanted) => {
-      const scroller = document.querySelector('[data-testid="log-lines"]')?.getBoundingClientRect()
-      const row = document.querySelector(`[data-testid="log-line"][data-seq="${wanted}"]:not(.log__line--pending)`)
-      const box = row?.getBoundingClientRect()
-      return scroller && box && box.top >= scroller.top - 1 && box.bottom <= scroller.bottom + 1
-    },
-    seq,
-    { timeout, polling: 'raf' },
-  )
+  await page.waitForFunction(lineShown, seq, { timeout, polling: 'raf' })
   const row = page.locator(`[data-testid="log-line"][data-seq="${seq}"]`)
   return (await row.locator('.log__text').textContent()).replace(/^stderr: /, '')
 }

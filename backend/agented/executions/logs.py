@@ -115,13 +115,12 @@ class ExecutionLogService:
         runs on workers are never watched live, and encoding their events was a fifth
         of the server's work in following them.
         """
-        if stored and topic.skip_stored(topic.last_seq + len(lines)):
-            self.lines_ingested += len(lines)
-            return
         rows = [] if stored else self._pending.setdefault(topic.key, [])
         seq = topic.last_seq
         size = 0
-        if self._publish:
+        if stored and topic.skip_stored(seq + len(lines)):
+            seq = topic.last_seq  # numbered only: the database holds them for any viewer
+        elif self._publish:
             stamp = iso_from_unix(timestamp)
             backend = self._backends.get(topic.key)
             for content in lines:

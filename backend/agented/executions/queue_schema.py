@@ -54,13 +54,13 @@ async def ensure_queue_schema(url: str, migrations: Path = MIGRATIONS) -> None:
                 await connection.execute(LEVEL_TABLE)
                 cursor = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
                 made = await cursor.fetchone()
-                cursor = await connection.execute("SELECT migration FROM queue_schema_level")
-                recorded = await cursor.fetchone()
                 if made is None or made[0] is None:
                     # No parameters: the script goes as it is, every statement at once.
                     await connection.execute(SchemaManager.get_schema().encode())
                     logger.info("made Procrastinate's tables (%s)", newest)
                 else:
+                    cursor = await connection.execute("SELECT migration FROM queue_schema_level")
+                    recorded = await cursor.fetchone()
                     level = recorded[0] if recorded is not None else UNRECORDED_LEVEL
                     if level > newest:
                         raise ConfigError(

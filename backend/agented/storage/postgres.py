@@ -167,7 +167,7 @@ class _Session:
         # flood). A batch is checked for NUL at once, in C; one that holds one (rare:
         # hostile output) has it replaced first.
         batch = list(rows)
-        if "\0" in "\1".join(filter(_is_text, itertools.chain.from_iterable(batch))):
+        if "\0" in "".join(filter(_is_text, itertools.chain.from_iterable(batch))):
             batch = [[_without_nul(value) for value in row] for row in batch]
         cursor = self._connection.cursor()
         cursor.adapters.register_dumper(str, _STOCK_TEXT_DUMPER)
